@@ -1,0 +1,51 @@
+// The load engine: runs one phase of a WorkloadSlice on T threads, each with its
+// own io_context and its own connections (nothing shared on the hot path).
+// Closed loop: each connection sends its next request when the previous one
+// answers. Open loop: a per-thread schedule gives every request an intended send
+// time; latency is measured from that time, so a stalled target shows in the
+// tail (no coordinated omission). Every interval each thread hands its counters
+// and histogram delta to a collector, which calls `on_interval` once per
+// interval with the sum over threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "common/report.h"
+#include "common/workload.h"
+
+namespace horde {
+
+struct EngineOptions {
+  WorkloadSlice slice;  // connections and rate are this agent's whole share
+  unsigned threads = 1;
+  uint32_t phase = 0;
+  // When interval 0 begins (system clock, already corrected to this machine).
+  std::chrono::system_clock::time_point start;
+};
+
+class Engine {
+ public:
+  // Called from an engine thread, once per interval in index order, with the
+  // counters and latency of all threads for that interval.
+  using IntervalFn = std::function<void(IntervalReport)>;
+
+  Engine(EngineOptions options, IntervalFn on_interval);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Runs until warmup + duration has passed since `start`, or stop(). Blocks.
+  // Returns the sum of every interval it reported.
+  Counters run();
+  // Thread-safe; makes run() return promptly (the current interval is still reported).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace horde

@@ -1,0 +1,64 @@
+// The requests of a workload, serialized once per target into the exact bytes
+// written on the wire, plus a cumulative weight table so the engine picks the
+// next request with one random number and no allocation (wrk's model: build the
+// request once, write it again and again).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/workload.h"
+
+namespace horde {
+
+// `METHOD path HTTP/1.1`, Host, the spec's headers, Content-Length when there is
+// a body or the method carries one, then the body. An empty spec path means the
+// target URL's own path.
+std::string serialize_request(const Url& target, const RequestSpec& spec);
+
+// A small, fast PRNG (xorshift64*): one per engine thread.
+class FastRandom {
+ public:
+  explicit FastRandom(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ull) {}
+  uint64_t next() noexcept {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1Dull;
+  }
+  // Uniform in [0, bound), bound > 0 (Lemire's multiply-shift, bias < 2^-32).
+  uint32_t below(uint32_t bound) noexcept {
+    return static_cast<uint32_t>(((next() >> 32) * bound) >> 32);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+class RequestTable {
+ public:
+  struct Entry {
+    std::string bytes;
+    bool head = false;  // the response to HEAD has no body
+  };
+
+  // `requests` must not be empty. Zero weights count as 1 when all are zero.
+  RequestTable(const Url& target, const std::vector<RequestSpec>& requests);
+
+  const Entry& pick(FastRandom& rng) const noexcept {
+    if (entries_.size() == 1) return entries_[0];
+    const uint32_t r = rng.below(total_weight_);
+    size_t i = 0;
+    while (r >= cumulative_[i]) ++i;  // a handful of entries: linear beats binary
+    return entries_[i];
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> cumulative_;
+  uint32_t total_weight_ = 0;
+};
+
+}  // namespace horde

@@ -1,0 +1,56 @@
+// Incremental HTTP/1.1 response parser for one connection, a thin wrapper over
+// http-parser (the C library nginx and Node grew up on). It stops after every
+// complete response so the engine can account for it before looking at further
+// bytes, and it understands content-length, chunked and close-delimited bodies,
+// responses split over any number of reads and several responses in one read.
+// No allocation: it keeps only the status code of the response being parsed.
+#pragma once
+
+#include <http_parser.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace horde {
+
+class ResponseParser {
+ public:
+  struct Step {
+    size_t consumed = 0;      // bytes of the input used by this step
+    bool complete = false;    // a whole response ended within `consumed`
+    bool error = false;       // malformed input (HPE_*); the connection is unusable
+    uint16_t status = 0;      // of the complete response
+    bool keep_alive = false;  // of the complete response: the connection may be reused
+  };
+
+  ResponseParser();
+  ResponseParser(const ResponseParser&) = delete;
+  ResponseParser& operator=(const ResponseParser&) = delete;
+
+  // Starts over, for a new connection.
+  void reset();
+  // The next response answers a HEAD request: it has no body whatever its headers say.
+  void expect_head(bool head) { head_ = head; }
+  // Parses from `data` until the end of one response or of the input. Call again
+  // with the rest of the input after a complete response.
+  Step feed(const char* data, size_t len);
+  // The peer closed the connection: completes a close-delimited body, else an
+  // error if a response had begun. Without a response in progress, nothing happens.
+  Step feed_eof();
+  // Some bytes of a response have arrived but not all of it.
+  bool in_response() const { return in_response_; }
+  const char* error_name() const;
+
+ private:
+  static int on_message_begin(http_parser* p);
+  static int on_headers_complete(http_parser* p);
+  static int on_message_complete(http_parser* p);
+
+  http_parser parser_;
+  http_parser_settings settings_;
+  bool head_ = false;
+  bool in_response_ = false;
+  bool complete_ = false;
+};
+
+}  // namespace horde

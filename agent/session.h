@@ -1,0 +1,25 @@
+// The agent's side of the session: dial the controller (agents open no port),
+// say hello, answer pings (clock offset and lease), run each assignment on the
+// load engine and stream one report per interval. If the controller goes
+// silent for the lease time, traffic stops at once; then the agent reconnects
+// with backoff, or exits with --once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+namespace horde {
+
+struct AgentOptions {
+  std::string controller = "127.0.0.1:7400";
+  std::string name;      // default: host name + pid
+  unsigned threads = 0;  // 0: one per core
+  bool once = false;     // exit after one run instead of serving runs until stopped
+  std::chrono::milliseconds max_backoff{5'000};
+};
+
+// Blocks; returns the process exit code. `stop` (may be null) ends it from a signal thread.
+int run_agent(const AgentOptions& options, const std::atomic<bool>* stop);
+
+}  // namespace horde

@@ -1,0 +1,268 @@
+// horde: one binary, subcommands. This file parses flags, turns them into the
+// libraries' typed options (validating each at the edge, exit code 2 with the
+// flag named), and calls into the libraries. Nothing else.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "agent/session.h"
+#include "common/workload.h"
+#include "controller/controller.h"
+#include "controller/local_run.h"
+#include "target/target.h"
+
+namespace {
+
+using namespace horde;
+
+constexpr int kBadInput = 2;
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "horde: %s\n", message.c_str());
+  return kBadInput;
+}
+
+// SIGINT/SIGTERM are taken by one thread (blocked everywhere else), which
+// flips `stopping` and fires the abort switch: runs end with what was measured.
+struct Signals {
+  std::atomic<bool> stopping{false};
+  AbortSwitch abort;
+  std::thread thread;
+  sigset_t set{};
+
+  void start() {
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);  // used only to end this thread
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread = std::thread([this] {
+      int sig = 0;
+      for (;;) {
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGUSR1) return;  // shutdown of this thread
+        const bool again = stopping.exchange(true);
+        if (again) std::_Exit(3);  // second signal: the user really wants out
+        abort.fire(sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+      }
+    });
+  }
+  ~Signals() {
+    if (thread.joinable()) {
+      pthread_kill(thread.native_handle(), SIGUSR1);
+      thread.join();
+    }
+  }
+};
+
+Result<std::chrono::milliseconds> flag_duration(const std::string& flag, const std::string& v) {
+  auto d = parse_duration(v);
+  if (!d) return Error{flag + ": " + d.error().message};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+struct RunFlags {
+  std::string file, target, duration, warmup, out;
+  uint32_t connections = 0;
+  double rate = 0;
+  unsigned threads = 0;
+  uint32_t local_agents = 2;
+  bool no_live = false;
+};
+
+// Builds the workload from a file and/or flags; flags win over the file.
+Result<Workload> workload_from(const RunFlags& f, std::string* source) {
+  Workload w;
+  *source = f.file.empty() ? "command line" : f.file;
+  if (!f.file.empty()) {
+    auto loaded = load_workload_file(f.file);
+    if (!loaded) return loaded.error();
+    w = *loaded;
+  } else if (f.target.empty()) {
+    return Error{"give a workload file or --target URL (e.g. horde run --target "
+                 "http://127.0.0.1:8080/ -c 64 -d 10s)"};
+  } else {
+    w.requests.push_back(RequestSpec{});
+  }
+  if (!f.target.empty()) {
+    auto url = parse_url(f.target);
+    if (!url) return Error{"--target: " + url.error().message};
+    w.targets = {*url};
+    w.builtin_target.reset();
+  }
+  if (f.connections) w.load.connections = f.connections;
+  if (f.rate < 0) return Error{"--rate: must be > 0 requests/s"};
+  if (f.rate > 0) {
+    w.load.mode = LoadMode::kOpen;
+    w.load.rate = f.rate;
+  }
+  if (!f.duration.empty()) {
+    auto d = flag_duration("--duration", f.duration);
+    if (!d) return d.error();
+    if (d->count() <= 0) return Error{"--duration: must be > 0 (e.g. 10s)"};
+    w.load.duration = *d;
+  }
+  if (!f.warmup.empty()) {
+    auto d = flag_duration("--warmup", f.warmup);
+    if (!d) return d.error();
+    w.load.warmup = *d;
+  }
+  return finalize_workload(std::move(w), *source);
+}
+
+void add_run_flags(CLI::App* cmd, RunFlags* f) {
+  cmd->add_option("--target", f->target, "Target URL (overrides the file's targets)");
+  cmd->add_option("-c,--connections", f->connections, "Total connections over all agents")
+      ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("--rate", f->rate, "Open loop at this total rate (requests/s)");
+  cmd->add_option("-d,--duration", f->duration, "Measured duration, e.g. 10s");
+  cmd->add_option("--warmup", f->warmup, "Warm-up before it, excluded from results");
+  cmd->add_option("--out", f->out, "Results directory (default results/<run-id>)");
+  cmd->add_flag("--no-live", f->no_live, "No live line per interval");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"horde: distributed HTTP load generation that answers how your service scales"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", HORDE_VERSION);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+
+  RunFlags run;
+  auto* run_cmd = app.add_subcommand("run", "Run a workload here: controller + local agents");
+  run_cmd->add_option("workload", run.file, "Workload file (YAML or JSON)");
+  add_run_flags(run_cmd, &run);
+  run_cmd->add_option("--threads", run.threads, "Load threads per agent (default cores/agents)")
+      ->check(CLI::Range(1u, 4096u));
+  run_cmd->add_option("--local-agents", run.local_agents, "Agent processes to start")
+      ->check(CLI::Range(1u, 256u));
+
+  RunFlags ctl;
+  std::string listen = "0.0.0.0:7400", join_timeout = "60s";
+  uint32_t expect_agents = 1;
+  auto* ctl_cmd = app.add_subcommand("controller", "Run a workload on agents that dial in");
+  ctl_cmd->add_option("workload", ctl.file, "Workload file (YAML or JSON)")->required();
+  add_run_flags(ctl_cmd, &ctl);
+  ctl_cmd->add_option("--listen", listen, "Address for agents to dial (HOST:PORT)");
+  ctl_cmd->add_option("--expect-agents", expect_agents, "Agents to wait for before starting")
+      ->check(CLI::Range(1u, 100'000u));
+  ctl_cmd->add_option("--join-timeout", join_timeout, "How long to wait for them");
+
+  AgentOptions agent;
+  auto* agent_cmd = app.add_subcommand("agent", "Dial a controller and generate its load");
+  agent_cmd->add_option("--controller", agent.controller, "Controller address HOST:PORT")
+      ->required();
+  agent_cmd->add_option("--name", agent.name, "Agent name (default host-pid)");
+  agent_cmd->add_option("--threads", agent.threads, "Load threads (default: cores)")
+      ->check(CLI::Range(1u, 4096u));
+  agent_cmd->add_flag("--once", agent.once, "Exit after one run");
+
+  TargetOptions target;
+  std::string target_listen = "127.0.0.1:8080", service_time = "5ms";
+  auto* target_cmd = app.add_subcommand("target", "Built-in sample service with known capacity");
+  target_cmd->add_option("--listen", target_listen, "HOST:PORT of instance 0 (instance i: PORT+i)");
+  target_cmd->add_option("--instances", target.instances, "Instances (ports)")
+      ->check(CLI::Range(1u, 1024u));
+  target_cmd->add_option("--workers", target.workers, "Workers per instance")
+      ->check(CLI::Range(1u, 1'000'000u));
+  target_cmd->add_option("--service-time", service_time, "Time a request holds a worker");
+  target_cmd->add_option("--threads", target.threads, "Server threads")
+      ->check(CLI::Range(1u, 256u));
+
+  std::string validate_file;
+  auto* validate_cmd = app.add_subcommand("validate", "Check a workload file");
+  validate_cmd->add_option("workload", validate_file, "Workload file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kBadInput;
+  }
+
+  auto stderr_log = spdlog::stderr_color_mt("horde");
+  spdlog::set_default_logger(stderr_log);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  if (*validate_cmd) {
+    auto w = load_workload_file(validate_file);
+    if (w) w = finalize_workload(*w, validate_file);
+    if (!w) {
+      std::fprintf(stderr, "%s\n", w.error().message.c_str());
+      return kBadInput;
+    }
+    std::printf("%s: ok\n%s\n", validate_file.c_str(), to_json(*w).dump(2).c_str());
+    return 0;
+  }
+
+  if (*target_cmd) {
+    const auto colon = target_listen.rfind(':');
+    if (colon == std::string::npos) return usage_error("--listen: expected HOST:PORT");
+    target.host = target_listen.substr(0, colon);
+    try {
+      const int port = std::stoi(target_listen.substr(colon + 1));
+      if (port < 0 || port > 65535) throw std::out_of_range("port");
+      target.port = static_cast<uint16_t>(port);
+    } catch (const std::exception&) {
+      return usage_error("--listen: port must be 0..65535, got " + target_listen);
+    }
+    auto st = parse_duration(service_time);
+    if (!st) return usage_error("--service-time: " + st.error().message);
+    target.service_time = *st;
+    return run_target(target);  // serves until SIGINT/SIGTERM, handled by the target
+  }
+
+  Signals signals;
+  signals.start();
+
+  if (*agent_cmd) {
+    return run_agent(agent, &signals.stopping);
+  }
+
+  RunFlags& f = *run_cmd ? run : ctl;
+  std::string source;
+  auto w = workload_from(f, &source);
+  if (!w) return usage_error(w.error().message);
+  ControllerOptions co;
+  co.workload = std::move(*w);
+  co.out_dir = f.out;
+  co.live = !f.no_live;
+
+  if (*ctl_cmd && co.workload.targets.empty()) {
+    return usage_error(source + ": builtin_target: only `horde run` starts the built-in target; "
+                       "give `target:` (or --target) for a distributed run");
+  }
+  if (*run_cmd) {
+    LocalRunOptions lo;
+    lo.controller = std::move(co);
+    lo.source = source;
+    lo.local_agents = run.local_agents;
+    lo.threads = run.threads;
+    return run_local(std::move(lo), &signals.abort);
+  }
+
+  auto jt = flag_duration("--join-timeout", join_timeout);
+  if (!jt) return usage_error(jt.error().message);
+  co.listen = listen;
+  co.expect_agents = expect_agents;
+  co.join_timeout = *jt;
+  Controller controller(co);
+  auto port = controller.listen();
+  if (!port) return usage_error(port.error().message);
+  std::printf("controller listening on %s (port %d), waiting for %u agent(s)\n", listen.c_str(),
+              *port, expect_agents);
+  std::fflush(stdout);
+  signals.abort.arm([&](const std::string& why) { controller.abort(why); });
+  const int code = controller.run();
+  signals.abort.disarm();
+  return code;
+}

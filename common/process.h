@@ -1,0 +1,51 @@
+// Child processes: `horde run` starts its built-in target and its local agents
+// as children of one process tree, and the integration tests start real horde
+// processes the same way. Standard output is captured line by line so a parent
+// can wait for "listening on ..." lines; stderr is inherited (the log).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace horde {
+
+class Subprocess {
+ public:
+  Subprocess() = default;
+  ~Subprocess();  // kills (SIGKILL) and reaps a child still running
+  Subprocess(Subprocess&& other) noexcept;
+  Subprocess& operator=(Subprocess&& other) noexcept;
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // argv[0] is the program path. capture_stdout: read it with read_line().
+  static Result<Subprocess> spawn(const std::vector<std::string>& argv, bool capture_stdout);
+
+  // Next stdout line (without '\n'), or nullopt at EOF or when the deadline passes.
+  std::optional<std::string> read_line(std::chrono::steady_clock::time_point deadline);
+  // Everything left on stdout until EOF or the deadline.
+  std::string read_all(std::chrono::steady_clock::time_point deadline);
+
+  void signal(int sig);
+  // Exit code (128 + signal for a signalled child), or nullopt if still running at the deadline.
+  std::optional<int> wait_until(std::chrono::steady_clock::time_point deadline);
+  bool running();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string buffer_;
+  std::optional<int> exit_code_;
+};
+
+// Path of the running executable (/proc/self/exe), to start horde children.
+std::string self_executable();
+
+}  // namespace horde

@@ -1,0 +1,37 @@
+#include "common/report.h"
+
+#include <algorithm>
+
+namespace horde {
+
+namespace {
+constexpr std::array<const char*, kErrorClassCount> kErrorClassNames = {
+    "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx"};
+}  // namespace
+
+const char* error_class_name(ErrorClass c) { return kErrorClassNames[static_cast<size_t>(c)]; }
+
+bool error_class_from_name(const std::string& name, ErrorClass* out) {
+  for (size_t i = 0; i < kErrorClassCount; ++i) {
+    if (name == kErrorClassNames[i]) {
+      *out = static_cast<ErrorClass>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Counters::add(const Counters& o) {
+  requests += o.requests;
+  errors += o.errors;
+  for (const auto& [code, n] : o.status_codes) status_codes[code] += n;
+  for (size_t i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += o.errors_by_class[i];
+  bytes_sent += o.bytes_sent;
+  bytes_received += o.bytes_received;
+  late += o.late;
+  max_schedule_lag_us = std::max(max_schedule_lag_us, o.max_schedule_lag_us);
+  cpu_seconds += o.cpu_seconds;
+  connections_opened += o.connections_opened;
+}
+
+}  // namespace horde

@@ -1,0 +1,46 @@
+// What an agent measures in one interval (or a whole phase): counters plus the
+// latency histogram delta. Plain values: the agent fills them, the wire codec
+// carries them, the controller adds them up.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/histogram.h"
+
+namespace horde {
+
+enum class ErrorClass : uint8_t { kConnect, kTimeout, kRead, kWrite, kProtocol, kHttp4xx, kHttp5xx };
+inline constexpr size_t kErrorClassCount = 7;
+// "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx"
+const char* error_class_name(ErrorClass c);
+// Inverse of error_class_name; false for an unknown name.
+bool error_class_from_name(const std::string& name, ErrorClass* out);
+
+struct Counters {
+  uint64_t requests = 0;  // finished: a response or an error
+  uint64_t errors = 0;
+  std::map<uint32_t, uint64_t> status_codes;
+  std::array<uint64_t, kErrorClassCount> errors_by_class{};
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t late = 0;  // open loop: sent more than 1 ms after the intended time
+  int64_t max_schedule_lag_us = 0;
+  double cpu_seconds = 0;
+  uint64_t connections_opened = 0;
+
+  void add(const Counters& o);
+  bool operator==(const Counters&) const = default;
+};
+
+struct IntervalReport {
+  uint32_t phase = 0;
+  uint32_t interval = 0;
+  Counters counters;
+  Histogram latency;
+  bool operator==(const IntervalReport&) const = default;
+};
+
+}  // namespace horde

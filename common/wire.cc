@@ -1,0 +1,228 @@
+#include "common/wire.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace horde {
+
+void to_wire(const Histogram& h, v1::SparseHistogram* out) {
+  out->Clear();
+  size_t previous = 0;
+  bool first = true;
+  for (size_t i = 0; i < h.bucket_count(); ++i) {
+    const uint64_t n = h.count_at(i);
+    if (n == 0) continue;
+    out->add_gap(static_cast<uint32_t>(first ? i : i - previous));
+    out->add_count(n);
+    previous = i;
+    first = false;
+  }
+  out->set_min_us(h.min());
+  out->set_max_us(h.max());
+}
+
+Result<Histogram> from_wire(const v1::SparseHistogram& in) {
+  if (in.gap_size() != in.count_size()) {
+    return Error{fmt::format("histogram: {} bucket gaps but {} counts", in.gap_size(),
+                             in.count_size())};
+  }
+  Histogram h;
+  size_t index = 0;
+  for (int i = 0; i < in.gap_size(); ++i) {
+    if (i > 0 && in.gap(i) == 0) return Error{"histogram: repeated bucket index"};
+    index += in.gap(i);
+    if (in.count(i) == 0) return Error{"histogram: empty bucket sent as non-empty"};
+    if (!h.add_at(index, in.count(i))) {
+      return Error{fmt::format("histogram: bucket index {} out of range (< {})", index,
+                               h.bucket_count())};
+    }
+  }
+  if (!h.empty()) {
+    if (in.min_us() < 0 || in.max_us() < in.min_us() || in.max_us() > Histogram::kHighestUs) {
+      return Error{"histogram: min/max out of range"};
+    }
+    if (Histogram::index_for(in.min_us()) > Histogram::index_for(in.max_us())) {
+      return Error{"histogram: min above max"};
+    }
+    h.merge_extremes(in.min_us(), in.max_us());
+  }
+  return h;
+}
+
+void to_wire(const Counters& c, v1::Counters* out) {
+  out->Clear();
+  out->set_requests(c.requests);
+  out->set_errors(c.errors);
+  for (const auto& [code, n] : c.status_codes) {
+    auto* s = out->add_status_codes();
+    s->set_code(code);
+    s->set_count(n);
+  }
+  for (size_t i = 0; i < kErrorClassCount; ++i) {
+    if (c.errors_by_class[i] == 0) continue;
+    auto* e = out->add_errors_by_class();
+    e->set_error_class(error_class_name(static_cast<ErrorClass>(i)));
+    e->set_count(c.errors_by_class[i]);
+  }
+  out->set_bytes_sent(c.bytes_sent);
+  out->set_bytes_received(c.bytes_received);
+  out->set_late(c.late);
+  out->set_max_schedule_lag_us(c.max_schedule_lag_us);
+  out->set_cpu_seconds(c.cpu_seconds);
+  out->set_connections_opened(c.connections_opened);
+}
+
+Result<Counters> from_wire(const v1::Counters& in) {
+  Counters c;
+  c.requests = in.requests();
+  c.errors = in.errors();
+  if (c.errors > c.requests) return Error{"counters: more errors than requests"};
+  if (static_cast<size_t>(in.status_codes_size()) > kMaxStatusCodes) {
+    return Error{"counters: too many status codes"};
+  }
+  for (const auto& s : in.status_codes()) {
+    if (s.code() < 100 || s.code() > 999) {
+      return Error{fmt::format("counters: status code {} out of range", s.code())};
+    }
+    c.status_codes[s.code()] += s.count();
+  }
+  uint64_t classified = 0;
+  for (const auto& e : in.errors_by_class()) {
+    ErrorClass cls;
+    if (e.error_class().size() > kMaxNameLength || !error_class_from_name(e.error_class(), &cls)) {
+      return Error{fmt::format("counters: unknown error class \"{}\"",
+                               e.error_class().substr(0, 32))};
+    }
+    c.errors_by_class[static_cast<size_t>(cls)] += e.count();
+    classified += e.count();
+  }
+  if (classified != c.errors) {
+    return Error{fmt::format("counters: errors by class add up to {}, not {}", classified,
+                             c.errors)};
+  }
+  c.bytes_sent = in.bytes_sent();
+  c.bytes_received = in.bytes_received();
+  c.late = in.late();
+  c.max_schedule_lag_us = in.max_schedule_lag_us();
+  if (!std::isfinite(in.cpu_seconds()) || in.cpu_seconds() < 0) {
+    return Error{"counters: cpu_seconds must be a finite number >= 0"};
+  }
+  c.cpu_seconds = in.cpu_seconds();
+  c.connections_opened = in.connections_opened();
+  return c;
+}
+
+void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out) {
+  out->set_run_id(run_id);
+  out->set_phase(r.phase);
+  out->set_interval(r.interval);
+  to_wire(r.counters, out->mutable_counters());
+  to_wire(r.latency, out->mutable_latency());
+}
+
+Result<IntervalReport> from_wire(const v1::Report& in) {
+  IntervalReport r;
+  r.phase = in.phase();
+  r.interval = in.interval();
+  auto counters = from_wire(in.counters());
+  if (!counters) return counters.error();
+  r.counters = std::move(*counters);
+  auto latency = from_wire(in.latency());
+  if (!latency) return latency.error();
+  r.latency = std::move(*latency);
+  if (r.latency.total_count() > r.counters.requests) {
+    return Error{"report: more latency samples than requests"};
+  }
+  return r;
+}
+
+namespace {
+Millis to_millis(uint64_t ms) { return Millis(static_cast<int64_t>(ms)); }
+}  // namespace
+
+void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
+  out->Clear();
+  for (const auto& t : s.targets) out->add_targets(t.text);
+  for (const auto& r : s.requests) {
+    auto* q = out->add_requests();
+    q->set_method(r.method);
+    q->set_path(r.path);
+    for (const auto& [name, value] : r.headers) {
+      auto* h = q->add_headers();
+      h->set_name(name);
+      h->set_value(value);
+    }
+    q->set_body(r.body);
+    q->set_weight(r.weight);
+  }
+  out->set_open_loop(s.load.mode == LoadMode::kOpen);
+  out->set_connections(s.load.connections);
+  out->set_rate(s.load.rate);
+  out->set_duration_ms(static_cast<uint64_t>(s.load.duration.count()));
+  out->set_warmup_ms(static_cast<uint64_t>(s.load.warmup.count()));
+  out->set_interval_ms(static_cast<uint64_t>(s.load.interval.count()));
+  out->set_connect_timeout_ms(static_cast<uint64_t>(s.load.connect_timeout.count()));
+  out->set_request_timeout_ms(static_cast<uint64_t>(s.load.request_timeout.count()));
+}
+
+Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
+  WorkloadSlice s;
+  if (in.targets_size() == 0 || in.targets_size() > 1024) {
+    return Error{"slice: targets: need 1 to 1024 URLs"};
+  }
+  for (const auto& t : in.targets()) {
+    auto url = parse_url(t);
+    if (!url) return Error{"slice: targets: " + url.error().message};
+    s.targets.push_back(*url);
+  }
+  if (in.requests_size() == 0 || in.requests_size() > static_cast<int>(kMaxSliceRequests)) {
+    return Error{"slice: requests: need 1 to 1024 requests"};
+  }
+  for (const auto& q : in.requests()) {
+    RequestSpec r;
+    r.method = q.method();
+    r.path = q.path();
+    if (r.method.empty() || r.method.size() > 16) return Error{"slice: request method invalid"};
+    if (!r.path.empty() && r.path[0] != '/') return Error{"slice: request path must start with /"};
+    for (const auto& h : q.headers()) {
+      if (h.name().find_first_of("\r\n:") != std::string::npos ||
+          h.value().find_first_of("\r\n") != std::string::npos) {
+        return Error{"slice: request header contains CR, LF or ':' in its name"};
+      }
+      r.headers.emplace_back(h.name(), h.value());
+    }
+    r.body = q.body();
+    if (q.weight() == 0) return Error{"slice: request weight must be >= 1"};
+    r.weight = q.weight();
+    s.requests.push_back(std::move(r));
+  }
+  s.load.mode = in.open_loop() ? LoadMode::kOpen : LoadMode::kClosed;
+  if (in.connections() == 0 || in.connections() > kMaxConnectionsPerAgent) {
+    return Error{"slice: connections must be 1 .. 1000000"};
+  }
+  s.load.connections = in.connections();
+  if (s.load.mode == LoadMode::kOpen && !(std::isfinite(in.rate()) && in.rate() > 0)) {
+    return Error{"slice: open loop needs a rate > 0"};
+  }
+  s.load.rate = in.rate();
+  constexpr uint64_t kDay = 24ULL * 3600 * 1000;
+  if (in.duration_ms() == 0 || in.duration_ms() > kDay || in.warmup_ms() > kDay) {
+    return Error{"slice: duration must be 1 ms .. 24 h"};
+  }
+  if (in.interval_ms() < 100 || in.interval_ms() > 60'000) {
+    return Error{"slice: interval must be 100 ms .. 60 s"};
+  }
+  if (in.connect_timeout_ms() == 0 || in.request_timeout_ms() == 0 ||
+      in.connect_timeout_ms() > kDay || in.request_timeout_ms() > kDay) {
+    return Error{"slice: timeouts must be 1 ms .. 24 h"};
+  }
+  s.load.duration = to_millis(in.duration_ms());
+  s.load.warmup = to_millis(in.warmup_ms());
+  s.load.interval = to_millis(in.interval_ms());
+  s.load.connect_timeout = to_millis(in.connect_timeout_ms());
+  s.load.request_timeout = to_millis(in.request_timeout_ms());
+  return s;
+}
+
+}  // namespace horde

@@ -1,0 +1,424 @@
+#include "controller/controller.h"
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "common/wire.h"
+#include "controller/merge.h"
+#include "controller/plan.h"
+
+namespace horde {
+
+namespace {
+using SteadyClock = std::chrono::steady_clock;
+std::mutex g_abort_mu;  // guards Controller::abort_reason_
+}  // namespace
+
+struct Controller::Agent {
+  uint64_t session = 0;
+  std::string peer;
+  std::string name, host, version;
+  uint32_t cores = 0;
+  uint32_t threads = 0;
+  bool joined = false;
+  bool gone = false;
+  bool lost = false;
+  std::string lost_reason;
+  bool in_phase = false;
+  bool phase_done = false;
+  // Clock offset (agent minus controller), from the ping with the shortest round trip.
+  int64_t offset_ns = 0;
+  int64_t best_rtt_ns = INT64_MAX;
+  std::map<uint64_t, int64_t> pings;  // seq -> sent at (controller clock)
+  Counters measured;
+};
+
+struct Controller::PhaseState {
+  uint32_t index = 0;
+  std::unique_ptr<PhaseMerger> merger;
+  SteadyClock::time_point start;
+  PhaseResult result;
+};
+
+std::string make_run_id() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::random_device rd;
+  return fmt::format("{:04}{:02}{:02}-{:02}{:02}{:02}-{:04x}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
+}
+
+Controller::Controller(ControllerOptions options)
+    : opt_(std::move(options)), server_(&events_) {
+  result_.run_id = make_run_id();
+  result_.workload = to_json(opt_.workload);
+  out_dir_ = opt_.out_dir.empty() ? "results/" + result_.run_id : opt_.out_dir;
+}
+
+Controller::~Controller() { server_.shutdown(); }
+
+Result<int> Controller::listen() {
+  SessionServer::Options so;
+  so.listen = opt_.listen;
+  return server_.start(so);
+}
+
+void Controller::abort(const std::string& reason) {
+  {
+    std::lock_guard lock(g_abort_mu);
+    if (abort_reason_.empty()) abort_reason_ = reason;
+  }
+  abort_requested_ = true;
+  events_.push(SessionEvent{SessionEvent::Kind::kClosed, 0, {}, 0, {}});  // wake the loop
+}
+
+uint32_t Controller::joined_count() const {
+  uint32_t n = 0;
+  for (const auto& [id, a] : agents_) n += a->joined && !a->gone ? 1 : 0;
+  return n;
+}
+
+void Controller::ping_all() {
+  const auto now = SteadyClock::now();
+  if (now < next_ping_) return;
+  next_ping_ = now + std::chrono::milliseconds(std::max<int64_t>(opt_.lease.count() / 10, 100));
+  for (auto& [id, a] : agents_) {
+    if (a->gone) continue;
+    v1::ControllerMessage m;
+    m.mutable_ping()->set_seq(++ping_seq_);
+    a->pings[ping_seq_] = unix_now_ns();
+    if (a->pings.size() > 16) a->pings.erase(a->pings.begin());
+    server_.send(id, m);
+  }
+}
+
+void Controller::drop(Agent& a, const std::string& reason, bool lost) {
+  if (a.gone) return;
+  a.gone = true;
+  if (lost && a.in_phase && !a.phase_done) {
+    a.lost = true;
+    a.lost_reason = reason;
+    spdlog::warn("agent {} ({}) lost: {}", a.name, a.peer, reason);
+    if (phase_) phase_->merger->agent_finished(a.session);
+  } else {
+    spdlog::info("agent {} ({}) left: {}", a.name.empty() ? "?" : a.name, a.peer, reason);
+  }
+  server_.finish(a.session, grpc::Status(grpc::StatusCode::ABORTED, reason));
+}
+
+void Controller::on_hello(Agent& a, const v1::Hello& h) {
+  if (a.joined) return drop(a, "second hello on one session", true);
+  if (h.name().empty() || h.name().size() > kMaxNameLength || h.cores() == 0 ||
+      h.cores() > 4096 || h.threads() > 4096) {
+    spdlog::warn("session from {}: bad hello (name length 1..{}, cores 1..4096); dropped", a.peer,
+                 kMaxNameLength);
+    return drop(a, "bad hello", false);
+  }
+  for (const auto& [id, other] : agents_) {
+    if (other.get() != &a && other->joined && !other->gone && other->name == h.name()) {
+      spdlog::warn("agent name {} from {} is already taken by {}; rejected as duplicate", h.name(),
+                   a.peer, other->peer);
+      a.gone = true;
+      server_.finish(a.session, grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                                             "an agent named " + h.name() + " already joined"));
+      return;
+    }
+  }
+  if (phase_ || roster_.size() >= opt_.expect_agents) {
+    spdlog::warn("agent {} from {} joined after the run started / the roster is full; not used",
+                 h.name(), a.peer);
+  }
+  a.joined = true;
+  a.name = h.name();
+  a.host = h.host().substr(0, kMaxNameLength);
+  a.version = h.version().substr(0, 32);
+  a.cores = h.cores();
+  a.threads = h.threads() ? h.threads() : h.cores();
+  v1::ControllerMessage m;
+  m.mutable_welcome()->set_agent_id(fmt::format("{}-{}", result_.run_id, a.session));
+  m.mutable_welcome()->set_lease_ms(static_cast<uint32_t>(opt_.lease.count()));
+  server_.send(a.session, m);
+  if (!phase_ && roster_.size() < opt_.expect_agents) roster_.push_back(a.session);
+  spdlog::info("agent {} joined from {} (host {}, {} cores, {} threads) [{}/{}]", a.name, a.peer,
+               a.host, a.cores, a.threads, roster_.size(), opt_.expect_agents);
+  next_ping_ = {};  // measure its clock offset now
+  ping_all();
+}
+
+void Controller::handle(SessionEvent e) {
+  if (e.session == 0) return;  // wake-up
+  auto it = agents_.find(e.session);
+  if (it == agents_.end()) {
+    if (e.kind == SessionEvent::Kind::kClosed) return;
+    auto a = std::make_unique<Agent>();
+    a->session = e.session;
+    a->peer = e.peer;
+    it = agents_.emplace(e.session, std::move(a)).first;
+  }
+  Agent& a = *it->second;
+  if (e.kind == SessionEvent::Kind::kClosed) {
+    if (!a.gone) drop(a, "session closed", true);
+    return;
+  }
+  if (a.gone) return;
+  const auto& m = e.message;
+  if (!a.joined && m.msg_case() != v1::AgentMessage::kHello) {
+    return drop(a, "first message was not a hello", false);
+  }
+  switch (m.msg_case()) {
+    case v1::AgentMessage::kHello:
+      return on_hello(a, m.hello());
+    case v1::AgentMessage::kPong: {
+      auto sent = a.pings.find(m.pong().seq());
+      if (sent == a.pings.end()) return;
+      const int64_t rtt = e.received_unix_ns - sent->second;
+      if (rtt >= 0 && rtt < a.best_rtt_ns) {
+        a.best_rtt_ns = rtt;
+        a.offset_ns = m.pong().agent_unix_ns() - (sent->second + rtt / 2);
+      }
+      a.pings.erase(sent);
+      return;
+    }
+    case v1::AgentMessage::kReport: {
+      if (!phase_ || !a.in_phase || m.report().run_id() != result_.run_id ||
+          m.report().phase() != phase_->index) {
+        spdlog::debug("stale report from {} discarded", a.name);
+        if (phase_) ++phase_->result.discarded_reports;
+        return;
+      }
+      auto report = from_wire(m.report());
+      if (!report) return drop(a, "invalid report: " + report.error().message, true);
+      auto added = phase_->merger->add(a.session, *report);
+      if (!added) return drop(a, "invalid report: " + added.error().message, true);
+      return;
+    }
+    case v1::AgentMessage::kPhaseDone: {
+      if (!phase_ || !a.in_phase || m.phase_done().run_id() != result_.run_id ||
+          m.phase_done().phase() != phase_->index) {
+        return;
+      }
+      a.phase_done = true;
+      phase_->merger->agent_finished(a.session);
+      if (!m.phase_done().error().empty()) {
+        a.lost = true;
+        a.lost_reason = "agent could not run the phase: " + m.phase_done().error().substr(0, 512);
+        spdlog::error("agent {}: {}", a.name, a.lost_reason);
+      }
+      return;
+    }
+    case v1::AgentMessage::MSG_NOT_SET:
+      return drop(a, "empty message", true);
+  }
+}
+
+void Controller::pump_until(SteadyClock::time_point deadline) {
+  for (;;) {
+    ping_all();
+    const auto wake = std::min(deadline, next_ping_);
+    auto e = events_.pop_until(wake);
+    if (e) handle(std::move(*e));
+    if (abort_requested_ || SteadyClock::now() >= deadline) return;
+  }
+}
+
+bool Controller::wait_for_agents() {
+  const auto deadline = SteadyClock::now() + opt_.join_timeout;
+  spdlog::info("waiting for {} agent(s) (timeout {} s)", opt_.expect_agents,
+               opt_.join_timeout.count() / 1000);
+  while (!abort_requested_) {
+    uint32_t ready = 0;
+    for (uint64_t id : roster_) {
+      const Agent& a = *agents_.at(id);
+      ready += !a.gone && a.best_rtt_ns != INT64_MAX ? 1 : 0;
+    }
+    // Drop roster entries whose session ended before the start.
+    std::erase_if(roster_, [&](uint64_t id) { return agents_.at(id)->gone; });
+    if (ready >= opt_.expect_agents) return true;
+    if (SteadyClock::now() >= deadline) {
+      const std::string why = fmt::format(
+          "only {} of {} expected agents joined within {} s; start more agents with `horde agent "
+          "--controller {}` or lower --expect-agents",
+          roster_.size(), opt_.expect_agents, opt_.join_timeout.count() / 1000, opt_.listen);
+      abort(why);
+      return false;
+    }
+    pump_until(std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(100)));
+  }
+  return false;
+}
+
+void Controller::run_phase(uint32_t index) {
+  const Workload& w = opt_.workload;
+  std::vector<uint32_t> cores;
+  for (uint64_t id : roster_) cores.push_back(agents_.at(id)->threads);
+  auto slices = split_load(w, cores);
+  if (!slices) return abort(slices.error().message);
+
+  const uint32_t intervals = interval_count(w.load);
+  const uint32_t warmup_intervals = warmup_interval_count(w.load);
+  phase_ = std::make_unique<PhaseState>();
+  phase_->index = index;
+  phase_->merger = std::make_unique<PhaseMerger>(
+      intervals, warmup_intervals, std::set<uint64_t>(roster_.begin(), roster_.end()));
+  phase_->result.index = index;
+  phase_->result.name = fmt::format("phase{}", index);
+  if (w.load.mode == LoadMode::kOpen) phase_->result.offered_rps = w.load.rate;
+
+  const auto start_unix = std::chrono::system_clock::now() + opt_.start_delay;
+  const int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               start_unix.time_since_epoch())
+                               .count();
+  phase_->start = SteadyClock::now() + opt_.start_delay;
+  for (size_t i = 0; i < roster_.size(); ++i) {
+    Agent& a = *agents_.at(roster_[i]);
+    a.in_phase = true;
+    a.phase_done = false;
+    v1::ControllerMessage m;
+    auto* as = m.mutable_assignment();
+    as->set_run_id(result_.run_id);
+    as->set_phase(index);
+    to_wire((*slices)[i], as->mutable_slice());
+    as->set_start_unix_ns(start_ns + a.offset_ns);
+    server_.send(a.session, m);
+  }
+  spdlog::info("phase {}: {} agents, {} {}, {} + {} warm-up, start in {} ms", index, roster_.size(),
+               w.load.mode == LoadMode::kOpen ? fmt::format("{} rps", w.load.rate)
+                                              : fmt::format("{} connections", w.load.connections),
+               w.load.mode == LoadMode::kOpen ? "open loop" : "closed loop",
+               format_duration(w.load.duration), format_duration(w.load.warmup),
+               opt_.start_delay.count());
+
+  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(w.load.interval);
+  const auto grace = interval + std::chrono::milliseconds(500);
+  const auto total = std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
+  const double interval_s = static_cast<double>(w.load.interval.count()) / 1000.0;
+  const double total_s = static_cast<double>((w.load.warmup + w.load.duration).count()) / 1000.0;
+  const auto hard_end = phase_->start + total + grace + std::chrono::seconds(5);
+  PhaseResult& res = phase_->result;
+
+  auto close_intervals = [&](uint32_t force_before) {
+    for (auto& m : phase_->merger->take_ready(force_before)) {
+      IntervalRow row;
+      row.phase = index;
+      row.interval = m.index;
+      row.warmup = m.warmup;
+      row.agents = m.agents;
+      row.duration_s = std::min(interval_s, total_s - m.index * interval_s);
+      row.time_s = (m.index + 1 - warmup_intervals) * interval_s;
+      row.p50_us = m.latency.value_at_percentile(50);
+      row.p99_us = m.latency.value_at_percentile(99);
+      row.max_us = m.latency.max();
+      row.counters = std::move(m.counters);
+      if (!m.warmup) {
+        res.counters = phase_->merger->measured_counters();
+        res.latency = phase_->merger->measured_latency();
+      }
+      uint32_t active = 0;
+      for (uint64_t id : roster_) active += agents_.at(id)->lost ? 0 : 1;
+      if (opt_.live) {
+        std::printf("%s\n", live_line((m.index + 1) * interval_s, row, res, active,
+                                      static_cast<uint32_t>(roster_.size()))
+                                .c_str());
+        std::fflush(stdout);
+      }
+      res.intervals.push_back(std::move(row));
+    }
+  };
+
+  while (!abort_requested_) {
+    const auto now = SteadyClock::now();
+    uint32_t force_before = 0;
+    if (now > phase_->start + grace) {
+      force_before = static_cast<uint32_t>(
+          std::min<int64_t>((now - phase_->start - grace) / interval, intervals));
+    }
+    close_intervals(force_before);
+    bool all_done = true;
+    for (uint64_t id : roster_) {
+      const Agent& a = *agents_.at(id);
+      all_done = all_done && (a.phase_done || a.gone);
+    }
+    if ((phase_->merger->done() && all_done) || now >= hard_end) break;
+    pump_until(std::min(hard_end, now + std::chrono::milliseconds(50)));
+  }
+  if (abort_requested_) {
+    v1::ControllerMessage stop;
+    stop.mutable_stop()->set_reason("run aborted");
+    for (uint64_t id : roster_) server_.send(id, stop);
+  }
+  close_intervals(intervals);  // whatever is missing now will not come
+  for (uint64_t id : roster_) {
+    Agent& a = *agents_.at(id);
+    if (!a.phase_done && !a.gone && !abort_requested_) {
+      a.lost = true;
+      a.lost_reason = "did not finish the phase in time";
+    }
+    a.measured.add(phase_->merger->per_agent().at(id));
+    a.in_phase = false;
+  }
+  res.counters = phase_->merger->measured_counters();
+  res.latency = phase_->merger->measured_latency();
+  res.duration_s = std::max(0.0, total_s - warmup_intervals * interval_s);
+  if (abort_requested_) {
+    // Only the intervals that were merged count towards the measured time.
+    uint32_t measured = 0;
+    for (const auto& row : res.intervals) measured += row.warmup || row.counters.requests == 0 ? 0 : 1;
+    res.duration_s = std::min(res.duration_s, measured * interval_s);
+  }
+  res.discarded_reports += phase_->merger->discarded_reports();
+  result_.phases.push_back(std::move(res));
+  phase_.reset();
+}
+
+int Controller::run() {
+  if (wait_for_agents()) run_phase(0);
+  // Tell agents the run is over; they exit (--once) or wait for the next controller.
+  v1::ControllerMessage stop;
+  stop.mutable_stop()->set_reason("run complete");
+  for (auto& [id, a] : agents_) {
+    if (!a->gone) server_.send(id, stop);
+  }
+  server_.finish_all();
+
+  for (uint64_t id : roster_) {
+    const Agent& a = *agents_.at(id);
+    result_.agents.push_back(
+        {a.name, a.host, a.cores, a.threads, a.measured.requests, a.measured.errors, a.lost, a.lost_reason});
+    if (a.lost) {
+      result_.warnings.push_back(fmt::format("agent {} was lost: {}", a.name, a.lost_reason));
+    }
+  }
+  if (abort_requested_) {
+    std::lock_guard lock(g_abort_mu);
+    result_.aborted = true;
+    result_.abort_reason = abort_reason_;
+  } else {
+    for (const auto& a : result_.agents) {
+      if (a.lost) {
+        result_.aborted = true;
+        result_.abort_reason = "agent " + a.name + " was lost during the run";
+      }
+    }
+  }
+  result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
+  std::printf("\n%s", summary_table(result_).c_str());
+  std::fflush(stdout);
+  if (auto written = write_results(result_, out_dir_); !written) {
+    spdlog::error("{}", written.error().message);
+    return 3;
+  }
+  std::printf("results: %s/summary.json, %s/intervals.csv\n", out_dir_.c_str(), out_dir_.c_str());
+  std::fflush(stdout);
+  server_.shutdown();
+  return exit_code(result_);
+}
+
+}  // namespace horde

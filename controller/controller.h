@@ -1,0 +1,74 @@
+// The controller: waits for agents to dial in, hands each its slice of the
+// workload with one synchronized start time, merges their interval reports as
+// they arrive (live line), and writes the results. One thread owns all run state;
+// gRPC's threads only feed it events (session_server.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/event_queue.h"
+#include "common/workload.h"
+#include "controller/results.h"
+#include "controller/session_server.h"
+
+namespace horde {
+
+struct ControllerOptions {
+  Workload workload;
+  std::string listen = "0.0.0.0:7400";
+  uint32_t expect_agents = 1;
+  std::chrono::milliseconds join_timeout{60'000};
+  std::chrono::milliseconds lease{5'000};
+  std::chrono::milliseconds start_delay{1'000};  // from assignment to the common start
+  std::string out_dir;                             // empty: results/<run-id>
+  bool live = true;                                // live line on stdout
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options);
+  ~Controller();
+
+  // Binds the session server; returns the port (so --listen 127.0.0.1:0 works).
+  Result<int> listen();
+  // Waits for the agents, runs every phase, writes results; returns the exit code.
+  int run();
+  // Thread-safe: ends the run early (SIGINT/SIGTERM); what was measured is kept.
+  void abort(const std::string& reason);
+
+  const RunResult& result() const { return result_; }
+  const std::string& out_dir() const { return out_dir_; }
+
+ private:
+  struct Agent;
+  void handle(SessionEvent e);
+  void on_hello(Agent& a, const v1::Hello& h);
+  void drop(Agent& a, const std::string& reason, bool lost);
+  void ping_all();
+  bool wait_for_agents();
+  void run_phase(uint32_t index);
+  void pump_until(std::chrono::steady_clock::time_point deadline);
+  uint32_t joined_count() const;
+
+  ControllerOptions opt_;
+  EventQueue<SessionEvent> events_;
+  SessionServer server_;
+  std::map<uint64_t, std::unique_ptr<Agent>> agents_;  // by session id
+  std::vector<uint64_t> roster_;                       // agents taking part, in join order
+  RunResult result_;
+  std::string out_dir_;
+  std::atomic<bool> abort_requested_{false};
+  std::string abort_reason_;  // guarded by abort_requested_ (written before the flag)
+  std::chrono::steady_clock::time_point next_ping_{};
+  uint64_t ping_seq_ = 0;
+  struct PhaseState;
+  std::unique_ptr<PhaseState> phase_;
+};
+
+std::string make_run_id();
+
+}  // namespace horde

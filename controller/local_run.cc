@@ -1,0 +1,128 @@
+#include "controller/local_run.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <thread>
+
+#include "common/process.h"
+
+namespace horde {
+
+void AbortSwitch::arm(std::function<void(const std::string&)> fn) {
+  std::lock_guard lock(mu_);
+  fn_ = std::move(fn);
+  if (!pending_.empty() && fn_) fn_(pending_);
+}
+
+void AbortSwitch::fire(const std::string& reason) {
+  std::lock_guard lock(mu_);
+  if (fn_) {
+    fn_(reason);
+  } else {
+    pending_ = reason;
+  }
+}
+
+void AbortSwitch::disarm() {
+  std::lock_guard lock(mu_);
+  fn_ = nullptr;
+}
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Starts `horde target` as a child and reads the URL of each instance.
+Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess* out) {
+  auto child = Subprocess::spawn(
+      {self_executable(), "target", "--listen", "127.0.0.1:0", "--instances",
+       std::to_string(t.instances), "--workers", std::to_string(t.workers), "--service-time",
+       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) + "us"},
+      true);
+  if (!child) return child.error();
+  std::vector<Url> urls;
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  const std::string marker = "listening on ";
+  while (urls.size() < t.instances) {
+    auto line = child->read_line(deadline);
+    if (!line) return Error{"the built-in target did not start (see its log above)"};
+    const auto at = line->find(marker);
+    if (at == std::string::npos) continue;
+    auto url = parse_url(line->substr(at + marker.size()));
+    if (!url) return Error{"built-in target printed a bad URL: " + url.error().message};
+    urls.push_back(*url);
+  }
+  *out = std::move(*child);
+  return urls;
+}
+
+}  // namespace
+
+int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
+  Subprocess target;
+  Workload& w = o.controller.workload;
+  if (w.targets.empty() && w.builtin_target) {
+    auto urls = start_builtin_target(*w.builtin_target, &target);
+    if (!urls) {
+      spdlog::error("{}", urls.error().message);
+      return 3;
+    }
+    w.targets = *urls;
+    spdlog::info("built-in target: {} instance(s), {} workers each, service time {} ms",
+                 w.builtin_target->instances, w.builtin_target->workers,
+                 w.builtin_target->service_time.count());
+  }
+  auto finalized = finalize_workload(w, o.source);
+  if (!finalized) {
+    spdlog::error("{}", finalized.error().message);
+    return 2;
+  }
+  w = *finalized;
+
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = o.threads ? o.threads : std::max(1u, cores / o.local_agents);
+  o.controller.listen = "127.0.0.1:0";
+  o.controller.expect_agents = o.local_agents;
+  o.controller.join_timeout = std::chrono::seconds(30);
+  Controller controller(o.controller);
+  auto port = controller.listen();
+  if (!port) {
+    spdlog::error("{}", port.error().message);
+    return 3;
+  }
+  if (abort_switch) abort_switch->arm([&](const std::string& why) { controller.abort(why); });
+
+  std::vector<Subprocess> agents;
+  for (uint32_t i = 0; i < o.local_agents; ++i) {
+    auto agent = Subprocess::spawn(
+        {self_executable(), "agent", "--controller", "127.0.0.1:" + std::to_string(*port),
+         "--once", "--name", "local-" + std::to_string(i + 1), "--threads",
+         std::to_string(threads)},
+        false);
+    if (!agent) {
+      spdlog::error("{}", agent.error().message);
+      if (abort_switch) abort_switch->disarm();
+      return 3;
+    }
+    agents.push_back(std::move(*agent));
+  }
+  const int code = controller.run();
+  if (abort_switch) abort_switch->disarm();
+
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  for (auto& a : agents) {
+    if (!a.wait_until(deadline)) {
+      spdlog::warn("local agent {} did not exit; killing it", a.pid());
+      a.signal(SIGKILL);
+    }
+  }
+  if (target.pid() > 0) {
+    target.signal(SIGTERM);
+    if (!target.wait_until(SteadyClock::now() + std::chrono::seconds(5))) target.signal(SIGKILL);
+  }
+  return code;
+}
+
+}  // namespace horde

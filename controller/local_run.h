@@ -1,0 +1,37 @@
+// `horde run`: the embedded default. Starts the built-in target when the
+// workload asks for it, a controller on loopback and N agents as child
+// processes that speak the same gRPC protocol as distributed agents, runs, and
+// tears everything down. One process tree, no setup.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "controller/controller.h"
+
+namespace horde {
+
+// Lets a signal thread abort whatever run is current (set once it exists).
+class AbortSwitch {
+ public:
+  void arm(std::function<void(const std::string&)> fn);
+  void fire(const std::string& reason);
+  void disarm();
+
+ private:
+  std::mutex mu_;
+  std::function<void(const std::string&)> fn_;
+  std::string pending_;  // a signal that came before arm()
+};
+
+struct LocalRunOptions {
+  ControllerOptions controller;  // workload, out_dir, live; listen/expect_agents are set here
+  std::string source;            // workload file name, for messages
+  uint32_t local_agents = 2;
+  unsigned threads = 0;  // per agent; 0: cores / agents (at least 1)
+};
+
+int run_local(LocalRunOptions options, AbortSwitch* abort_switch);
+
+}  // namespace horde

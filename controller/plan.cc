@@ -1,0 +1,69 @@
+#include "controller/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace horde {
+
+std::vector<uint32_t> split_proportional(uint32_t total, const std::vector<uint32_t>& weights) {
+  std::vector<uint32_t> parts(weights.size(), 0);
+  if (weights.empty()) return parts;
+  std::vector<uint64_t> w(weights.begin(), weights.end());
+  for (auto& x : w) x = std::max<uint64_t>(x, 1);
+  const uint64_t sum = std::accumulate(w.begin(), w.end(), uint64_t{0});
+  std::vector<std::pair<uint64_t, size_t>> remainders;  // (remainder, index)
+  uint64_t given = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const uint64_t scaled = uint64_t{total} * w[i];
+    parts[i] = static_cast<uint32_t>(scaled / sum);
+    given += parts[i];
+    remainders.emplace_back(scaled % sum, i);
+  }
+  // Largest remainders first; ties go to the earlier agent so the split is deterministic.
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; given < total; ++k, ++given) ++parts[remainders[k % w.size()].second];
+  return parts;
+}
+
+Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
+                                              const std::vector<uint32_t>& agent_cores) {
+  if (agent_cores.empty()) return Error{"no agents to run the workload"};
+  const size_t n = agent_cores.size();
+  if (w.load.mode == LoadMode::kClosed && w.load.connections < n) {
+    return Error{fmt::format(
+        "load.connections: {} connections cannot be split over {} agents; use at least {} "
+        "connections or fewer agents",
+        w.load.connections, n, n)};
+  }
+  const auto connections = split_proportional(w.load.connections, agent_cores);
+  const double core_sum = std::accumulate(agent_cores.begin(), agent_cores.end(), 0.0,
+                                          [](double s, uint32_t c) { return s + std::max(c, 1u); });
+  std::vector<WorkloadSlice> slices;
+  for (size_t i = 0; i < n; ++i) {
+    WorkloadSlice s;
+    s.targets = w.targets;
+    s.requests = w.requests;
+    s.load = w.load;
+    s.load.connections = std::max<uint32_t>(connections[i], 1);
+    s.load.rate = w.load.mode == LoadMode::kOpen
+                      ? w.load.rate * std::max(agent_cores[i], 1u) / core_sum
+                      : 0.0;
+    slices.push_back(std::move(s));
+  }
+  return slices;
+}
+
+uint32_t interval_count(const LoadSpec& load) {
+  const auto total = load.warmup + load.duration;
+  return static_cast<uint32_t>((total.count() + load.interval.count() - 1) / load.interval.count());
+}
+
+uint32_t warmup_interval_count(const LoadSpec& load) {
+  return static_cast<uint32_t>((load.warmup.count() + load.interval.count() - 1) /
+                               load.interval.count());
+}
+
+}  // namespace horde

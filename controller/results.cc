@@ -1,0 +1,233 @@
+#include "controller/results.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+namespace horde {
+
+namespace {
+
+double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+
+double error_rate(const Counters& c) {
+  return c.requests ? static_cast<double>(c.errors) / static_cast<double>(c.requests) : 0.0;
+}
+
+double throughput(const Counters& c, double duration_s) {
+  return duration_s > 0 ? static_cast<double>(c.requests) / duration_s : 0.0;
+}
+
+// Rounds to 3 decimals so JSON stays readable; exactness lives in the counts.
+double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+nlohmann::json latency_json(const Histogram& h) {
+  return {{"mean", r3(h.mean() / 1000.0)},
+          {"p50", ms(h.value_at_percentile(50))},
+          {"p90", ms(h.value_at_percentile(90))},
+          {"p99", ms(h.value_at_percentile(99))},
+          {"p999", ms(h.value_at_percentile(99.9))},
+          {"max", ms(h.max())}};
+}
+
+}  // namespace
+
+PhaseResult totals(const std::vector<PhaseResult>& phases) {
+  PhaseResult t;
+  t.name = "totals";
+  double offered = 0;
+  bool all_open = !phases.empty();
+  for (const auto& p : phases) {
+    t.counters.add(p.counters);
+    t.latency.add(p.latency);
+    t.duration_s += p.duration_s;
+    t.discarded_reports += p.discarded_reports;
+    if (p.offered_rps) {
+      offered += *p.offered_rps * p.duration_s;
+    } else {
+      all_open = false;
+    }
+  }
+  if (all_open && t.duration_s > 0) t.offered_rps = offered / t.duration_s;
+  return t;
+}
+
+double observed_value(const PhaseResult& r, Metric m) {
+  switch (m) {
+    case Metric::kP50: return ms(r.latency.value_at_percentile(50));
+    case Metric::kP90: return ms(r.latency.value_at_percentile(90));
+    case Metric::kP99: return ms(r.latency.value_at_percentile(99));
+    case Metric::kP999: return ms(r.latency.value_at_percentile(99.9));
+    case Metric::kMax: return ms(r.latency.max());
+    case Metric::kMean: return r.latency.mean() / 1000.0;
+    case Metric::kErrorRate: return error_rate(r.counters);
+    case Metric::kThroughput: return throughput(r.counters, r.duration_s);
+  }
+  return 0;
+}
+
+std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r) {
+  std::vector<ThresholdOutcome> out;
+  for (const auto& t : ts) {
+    const double v = observed_value(r, t.metric);
+    out.push_back({t, v, threshold_holds(t, v)});
+  }
+  return out;
+}
+
+int exit_code(const RunResult& r) {
+  if (r.aborted) return 3;
+  for (const auto& t : r.thresholds) {
+    if (!t.passed) return 1;
+  }
+  return 0;
+}
+
+nlohmann::json phase_json(const PhaseResult& p) {
+  nlohmann::json status = nlohmann::json::object();
+  for (const auto& [code, n] : p.counters.status_codes) status[std::to_string(code)] = n;
+  nlohmann::json errors = nlohmann::json::object();
+  for (size_t i = 0; i < kErrorClassCount; ++i) {
+    errors[error_class_name(static_cast<ErrorClass>(i))] = p.counters.errors_by_class[i];
+  }
+  return {
+      {"name", p.name},
+      {"requests", p.counters.requests},
+      {"errors", p.counters.errors},
+      {"error_rate", error_rate(p.counters)},
+      {"duration_s", r3(p.duration_s)},
+      {"throughput_rps", r3(throughput(p.counters, p.duration_s))},
+      {"offered_rps", p.offered_rps ? nlohmann::json(r3(*p.offered_rps)) : nlohmann::json()},
+      {"latency_ms", latency_json(p.latency)},
+      {"status_codes", status},
+      {"errors_by_class", errors},
+      {"bytes_sent", p.counters.bytes_sent},
+      {"bytes_received", p.counters.bytes_received},
+      {"late", p.counters.late},
+      {"max_schedule_lag_ms", ms(p.counters.max_schedule_lag_us)},
+      {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
+      {"discarded_reports", p.discarded_reports},
+  };
+}
+
+nlohmann::json summary_json(const RunResult& r) {
+  nlohmann::json phases = nlohmann::json::array();
+  for (const auto& p : r.phases) {
+    auto j = phase_json(p);
+    j["index"] = p.index;
+    phases.push_back(std::move(j));
+  }
+  nlohmann::json agents = nlohmann::json::array();
+  for (const auto& a : r.agents) {
+    agents.push_back({{"name", a.name},
+                      {"host", a.host},
+                      {"cores", a.cores},
+                      {"threads", a.threads},
+                      {"requests", a.requests},
+                      {"errors", a.errors},
+                      {"lost", a.lost},
+                      {"lost_reason", a.lost_reason}});
+  }
+  nlohmann::json thresholds = nlohmann::json::array();
+  for (const auto& t : r.thresholds) {
+    thresholds.push_back(
+        {{"threshold", t.threshold.text}, {"observed", t.observed}, {"passed", t.passed}});
+  }
+  return {{"schema", 1},
+          {"run_id", r.run_id},
+          {"workload", r.workload},
+          {"phases", phases},
+          {"totals", phase_json(totals(r.phases))},
+          {"agents", agents},
+          {"thresholds", thresholds},
+          {"warnings", r.warnings},
+          {"aborted", r.aborted},
+          {"abort_reason", r.abort_reason},
+          {"exit_code", exit_code(r)}};
+}
+
+std::string intervals_csv(const RunResult& r) {
+  std::string out =
+      "phase,interval,time_s,warmup,agents,requests,errors,rps,p50_ms,p99_ms,max_ms\n";
+  for (const auto& p : r.phases) {
+    for (const auto& row : p.intervals) {
+      out += fmt::format("{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}\n", row.phase,
+                         row.interval, row.time_s, row.warmup ? 1 : 0, row.agents,
+                         row.counters.requests, row.counters.errors,
+                         throughput(row.counters, row.duration_s), ms(row.p50_us),
+                         ms(row.p99_us), ms(row.max_us));
+    }
+  }
+  return out;
+}
+
+Result<bool> write_results(const RunResult& r, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error{fmt::format("{}: cannot create results directory: {}", dir, ec.message())};
+  auto write = [&](const std::string& name, const std::string& text) -> Result<bool> {
+    const auto path = std::filesystem::path(dir) / name;
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+    f.close();
+    if (!f) return Error{fmt::format("{}: cannot write", path.string())};
+    return true;
+  };
+  if (auto ok = write("summary.json", summary_json(r).dump(2) + "\n"); !ok) return ok;
+  return write("intervals.csv", intervals_csv(r));
+}
+
+std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResult& so_far,
+                      uint32_t agents_active, uint32_t agents_total) {
+  return fmt::format(
+      "[{:6.1f}s] {:>10.0f} rps  errors {:<6} p50 {:8.3f}ms  p99 {:8.3f}ms  agents {}/{}{}",
+      elapsed_s, throughput(last.counters, last.duration_s), so_far.counters.errors,
+      ms(so_far.latency.value_at_percentile(50)), ms(so_far.latency.value_at_percentile(99)),
+      agents_active, agents_total, last.warmup ? "  (warm-up)" : "");
+}
+
+std::string summary_table(const RunResult& r) {
+  std::string out;
+  auto row = [&](const PhaseResult& p) {
+    out += fmt::format("{:<10} {:>10} {:>8} {:>7.2f}% {:>11.1f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n",
+                       p.name, p.counters.requests, p.counters.errors,
+                       100.0 * error_rate(p.counters), throughput(p.counters, p.duration_s),
+                       r3(p.latency.mean() / 1000.0), ms(p.latency.value_at_percentile(50)),
+                       ms(p.latency.value_at_percentile(90)), ms(p.latency.value_at_percentile(99)),
+                       ms(p.latency.max()));
+  };
+  out += fmt::format("{:<10} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "phase",
+                     "requests", "errors", "err%", "rps", "mean ms", "p50 ms", "p90 ms", "p99 ms",
+                     "max ms");
+  for (const auto& p : r.phases) row(p);
+  if (r.phases.size() > 1) row(totals(r.phases));
+  const auto t = totals(r.phases);
+  if (t.counters.errors > 0) {
+    out += "errors:";
+    for (size_t i = 0; i < kErrorClassCount; ++i) {
+      if (t.counters.errors_by_class[i]) {
+        out += fmt::format(" {}={}", error_class_name(static_cast<ErrorClass>(i)),
+                           t.counters.errors_by_class[i]);
+      }
+    }
+    out += "\n";
+  }
+  out += "status:";
+  for (const auto& [code, n] : t.counters.status_codes) out += fmt::format(" {}={}", code, n);
+  out += "\n";
+  for (const auto& a : r.agents) {
+    out += fmt::format("agent {:<16} {:<16} cores {:>3}  requests {:>10}  errors {:>6}{}\n", a.name,
+                       a.host, a.cores, a.requests, a.errors, a.lost ? "  LOST: " + a.lost_reason : "");
+  }
+  for (const auto& th : r.thresholds) {
+    out += fmt::format("threshold {:<24} observed {:>12.3f}  {}\n", th.threshold.text, th.observed,
+                       th.passed ? "PASS" : "FAIL");
+  }
+  for (const auto& w : r.warnings) out += "warning: " + w + "\n";
+  if (r.aborted) out += "run aborted: " + r.abort_reason + "\n";
+  return out;
+}
+
+}  // namespace horde

@@ -1,0 +1,87 @@
+// What a run produced, as values, and the files and tables made from them:
+// summary.json (stable schema, see docs/workload.md), intervals.csv, the live
+// line and the end-of-run table. Every figure here is computed from merged
+// counts (never an average of percentiles).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/report.h"
+#include "common/workload.h"
+
+namespace horde {
+
+struct IntervalRow {
+  uint32_t phase = 0;
+  uint32_t interval = 0;
+  double time_s = 0;  // end of the interval, seconds since the phase's measured start
+  bool warmup = false;
+  uint32_t agents = 0;
+  Counters counters;
+  double duration_s = 0;
+  int64_t p50_us = 0, p99_us = 0, max_us = 0;
+};
+
+struct PhaseResult {
+  uint32_t index = 0;
+  std::string name;
+  Counters counters;  // measured intervals only
+  Histogram latency;
+  double duration_s = 0;
+  std::optional<double> offered_rps;  // open loop only
+  std::vector<IntervalRow> intervals;
+  uint64_t discarded_reports = 0;
+};
+
+struct AgentSummary {
+  std::string name;
+  std::string host;
+  uint32_t cores = 0;
+  uint32_t threads = 0;
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  bool lost = false;
+  std::string lost_reason;
+};
+
+struct ThresholdOutcome {
+  Threshold threshold;
+  double observed = 0;
+  bool passed = false;
+};
+
+struct RunResult {
+  std::string run_id;
+  nlohmann::json workload;
+  std::vector<PhaseResult> phases;
+  std::vector<AgentSummary> agents;
+  std::vector<ThresholdOutcome> thresholds;
+  std::vector<std::string> warnings;
+  bool aborted = false;
+  std::string abort_reason;
+};
+
+// Totals over phases: counters and histograms added, durations summed.
+PhaseResult totals(const std::vector<PhaseResult>& phases);
+// The value a threshold looks at (latency in ms, error_rate as a fraction, rps).
+double observed_value(const PhaseResult& r, Metric m);
+std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r);
+// 0 ok, 1 a threshold failed, 3 aborted.
+int exit_code(const RunResult& r);
+
+nlohmann::json phase_json(const PhaseResult& p);
+nlohmann::json summary_json(const RunResult& r);
+std::string intervals_csv(const RunResult& r);
+// Writes summary.json and intervals.csv into dir (created if needed).
+Result<bool> write_results(const RunResult& r, const std::string& dir);
+
+std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResult& so_far,
+                      uint32_t agents_active, uint32_t agents_total);
+std::string summary_table(const RunResult& r);
+
+}  // namespace horde

@@ -1,0 +1,96 @@
+// One instance of the sample target: a listening port, a pool of W workers and the FIFO queue of
+// requests waiting for one, plus the connections it accepted. An instance and all its
+// connections are owned by one io_context thread, so its state needs no lock; only the counters
+// /__stats and served() read from other threads are atomics. A request holds a worker for the
+// service time through a timer; with service time 0 it is answered at once without a worker.
+//
+// Later work (contention): a resource shared by all instances, held for a fraction F of each
+// request's service time, would become a second stage after a worker is granted - the
+// connection's timer then covers (1 - F) x service time, and the shared stage, owned by one
+// thread with its own FIFO, is entered by posting to it. Keep Submit/Release the only
+// places a request changes stage so that stage can be added there.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace horde::target {
+
+// Beyond this many waiting requests an instance answers 503 instead of queueing.
+inline constexpr size_t kMaxQueued = 100000;
+
+class Connection;
+
+class Instance {
+ public:
+  Instance(boost::asio::io_context& io, uint32_t index, uint32_t workers,
+           std::chrono::microseconds service_time);
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Binds and listens; returns the bound port or an error naming the address.
+  Result<uint16_t> Listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Starts the accept loop; call before the owning thread runs, or on it.
+  void StartAccepting();
+  // Closes the listener and drops waiting requests; call with the owning thread stopped.
+  void Shutdown();
+
+  // All instances of the server, for /__stats; set once before serving.
+  void set_peers(const std::vector<std::unique_ptr<Instance>>* peers) { peers_ = peers; }
+
+  // Worker pool, called on the owning thread. Submit either starts the service at once
+  // (the connection's BeginService runs before it returns), queues it, or refuses (full queue).
+  enum class Admission { kStarted, kQueued, kRejected };
+  Admission Submit(const std::shared_ptr<Connection>& connection,
+                   std::chrono::steady_clock::time_point now);
+  // A worker finished the request it held until finished_at (its timer's deadline): hand it to
+  // the oldest waiting connection that is still open. The next service starts at that deadline,
+  // not when the late timer ran, so timer lateness does not eat into the stated capacity.
+  void Release(std::chrono::steady_clock::time_point finished_at);
+
+  // Adds requests whose response was fully written.
+  void AddServed(uint64_t n) { served_.fetch_add(n, std::memory_order_relaxed); }
+  // The /__stats body for all peers.
+  std::string StatsJson() const;
+
+  uint32_t index() const { return index_; }
+  uint16_t port() const { return port_; }
+  std::chrono::microseconds service_time() const { return service_time_; }
+  uint64_t served() const { return served_.load(std::memory_order_relaxed); }
+  uint32_t busy() const { return busy_.load(std::memory_order_relaxed); }
+  uint32_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  uint32_t workers() const { return workers_; }
+
+ private:
+  void Accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
+  const uint32_t index_;
+  const uint32_t workers_;
+  const std::chrono::microseconds service_time_;
+  uint16_t port_ = 0;
+  const std::vector<std::unique_ptr<Instance>>* peers_ = nullptr;
+
+  struct Waiting {
+    std::shared_ptr<Connection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Waiting> waiting_;  // FIFO; at most one entry per connection
+  // Written only by the owning thread; atomics so /__stats on another instance reads them.
+  std::atomic<uint64_t> served_{0};
+  std::atomic<uint32_t> busy_{0};
+  std::atomic<uint32_t> queued_{0};
+};
+
+}  // namespace horde::target

@@ -1,0 +1,215 @@
+// A tiny HTTP/1.1 server for the agent's tests: one thread per connection over
+// POSIX sockets on 127.0.0.1, an ephemeral port, and a chosen misbehaviour
+// (status code, garbage, stall, chunked or close-delimited bodies, a freeze).
+// It counts the responses it fully wrote, as the truth the engine is checked against.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace horde::testing {
+
+class TestHttpServer {
+ public:
+  enum class Mode { kOk, kStatus, kGarbage, kStall, kChunked, kCloseDelimited };
+
+  explicit TestHttpServer(Mode mode = Mode::kOk, int status = 200) : mode_(mode), status_(status) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listen_fd_, 512);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~TestHttpServer() {
+    stopping_ = true;
+    accept_thread_.join();
+    {
+      std::lock_guard lock(mu_);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& w : workers_) w.thread.join();
+    ::close(listen_fd_);
+  }
+
+  uint16_t port() const { return port_; }
+  uint64_t answered() const { return answered_.load(); }
+  uint64_t accepted() const { return accepted_.load(); }
+  void set_frozen(bool frozen) { frozen_ = frozen; }
+  std::map<std::string, uint64_t> paths() const {
+    std::lock_guard lock(mu_);
+    return paths_;
+  }
+
+  // A port on 127.0.0.1 with nothing listening (bound, then released).
+  static uint16_t unused_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+
+ private:
+  void accept_loop() {
+    while (!stopping_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ++accepted_;
+      reap();
+      std::lock_guard lock(mu_);
+      fds_.insert(fd);
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      workers_.push_back(Worker{std::thread([this, fd, done] {
+                                  serve(fd);
+                                  {
+                                    std::lock_guard lock(mu_);
+                                    fds_.erase(fd);
+                                    ::close(fd);
+                                  }
+                                  *done = true;
+                                }),
+                                done});
+    }
+  }
+
+  // Joins finished connection threads so a server that closes after every
+  // response does not pile up threads.
+  void reap() {
+    for (size_t i = 0; i < workers_.size();) {
+      if (*workers_[i].done) {
+        workers_[i].thread.join();
+        workers_[i] = std::move(workers_.back());
+        workers_.pop_back();
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  bool send_all(int fd, const std::string& data) {
+    size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  static size_t content_length(const std::string& head) {
+    static const char kName[] = "\r\ncontent-length:";
+    for (size_t i = 0; i + sizeof kName - 1 <= head.size(); ++i) {
+      if (strncasecmp(head.data() + i, kName, sizeof kName - 1) == 0) {
+        return std::stoul(head.substr(i + sizeof kName - 1));
+      }
+    }
+    return 0;
+  }
+
+  std::string response() const {
+    switch (mode_) {
+      case Mode::kOk:
+        return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      case Mode::kStatus:
+        return "HTTP/1.1 " + std::to_string(status_) + " Status\r\nContent-Length: 0\r\n\r\n";
+      case Mode::kGarbage:
+        return "this is not http at all\r\n\r\n";
+      case Mode::kChunked:
+        return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+      case Mode::kCloseDelimited:
+        return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe body ends when the connection does";
+      case Mode::kStall:
+        break;
+    }
+    return {};
+  }
+
+  void serve(int fd) {
+    std::string in;
+    char buf[4096];
+    while (true) {
+      size_t end = in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const size_t total = end + 4 + content_length(in.substr(0, end + 2));
+      if (in.size() < total) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const size_t sp1 = in.find(' ');
+      const size_t sp2 = in.find(' ', sp1 + 1);
+      {
+        std::lock_guard lock(mu_);
+        ++paths_[in.substr(sp1 + 1, sp2 - sp1 - 1)];
+      }
+      in.erase(0, total);
+      while (frozen_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (mode_ == Mode::kStall) continue;
+      if (!send_all(fd, response())) return;
+      ++answered_;
+      if (mode_ == Mode::kCloseDelimited) {
+        return;  // closing the connection ends the body
+      }
+    }
+  }
+
+  const Mode mode_;
+  const int status_;
+  std::thread accept_thread_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> frozen_{false};
+  std::atomic<uint64_t> answered_{0};
+  std::atomic<uint64_t> accepted_{0};
+  mutable std::mutex mu_;
+  std::map<std::string, uint64_t> paths_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::set<int> fds_;
+  std::vector<Worker> workers_;  // touched by the accept thread, then the destructor
+};
+
+}  // namespace horde::testing
