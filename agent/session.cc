@@ -30,7 +30,7 @@ std::string host_name() {
   return buf;
 }
 
-enum class SessionEnd { kRunComplete, kBroken, kStopped };
+enum class SessionEnd { kRunComplete, kBroken, kStopped, kRefused };
 
 // One connected session: owns the stream, the engine thread and the lease watchdog.
 class Session {
@@ -39,7 +39,9 @@ class Session {
       : opt_(o), threads_(threads), stop_(stop) {}
 
   SessionEnd serve(v1::Controller::Stub& stub) {
-    context_.AddMetadata("x-horde-agent", opt_.name);
+    if (!opt_.security.token.empty()) {
+      context_.AddMetadata("authorization", "Bearer " + opt_.security.token);
+    }
     stream_ = stub.Session(&context_);
     v1::AgentMessage hello;
     auto* h = hello.mutable_hello();
@@ -88,7 +90,8 @@ class Session {
       }
       if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS ||
           status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-        return SessionEnd::kStopped;
+        spdlog::error("controller refused this agent: {}", status.error_message());
+        return SessionEnd::kRefused;
       }
     }
     return end;
@@ -215,13 +218,14 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
   spdlog::info("agent {} dialing controller {} ({} threads)", o.name, o.controller, threads);
   while (!(stop && *stop)) {
     auto channel =
-        grpc::CreateCustomChannel(o.controller, grpc::InsecureChannelCredentials(), args);
+        grpc::CreateCustomChannel(o.controller, channel_credentials(o.security), args);
     auto stub = v1::Controller::NewStub(channel);
     // Wait for the controller to be reachable before opening the session.
     if (channel->WaitForConnected(std::chrono::system_clock::now() + backoff)) {
       Session session(o, threads, stop);
       const SessionEnd end = session.serve(*stub);
-      if (end == SessionEnd::kStopped) return session.connected() ? 0 : 2;
+      if (end == SessionEnd::kStopped) return 0;
+      if (end == SessionEnd::kRefused) return 2;
       if (end == SessionEnd::kRunComplete) {
         if (o.once) return 0;
         backoff = std::chrono::milliseconds(200);

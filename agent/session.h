@@ -9,6 +9,8 @@
 #include <chrono>
 #include <string>
 
+#include "common/security.h"
+
 namespace horde {
 
 struct AgentOptions {
@@ -17,6 +19,7 @@ struct AgentOptions {
   unsigned threads = 0;  // 0: one per core
   bool once = false;     // exit after one run instead of serving runs until stopped
   std::chrono::milliseconds max_backoff{5'000};
+  Security security;  // token sent as `authorization: Bearer ...`; TLS files
 };
 
 // Blocks; returns the process exit code. `stop` (may be null) ends it from a signal thread.

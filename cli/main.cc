@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "agent/session.h"
+#include "common/security.h"
 #include "common/workload.h"
 #include "controller/controller.h"
 #include "controller/local_run.h"
@@ -84,8 +85,9 @@ Result<Workload> workload_from(const RunFlags& f, std::string* source) {
     if (!loaded) return loaded.error();
     w = *loaded;
   } else if (f.target.empty()) {
-    return Error{"give a workload file or --target URL (e.g. horde run --target "
-                 "http://127.0.0.1:8080/ -c 64 -d 10s)"};
+    return Error{
+        "give a workload file or --target URL (e.g. horde run --target "
+        "http://127.0.0.1:8080/ -c 64 -d 10s)"};
   } else {
     w.requests.push_back(RequestSpec{});
   }
@@ -113,6 +115,18 @@ Result<Workload> workload_from(const RunFlags& f, std::string* source) {
     w.load.warmup = *d;
   }
   return finalize_workload(std::move(w), *source);
+}
+
+void add_security_flags(CLI::App* cmd, SecurityFlags* f) {
+  cmd->add_option("--token-file", f->token_file,
+                  "File holding the shared token (else $HORDE_TOKEN)");
+  cmd->add_flag("--insecure-no-token", f->insecure_no_token,
+                "Run without a token (anyone who can reach the port can join / give orders)");
+  cmd->add_option("--tls-cert", f->tls_cert, "PEM certificate (TLS)");
+  cmd->add_option("--tls-key", f->tls_key, "PEM private key for --tls-cert");
+  cmd->add_option("--tls-ca", f->tls_ca,
+                  "PEM CA: controller requires agent certs signed by it (mTLS); agent verifies "
+                  "the controller with it");
 }
 
 void add_run_flags(CLI::App* cmd, RunFlags* f) {
@@ -155,6 +169,8 @@ int main(int argc, char** argv) {
   ctl_cmd->add_option("--expect-agents", expect_agents, "Agents to wait for before starting")
       ->check(CLI::Range(1u, 100'000u));
   ctl_cmd->add_option("--join-timeout", join_timeout, "How long to wait for them");
+  SecurityFlags ctl_security;
+  add_security_flags(ctl_cmd, &ctl_security);
 
   AgentOptions agent;
   auto* agent_cmd = app.add_subcommand("agent", "Dial a controller and generate its load");
@@ -164,6 +180,8 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--threads", agent.threads, "Load threads (default: cores)")
       ->check(CLI::Range(1u, 4096u));
   agent_cmd->add_flag("--once", agent.once, "Exit after one run");
+  SecurityFlags agent_security;
+  add_security_flags(agent_cmd, &agent_security);
 
   TargetOptions target;
   std::string target_listen = "127.0.0.1:8080", service_time = "5ms";
@@ -225,6 +243,9 @@ int main(int argc, char** argv) {
   signals.start();
 
   if (*agent_cmd) {
+    auto security = load_security(agent_security, "agent");
+    if (!security) return usage_error(security.error().message);
+    agent.security = *security;
     return run_agent(agent, &signals.stopping);
   }
 
@@ -238,7 +259,8 @@ int main(int argc, char** argv) {
   co.live = !f.no_live;
 
   if (*ctl_cmd && co.workload.targets.empty()) {
-    return usage_error(source + ": builtin_target: only `horde run` starts the built-in target; "
+    return usage_error(source +
+                       ": builtin_target: only `horde run` starts the built-in target; "
                        "give `target:` (or --target) for a distributed run");
   }
   if (*run_cmd) {
@@ -252,6 +274,9 @@ int main(int argc, char** argv) {
 
   auto jt = flag_duration("--join-timeout", join_timeout);
   if (!jt) return usage_error(jt.error().message);
+  auto security = load_security(ctl_security, "controller");
+  if (!security) return usage_error(security.error().message);
+  co.security = *security;
   co.listen = listen;
   co.expect_agents = expect_agents;
   co.join_timeout = *jt;

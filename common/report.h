@@ -12,7 +12,15 @@
 
 namespace horde {
 
-enum class ErrorClass : uint8_t { kConnect, kTimeout, kRead, kWrite, kProtocol, kHttp4xx, kHttp5xx };
+enum class ErrorClass : uint8_t {
+  kConnect,
+  kTimeout,
+  kRead,
+  kWrite,
+  kProtocol,
+  kHttp4xx,
+  kHttp5xx
+};
 inline constexpr size_t kErrorClassCount = 7;
 // "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx"
 const char* error_class_name(ErrorClass c);

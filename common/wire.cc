@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace horde {
@@ -24,8 +26,8 @@ void to_wire(const Histogram& h, v1::SparseHistogram* out) {
 
 Result<Histogram> from_wire(const v1::SparseHistogram& in) {
   if (in.gap_size() != in.count_size()) {
-    return Error{fmt::format("histogram: {} bucket gaps but {} counts", in.gap_size(),
-                             in.count_size())};
+    return Error{
+        fmt::format("histogram: {} bucket gaps but {} counts", in.gap_size(), in.count_size())};
   }
   Histogram h;
   size_t index = 0;
@@ -34,8 +36,8 @@ Result<Histogram> from_wire(const v1::SparseHistogram& in) {
     index += in.gap(i);
     if (in.count(i) == 0) return Error{"histogram: empty bucket sent as non-empty"};
     if (!h.add_at(index, in.count(i))) {
-      return Error{fmt::format("histogram: bucket index {} out of range (< {})", index,
-                               h.bucket_count())};
+      return Error{
+          fmt::format("histogram: bucket index {} out of range (< {})", index, h.bucket_count())};
     }
   }
   if (!h.empty()) {
@@ -91,15 +93,15 @@ Result<Counters> from_wire(const v1::Counters& in) {
   for (const auto& e : in.errors_by_class()) {
     ErrorClass cls;
     if (e.error_class().size() > kMaxNameLength || !error_class_from_name(e.error_class(), &cls)) {
-      return Error{fmt::format("counters: unknown error class \"{}\"",
-                               e.error_class().substr(0, 32))};
+      return Error{
+          fmt::format("counters: unknown error class \"{}\"", e.error_class().substr(0, 32))};
     }
     c.errors_by_class[static_cast<size_t>(cls)] += e.count();
     classified += e.count();
   }
   if (classified != c.errors) {
-    return Error{fmt::format("counters: errors by class add up to {}, not {}", classified,
-                             c.errors)};
+    return Error{
+        fmt::format("counters: errors by class add up to {}, not {}", classified, c.errors)};
   }
   c.bytes_sent = in.bytes_sent();
   c.bytes_received = in.bytes_received();
@@ -183,8 +185,20 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
     RequestSpec r;
     r.method = q.method();
     r.path = q.path();
-    if (r.method.empty() || r.method.size() > 16) return Error{"slice: request method invalid"};
+    // Both go into the request line verbatim: a space, CR or LF would let a peer
+    // inject headers or a second request.
+    if (r.method.empty() || r.method.size() > 16 ||
+        !std::all_of(r.method.begin(), r.method.end(),
+                     [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+      return Error{"slice: request method invalid (expected 1 to 16 letters A-Z)"};
+    }
     if (!r.path.empty() && r.path[0] != '/') return Error{"slice: request path must start with /"};
+    if (std::any_of(r.path.begin(), r.path.end(), [](char c) {
+          const auto u = static_cast<unsigned char>(c);
+          return u <= 0x20 || u == 0x7f;
+        })) {
+      return Error{"slice: request path contains spaces or control characters"};
+    }
     for (const auto& h : q.headers()) {
       if (h.name().find_first_of("\r\n:") != std::string::npos ||
           h.value().find_first_of("\r\n") != std::string::npos) {

@@ -56,8 +56,7 @@ std::string make_run_id() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
 }
 
-Controller::Controller(ControllerOptions options)
-    : opt_(std::move(options)), server_(&events_) {
+Controller::Controller(ControllerOptions options) : opt_(std::move(options)), server_(&events_) {
   result_.run_id = make_run_id();
   result_.workload = to_json(opt_.workload);
   out_dir_ = opt_.out_dir.empty() ? "results/" + result_.run_id : opt_.out_dir;
@@ -68,6 +67,7 @@ Controller::~Controller() { server_.shutdown(); }
 Result<int> Controller::listen() {
   SessionServer::Options so;
   so.listen = opt_.listen;
+  so.security = opt_.security;
   return server_.start(so);
 }
 
@@ -116,8 +116,8 @@ void Controller::drop(Agent& a, const std::string& reason, bool lost) {
 
 void Controller::on_hello(Agent& a, const v1::Hello& h) {
   if (a.joined) return drop(a, "second hello on one session", true);
-  if (h.name().empty() || h.name().size() > kMaxNameLength || h.cores() == 0 ||
-      h.cores() > 4096 || h.threads() > 4096) {
+  if (h.name().empty() || h.name().size() > kMaxNameLength || h.cores() == 0 || h.cores() > 4096 ||
+      h.threads() > 4096) {
     spdlog::warn("session from {}: bad hello (name length 1..{}, cores 1..4096); dropped", a.peer,
                  kMaxNameLength);
     return drop(a, "bad hello", false);
@@ -273,9 +273,8 @@ void Controller::run_phase(uint32_t index) {
   if (w.load.mode == LoadMode::kOpen) phase_->result.offered_rps = w.load.rate;
 
   const auto start_unix = std::chrono::system_clock::now() + opt_.start_delay;
-  const int64_t start_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               start_unix.time_since_epoch())
-                               .count();
+  const int64_t start_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(start_unix.time_since_epoch()).count();
   phase_->start = SteadyClock::now() + opt_.start_delay;
   for (size_t i = 0; i < roster_.size(); ++i) {
     Agent& a = *agents_.at(roster_[i]);
@@ -298,7 +297,8 @@ void Controller::run_phase(uint32_t index) {
 
   const auto interval = std::chrono::duration_cast<SteadyClock::duration>(w.load.interval);
   const auto grace = interval + std::chrono::milliseconds(500);
-  const auto total = std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
+  const auto total =
+      std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
   const double interval_s = static_cast<double>(w.load.interval.count()) / 1000.0;
   const double total_s = static_cast<double>((w.load.warmup + w.load.duration).count()) / 1000.0;
   const auto hard_end = phase_->start + total + grace + std::chrono::seconds(5);
@@ -370,7 +370,8 @@ void Controller::run_phase(uint32_t index) {
   if (abort_requested_) {
     // Only the intervals that were merged count towards the measured time.
     uint32_t measured = 0;
-    for (const auto& row : res.intervals) measured += row.warmup || row.counters.requests == 0 ? 0 : 1;
+    for (const auto& row : res.intervals)
+      measured += row.warmup || row.counters.requests == 0 ? 0 : 1;
     res.duration_s = std::min(res.duration_s, measured * interval_s);
   }
   res.discarded_reports += phase_->merger->discarded_reports();
@@ -390,8 +391,8 @@ int Controller::run() {
 
   for (uint64_t id : roster_) {
     const Agent& a = *agents_.at(id);
-    result_.agents.push_back(
-        {a.name, a.host, a.cores, a.threads, a.measured.requests, a.measured.errors, a.lost, a.lost_reason});
+    result_.agents.push_back({a.name, a.host, a.cores, a.threads, a.measured.requests,
+                              a.measured.errors, a.lost, a.lost_reason});
     if (a.lost) {
       result_.warnings.push_back(fmt::format("agent {} was lost: {}", a.name, a.lost_reason));
     }

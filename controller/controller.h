@@ -24,8 +24,9 @@ struct ControllerOptions {
   std::chrono::milliseconds join_timeout{60'000};
   std::chrono::milliseconds lease{5'000};
   std::chrono::milliseconds start_delay{1'000};  // from assignment to the common start
-  std::string out_dir;                             // empty: results/<run-id>
-  bool live = true;                                // live line on stdout
+  std::string out_dir;                           // empty: results/<run-id>
+  bool live = true;                              // live line on stdout
+  Security security;                             // token and TLS for the session server
 };
 
 class Controller {

@@ -2,11 +2,13 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
 
 #include <optional>
 #include <thread>
 
 #include "common/process.h"
+#include "common/security.h"
 
 namespace horde {
 
@@ -39,7 +41,9 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess
   auto child = Subprocess::spawn(
       {self_executable(), "target", "--listen", "127.0.0.1:0", "--instances",
        std::to_string(t.instances), "--workers", std::to_string(t.workers), "--service-time",
-       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) + "us"},
+       std::to_string(
+           std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) +
+           "us"},
       true);
   if (!child) return child.error();
   std::vector<Url> urls;
@@ -86,6 +90,9 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
   o.controller.listen = "127.0.0.1:0";
   o.controller.expect_agents = o.local_agents;
   o.controller.join_timeout = std::chrono::seconds(30);
+  // Local agents get a fresh token through the environment they inherit.
+  o.controller.security.token = random_token();
+  ::setenv("HORDE_TOKEN", o.controller.security.token.c_str(), 1);
   Controller controller(o.controller);
   auto port = controller.listen();
   if (!port) {
@@ -97,9 +104,8 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
   std::vector<Subprocess> agents;
   for (uint32_t i = 0; i < o.local_agents; ++i) {
     auto agent = Subprocess::spawn(
-        {self_executable(), "agent", "--controller", "127.0.0.1:" + std::to_string(*port),
-         "--once", "--name", "local-" + std::to_string(i + 1), "--threads",
-         std::to_string(threads)},
+        {self_executable(), "agent", "--controller", "127.0.0.1:" + std::to_string(*port), "--once",
+         "--name", "local-" + std::to_string(i + 1), "--threads", std::to_string(threads)},
         false);
     if (!agent) {
       spdlog::error("{}", agent.error().message);

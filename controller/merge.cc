@@ -16,8 +16,8 @@ Result<bool> PhaseMerger::add(uint64_t agent, const IntervalReport& report) {
   auto last = last_index_.find(agent);
   if (last == last_index_.end()) return Error{"report from an agent that is not in this phase"};
   if (report.interval >= intervals_) {
-    return Error{fmt::format("interval {} is outside the phase (0..{})", report.interval,
-                             intervals_ - 1)};
+    return Error{
+        fmt::format("interval {} is outside the phase (0..{})", report.interval, intervals_ - 1)};
   }
   if (static_cast<int64_t>(report.interval) <= last->second) {
     return Error{fmt::format("interval {} after interval {}: indexes must increase",

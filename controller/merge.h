@@ -57,8 +57,8 @@ class PhaseMerger {
 
   const uint32_t intervals_;
   const uint32_t warmup_intervals_;
-  std::set<uint64_t> waiting_for_;                  // agents still expected to report
-  std::map<uint64_t, int64_t> last_index_;          // per agent, last interval reported
+  std::set<uint64_t> waiting_for_;          // agents still expected to report
+  std::map<uint64_t, int64_t> last_index_;  // per agent, last interval reported
   std::map<uint32_t, Open> open_;
   uint32_t next_ = 0;  // lowest interval not closed yet
   uint64_t discarded_ = 0;

@@ -38,7 +38,17 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
         "connections or fewer agents",
         w.load.connections, n, n)};
   }
-  const auto connections = split_proportional(w.load.connections, agent_cores);
+  auto connections = split_proportional(w.load.connections, agent_cores);
+  if (w.load.mode == LoadMode::kClosed) {
+    // An agent with few cores beside big ones can get a share below one; it
+    // still needs a connection, taken from the largest part so the parts keep
+    // adding up to load.connections (connections >= agents makes that possible).
+    for (auto& c : connections) {
+      if (c != 0) continue;
+      c = 1;
+      --*std::max_element(connections.begin(), connections.end());
+    }
+  }
   const double core_sum = std::accumulate(agent_cores.begin(), agent_cores.end(), 0.0,
                                           [](double s, uint32_t c) { return s + std::max(c, 1u); });
   std::vector<WorkloadSlice> slices;

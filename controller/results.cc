@@ -24,12 +24,9 @@ double throughput(const Counters& c, double duration_s) {
 double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 nlohmann::json latency_json(const Histogram& h) {
-  return {{"mean", r3(h.mean() / 1000.0)},
-          {"p50", ms(h.value_at_percentile(50))},
-          {"p90", ms(h.value_at_percentile(90))},
-          {"p99", ms(h.value_at_percentile(99))},
-          {"p999", ms(h.value_at_percentile(99.9))},
-          {"max", ms(h.max())}};
+  return {{"mean", r3(h.mean() / 1000.0)},           {"p50", ms(h.value_at_percentile(50))},
+          {"p90", ms(h.value_at_percentile(90))},    {"p99", ms(h.value_at_percentile(99))},
+          {"p999", ms(h.value_at_percentile(99.9))}, {"max", ms(h.max())}};
 }
 
 }  // namespace
@@ -56,14 +53,22 @@ PhaseResult totals(const std::vector<PhaseResult>& phases) {
 
 double observed_value(const PhaseResult& r, Metric m) {
   switch (m) {
-    case Metric::kP50: return ms(r.latency.value_at_percentile(50));
-    case Metric::kP90: return ms(r.latency.value_at_percentile(90));
-    case Metric::kP99: return ms(r.latency.value_at_percentile(99));
-    case Metric::kP999: return ms(r.latency.value_at_percentile(99.9));
-    case Metric::kMax: return ms(r.latency.max());
-    case Metric::kMean: return r.latency.mean() / 1000.0;
-    case Metric::kErrorRate: return error_rate(r.counters);
-    case Metric::kThroughput: return throughput(r.counters, r.duration_s);
+    case Metric::kP50:
+      return ms(r.latency.value_at_percentile(50));
+    case Metric::kP90:
+      return ms(r.latency.value_at_percentile(90));
+    case Metric::kP99:
+      return ms(r.latency.value_at_percentile(99));
+    case Metric::kP999:
+      return ms(r.latency.value_at_percentile(99.9));
+    case Metric::kMax:
+      return ms(r.latency.max());
+    case Metric::kMean:
+      return r.latency.mean() / 1000.0;
+    case Metric::kErrorRate:
+      return error_rate(r.counters);
+    case Metric::kThroughput:
+      return throughput(r.counters, r.duration_s);
   }
   return 0;
 }
@@ -153,11 +158,10 @@ std::string intervals_csv(const RunResult& r) {
       "phase,interval,time_s,warmup,agents,requests,errors,rps,p50_ms,p99_ms,max_ms\n";
   for (const auto& p : r.phases) {
     for (const auto& row : p.intervals) {
-      out += fmt::format("{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}\n", row.phase,
-                         row.interval, row.time_s, row.warmup ? 1 : 0, row.agents,
-                         row.counters.requests, row.counters.errors,
-                         throughput(row.counters, row.duration_s), ms(row.p50_us),
-                         ms(row.p99_us), ms(row.max_us));
+      out += fmt::format(
+          "{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}\n", row.phase, row.interval,
+          row.time_s, row.warmup ? 1 : 0, row.agents, row.counters.requests, row.counters.errors,
+          throughput(row.counters, row.duration_s), ms(row.p50_us), ms(row.p99_us), ms(row.max_us));
     }
   }
   return out;
@@ -191,12 +195,12 @@ std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResu
 std::string summary_table(const RunResult& r) {
   std::string out;
   auto row = [&](const PhaseResult& p) {
-    out += fmt::format("{:<10} {:>10} {:>8} {:>7.2f}% {:>11.1f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n",
-                       p.name, p.counters.requests, p.counters.errors,
-                       100.0 * error_rate(p.counters), throughput(p.counters, p.duration_s),
-                       r3(p.latency.mean() / 1000.0), ms(p.latency.value_at_percentile(50)),
-                       ms(p.latency.value_at_percentile(90)), ms(p.latency.value_at_percentile(99)),
-                       ms(p.latency.max()));
+    out += fmt::format(
+        "{:<10} {:>10} {:>8} {:>7.2f}% {:>11.1f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n",
+        p.name, p.counters.requests, p.counters.errors, 100.0 * error_rate(p.counters),
+        throughput(p.counters, p.duration_s), r3(p.latency.mean() / 1000.0),
+        ms(p.latency.value_at_percentile(50)), ms(p.latency.value_at_percentile(90)),
+        ms(p.latency.value_at_percentile(99)), ms(p.latency.max()));
   };
   out += fmt::format("{:<10} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "phase",
                      "requests", "errors", "err%", "rps", "mean ms", "p50 ms", "p90 ms", "p99 ms",
@@ -219,7 +223,8 @@ std::string summary_table(const RunResult& r) {
   out += "\n";
   for (const auto& a : r.agents) {
     out += fmt::format("agent {:<16} {:<16} cores {:>3}  requests {:>10}  errors {:>6}{}\n", a.name,
-                       a.host, a.cores, a.requests, a.errors, a.lost ? "  LOST: " + a.lost_reason : "");
+                       a.host, a.cores, a.requests, a.errors,
+                       a.lost ? "  LOST: " + a.lost_reason : "");
   }
   for (const auto& th : r.thresholds) {
     out += fmt::format("threshold {:<24} observed {:>12.3f}  {}\n", th.threshold.text, th.observed,

@@ -114,12 +114,31 @@ class SessionServer::Reactor
   std::atomic<bool> closed_sent_{false};
 };
 
+// Answers a session that may not talk to us: finished before anything is sent.
+class RejectReactor : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
+ public:
+  explicit RejectReactor(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 class SessionServer::Service : public v1::Controller::CallbackService {
  public:
   explicit Service(SessionServer* server) : server_(server) {}
 
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* Session(
       grpc::CallbackServerContext* context) override {
+    if (!server_->token_.empty()) {
+      const auto& md = context->client_metadata();
+      auto it = md.find("authorization");
+      const std::string presented =
+          it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+      if (!token_matches(presented, server_->token_)) {
+        spdlog::warn("session from {} rejected: {} token", context->peer(),
+                     it == md.end() ? "no" : "wrong");
+        return new RejectReactor(
+            grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or wrong token"));
+      }
+    }
     std::lock_guard lock(server_->mu_);
     const uint64_t id = server_->next_session_++;
     auto* reactor = new Reactor(server_, id, context->peer());
@@ -139,7 +158,8 @@ Result<int> SessionServer::start(const Options& options) {
   service_ = std::make_unique<Service>(this);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  token_ = options.security.token;
+  builder.AddListeningPort(options.listen, server_credentials(options.security), &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();

@@ -13,6 +13,7 @@
 
 #include "common/event_queue.h"
 #include "common/result.h"
+#include "common/security.h"
 #include "horde/v1/session.grpc.pb.h"
 
 namespace horde {
@@ -31,6 +32,7 @@ class SessionServer {
   struct Options {
     std::string listen = "0.0.0.0:7400";
     size_t max_message_bytes = 4 << 20;
+    Security security;  // token (empty: none required) and TLS files
   };
 
   explicit SessionServer(EventQueue<SessionEvent>* events);
@@ -59,6 +61,7 @@ class SessionServer {
   std::mutex mu_;
   std::map<uint64_t, Reactor*> sessions_;
   uint64_t next_session_ = 1;
+  std::string token_;
 };
 
 int64_t unix_now_ns();

@@ -15,9 +15,9 @@ struct Target {
 
 Target start_target(uint32_t instances, uint32_t workers, const std::string& service_time) {
   Target t;
-  t.process = start_horde({"target", "--listen", "127.0.0.1:0", "--instances",
-                           std::to_string(instances), "--workers", std::to_string(workers),
-                           "--service-time", service_time});
+  t.process =
+      start_horde({"target", "--listen", "127.0.0.1:0", "--instances", std::to_string(instances),
+                   "--workers", std::to_string(workers), "--service-time", service_time});
   for (uint32_t i = 0; i < instances; ++i) {
     auto url = wait_for_line(t.process, "listening on ");
     if (!url) throw std::runtime_error("target did not start");
@@ -34,18 +34,21 @@ uint64_t served(const Target& t) {
 TEST(EndToEnd, ControllerAndTwoAgentProcessesCountWhatTheTargetServed) {
   Target target = start_target(1, 64, "1ms");
   const auto dir = temp_dir("distributed");
-  write_file(dir / "w.yaml", "target: " + target.urls[0] +
-                                 "\nload:\n  connections: 8\n  duration: 2s\n");
-  Subprocess controller = start_horde({"controller", (dir / "w.yaml").string(), "--listen",
-                                       "127.0.0.1:0", "--expect-agents", "2", "--out",
-                                       (dir / "out").string(), "--join-timeout", "20s"});
+  write_file(dir / "w.yaml",
+             "target: " + target.urls[0] + "\nload:\n  connections: 8\n  duration: 2s\n");
+  write_file(dir / "token", "s3cret-token\n");
+  Subprocess controller =
+      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                   "--expect-agents", "2", "--out", (dir / "out").string(), "--join-timeout", "20s",
+                   "--token-file", (dir / "token").string()});
   auto port_text = wait_for_line(controller, "(port ");
   ASSERT_TRUE(port_text);
   const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port_text));
+  const std::string token = (dir / "token").string();
   Subprocess a1 = start_horde({"agent", "--controller", address, "--once", "--name", "a1",
-                               "--threads", "1"});
+                               "--threads", "1", "--token-file", token});
   Subprocess a2 = start_horde({"agent", "--controller", address, "--once", "--name", "a2",
-                               "--threads", "1"});
+                               "--threads", "1", "--token-file", token});
 
   const std::string out = controller.read_all(in(std::chrono::seconds(40)));
   auto code = controller.wait_until(in(std::chrono::seconds(5)));
@@ -98,7 +101,7 @@ TEST(EndToEnd, QuickStartWritesSummaryAndIntervals) {
   auto f = run_horde({"run", std::string(HORDE_SOURCE_DIR) + "/examples/quickstart.yaml",
                       "--local-agents", "2", "-d", "2s", "--out", (dir / "out").string()});
   ASSERT_EQ(f.code, 0) << f.out;
-  EXPECT_NE(f.out.find("rps"), std::string::npos);  // the live line
+  EXPECT_NE(f.out.find("rps"), std::string::npos);     // the live line
   EXPECT_NE(f.out.find("p99 ms"), std::string::npos);  // the end table
   const auto summary = read_json(dir / "out" / "summary.json");
   for (const char* key : {"run_id", "workload", "phases", "totals", "agents"}) {
@@ -137,8 +140,8 @@ TEST(EndToEnd, FailedThresholdExitsOne) {
   write_file(dir / "w.yaml", "target: " + target.urls[0] +
                                  "\nload: {connections: 4, duration: 1s}\n"
                                  "thresholds: ['p50 < 1ms', 'error_rate < 1%']\n");
-  auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "1", "--out",
-                      (dir / "out").string()});
+  auto f = run_horde(
+      {"run", (dir / "w.yaml").string(), "--local-agents", "1", "--out", (dir / "out").string()});
   EXPECT_EQ(f.code, 1) << f.out;
   const auto summary = read_json(dir / "out" / "summary.json");
   ASSERT_EQ(summary["thresholds"].size(), 2u);
@@ -152,11 +155,43 @@ TEST(EndToEnd, ControllerGivesUpWhenAgentsDoNotJoin) {
   write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\n");
   auto f = run_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
                       "--expect-agents", "2", "--join-timeout", "1s", "--out",
-                      (dir / "out").string()});
+                      (dir / "out").string(), "--insecure-no-token"});
   EXPECT_EQ(f.code, 3);
   const auto summary = read_json(dir / "out" / "summary.json");
   EXPECT_TRUE(summary["aborted"].get<bool>());
   EXPECT_NE(summary["abort_reason"].get<std::string>().find("only 0 of 2"), std::string::npos);
+}
+
+TEST(EndToEnd, AgentWithWrongTokenNeverGetsWork) {
+  const auto dir = temp_dir("token");
+  write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\n");
+  write_file(dir / "right", "right-token\n");
+  write_file(dir / "wrong", "wrong-token\n");
+  Subprocess controller =
+      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                   "--expect-agents", "1", "--join-timeout", "3s", "--out", (dir / "out").string(),
+                   "--token-file", (dir / "right").string()});
+  auto port_text = wait_for_line(controller, "(port ");
+  ASSERT_TRUE(port_text);
+  auto agent =
+      run_horde({"agent", "--controller", "127.0.0.1:" + std::to_string(std::stoi(*port_text)),
+                 "--once", "--token-file", (dir / "wrong").string()},
+                std::chrono::seconds(20));
+  EXPECT_EQ(agent.code, 2);
+  controller.read_all(in(std::chrono::seconds(20)));
+  EXPECT_EQ(controller.wait_until(in(std::chrono::seconds(10))).value_or(-1), 3);
+  const auto summary = read_json(dir / "out" / "summary.json");
+  EXPECT_TRUE(summary["agents"].empty());
+}
+
+TEST(EndToEnd, DistributedModeRequiresAToken) {
+  const auto dir = temp_dir("notoken");
+  write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\n");
+  ::unsetenv("HORDE_TOKEN");
+  auto f = run_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(f.code, 2);
+  auto a = run_horde({"agent", "--controller", "127.0.0.1:9", "--once"});
+  EXPECT_EQ(a.code, 2);
 }
 
 TEST(EndToEnd, BadInputExitsTwoNamingTheField) {

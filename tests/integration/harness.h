@@ -55,8 +55,9 @@ inline Subprocess start_horde(const std::vector<std::string>& args) {
 }
 
 // Reads stdout lines until one contains `marker`; returns the text after it.
-inline std::optional<std::string> wait_for_line(Subprocess& p, const std::string& marker,
-                                                std::chrono::seconds timeout = std::chrono::seconds(15)) {
+inline std::optional<std::string> wait_for_line(
+    Subprocess& p, const std::string& marker,
+    std::chrono::seconds timeout = std::chrono::seconds(15)) {
   const auto deadline = Clock::now() + timeout;
   while (auto line = p.read_line(deadline)) {
     if (auto at = line->find(marker); at != std::string::npos) {

@@ -34,7 +34,8 @@ class Nginx {
   uint64_t logged() const {
     std::istringstream log(read_file(dir_ / "access.log"));
     uint64_t n = 0;
-    for (std::string line; std::getline(log, line);) n += line.find("\"GET /load") != std::string::npos;
+    for (std::string line; std::getline(log, line);)
+      n += line.find("\"GET /load") != std::string::npos;
     return n;
   }
 
@@ -44,8 +45,8 @@ class Nginx {
     return "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
            "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log " + d +
            "/access.log;\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
-           ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " + d +
-           ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
+           ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
+           d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
            std::to_string(port_) + ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
   }
   std::filesystem::path dir_;
