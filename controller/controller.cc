@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
@@ -37,6 +38,10 @@ struct Controller::Agent {
   int64_t best_rtt_ns = INT64_MAX;
   std::map<uint64_t, int64_t> pings;  // seq -> sent at (controller clock)
   Counters measured;
+  SteadyClock::time_point last_heard{};
+  int64_t last_interval = -1;  // last interval it reported in the current phase
+  bool warned_cpu = false;
+  bool warned_lag = false;
 };
 
 struct Controller::PhaseState {
@@ -169,6 +174,7 @@ void Controller::handle(SessionEvent e) {
     return;
   }
   if (a.gone) return;
+  a.last_heard = SteadyClock::now();
   const auto& m = e.message;
   if (!a.joined && m.msg_case() != v1::AgentMessage::kHello) {
     return drop(a, "first message was not a hello", false);
@@ -198,6 +204,8 @@ void Controller::handle(SessionEvent e) {
       if (!report) return drop(a, "invalid report: " + report.error().message, true);
       auto added = phase_->merger->add(a.session, *report);
       if (!added) return drop(a, "invalid report: " + added.error().message, true);
+      a.last_interval = report->interval;
+      check_saturation(a, *report);
       return;
     }
     case v1::AgentMessage::kPhaseDone: {
@@ -216,6 +224,41 @@ void Controller::handle(SessionEvent e) {
     }
     case v1::AgentMessage::MSG_NOT_SET:
       return drop(a, "empty message", true);
+  }
+}
+
+void Controller::warn(const std::string& text) {
+  spdlog::warn("{}", text);
+  if (opt_.live) {
+    std::printf("warning: %s\n", text.c_str());
+    std::fflush(stdout);
+  }
+  result_.warnings.push_back(text);
+}
+
+// The generator must never be the hidden bottleneck: say so when an agent runs
+// hot or cannot keep its schedule.
+void Controller::check_saturation(Agent& a, const IntervalReport& r) {
+  const double interval_s = static_cast<double>(opt_.workload.load.interval.count()) / 1000.0;
+  const double usable_cores = std::max<uint32_t>(1, std::min(a.threads, a.cores));
+  const double cpu = r.counters.cpu_seconds / interval_s / usable_cores;
+  if (!a.warned_cpu && cpu > 0.85) {
+    a.warned_cpu = true;
+    warn(fmt::format(
+        "agent {} used {:.0f}% of its {} core(s) in interval {}: the load generator, not the "
+        "target, may be limiting the result; add agents or threads",
+        a.name, 100 * cpu, usable_cores, r.interval));
+  }
+  const uint64_t sent = std::max<uint64_t>(r.counters.requests, 1);
+  if (!a.warned_lag && opt_.workload.load.mode == LoadMode::kOpen &&
+      r.counters.late * 100 > sent && r.counters.late >= 10) {
+    a.warned_lag = true;
+    warn(fmt::format(
+        "agent {} sent {} of {} requests late in interval {} (schedule lag up to {:.1f} ms): it "
+        "cannot keep the offered rate; {}",
+        a.name, r.counters.late, r.counters.requests, r.interval,
+        static_cast<double>(r.counters.max_schedule_lag_us) / 1000.0,
+        cpu > 0.85 ? "the agent is out of CPU" : "too few connections or a slow target"));
   }
 }
 
@@ -280,6 +323,7 @@ void Controller::run_phase(uint32_t index) {
     Agent& a = *agents_.at(roster_[i]);
     a.in_phase = true;
     a.phase_done = false;
+    a.last_interval = -1;
     v1::ControllerMessage m;
     auto* as = m.mutable_assignment();
     as->set_run_id(result_.run_id);
@@ -317,6 +361,7 @@ void Controller::run_phase(uint32_t index) {
       row.p99_us = m.latency.value_at_percentile(99);
       row.max_us = m.latency.max();
       row.counters = std::move(m.counters);
+      interval_log_.append(row, m.latency, result_.run_id);
       if (!m.warmup) {
         res.counters = phase_->merger->measured_counters();
         res.latency = phase_->merger->measured_latency();
@@ -342,8 +387,18 @@ void Controller::run_phase(uint32_t index) {
     }
     close_intervals(force_before);
     bool all_done = true;
+    const auto silence_limit = std::max<SteadyClock::duration>(2 * interval, std::chrono::seconds(1));
     for (uint64_t id : roster_) {
-      const Agent& a = *agents_.at(id);
+      Agent& a = *agents_.at(id);
+      if (!a.gone && !a.phase_done && now > phase_->start &&
+          now - std::max(a.last_heard, phase_->start) > silence_limit) {
+        drop(a,
+             fmt::format("silent for {} ms (last interval reported: {})",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard)
+                             .count(),
+                         a.last_interval),
+             true);
+      }
       all_done = all_done && (a.phase_done || a.gone);
     }
     if ((phase_->merger->done() && all_done) || now >= hard_end) break;
@@ -380,6 +435,12 @@ void Controller::run_phase(uint32_t index) {
 }
 
 int Controller::run() {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir_, ec);
+  if (auto opened = interval_log_.open(out_dir_ + "/intervals.jsonl"); !opened) {
+    spdlog::error("{} (give --out DIR with a writable directory)", opened.error().message);
+    return 2;
+  }
   if (wait_for_agents()) run_phase(0);
   // Tell agents the run is over; they exit (--once) or wait for the next controller.
   v1::ControllerMessage stop;
@@ -392,7 +453,7 @@ int Controller::run() {
   for (uint64_t id : roster_) {
     const Agent& a = *agents_.at(id);
     result_.agents.push_back({a.name, a.host, a.cores, a.threads, a.measured.requests,
-                              a.measured.errors, a.lost, a.lost_reason});
+                              a.measured.errors, a.lost, a.lost_reason, a.last_interval});
     if (a.lost) {
       result_.warnings.push_back(fmt::format("agent {} was lost: {}", a.name, a.lost_reason));
     }

@@ -12,6 +12,7 @@
 
 #include "common/event_queue.h"
 #include "common/workload.h"
+#include "controller/interval_log.h"
 #include "controller/results.h"
 #include "controller/session_server.h"
 
@@ -53,6 +54,8 @@ class Controller {
   bool wait_for_agents();
   void run_phase(uint32_t index);
   void pump_until(std::chrono::steady_clock::time_point deadline);
+  void warn(const std::string& text);
+  void check_saturation(Agent& a, const IntervalReport& r);
   uint32_t joined_count() const;
 
   ControllerOptions opt_;
@@ -68,6 +71,7 @@ class Controller {
   uint64_t ping_seq_ = 0;
   struct PhaseState;
   std::unique_ptr<PhaseState> phase_;
+  IntervalLog interval_log_;
 };
 
 std::string make_run_id();

@@ -29,6 +29,17 @@ nlohmann::json latency_json(const Histogram& h) {
           {"p999", ms(h.value_at_percentile(99.9))}, {"max", ms(h.max())}};
 }
 
+// The latency percentile spectrum (HdrHistogram-style: ever finer toward the tail).
+nlohmann::json spectrum_json(const Histogram& h) {
+  nlohmann::json out = nlohmann::json::array();
+  if (h.empty()) return out;
+  for (double p : {0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0,
+                   97.5, 99.0, 99.5, 99.75, 99.9, 99.95, 99.99, 99.999, 100.0}) {
+    out.push_back({{"percentile", p}, {"ms", ms(p == 0 ? h.min() : h.value_at_percentile(p))}});
+  }
+  return out;
+}
+
 }  // namespace
 
 PhaseResult totals(const std::vector<PhaseResult>& phases) {
@@ -106,6 +117,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"throughput_rps", r3(throughput(p.counters, p.duration_s))},
       {"offered_rps", p.offered_rps ? nlohmann::json(r3(*p.offered_rps)) : nlohmann::json()},
       {"latency_ms", latency_json(p.latency)},
+      {"latency_spectrum", spectrum_json(p.latency)},
       {"status_codes", status},
       {"errors_by_class", errors},
       {"bytes_sent", p.counters.bytes_sent},
@@ -133,7 +145,8 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"requests", a.requests},
                       {"errors", a.errors},
                       {"lost", a.lost},
-                      {"lost_reason", a.lost_reason}});
+                      {"lost_reason", a.lost_reason},
+                      {"last_interval", a.last_interval}});
   }
   nlohmann::json thresholds = nlohmann::json::array();
   for (const auto& t : r.thresholds) {
@@ -150,6 +163,7 @@ nlohmann::json summary_json(const RunResult& r) {
           {"warnings", r.warnings},
           {"aborted", r.aborted},
           {"abort_reason", r.abort_reason},
+          {"incomplete", r.incomplete},
           {"exit_code", exit_code(r)}};
 }
 
@@ -188,7 +202,9 @@ std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResu
   return fmt::format(
       "[{:6.1f}s] {:>10.0f} rps  errors {:<6} p50 {:8.3f}ms  p99 {:8.3f}ms  agents {}/{}{}",
       elapsed_s, throughput(last.counters, last.duration_s), so_far.counters.errors,
-      ms(so_far.latency.value_at_percentile(50)), ms(so_far.latency.value_at_percentile(99)),
+      // During warm-up nothing is measured yet: show the interval's own percentiles.
+      ms(so_far.latency.empty() ? last.p50_us : so_far.latency.value_at_percentile(50)),
+      ms(so_far.latency.empty() ? last.p99_us : so_far.latency.value_at_percentile(99)),
       agents_active, agents_total, last.warmup ? "  (warm-up)" : "");
 }
 

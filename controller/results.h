@@ -46,6 +46,7 @@ struct AgentSummary {
   uint64_t errors = 0;
   bool lost = false;
   std::string lost_reason;
+  int64_t last_interval = -1;  // last interval it reported (for a lost agent)
 };
 
 struct ThresholdOutcome {
@@ -63,6 +64,7 @@ struct RunResult {
   std::vector<std::string> warnings;
   bool aborted = false;
   std::string abort_reason;
+  bool incomplete = false;  // rebuilt from intervals.jsonl after the controller died
 };
 
 // Totals over phases: counters and histograms added, durations summed.

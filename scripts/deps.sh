@@ -9,8 +9,11 @@ PACKAGES=(
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libnghttp2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nginx-light wrk nghttp2-client openssl procps
+  nginx-light wrk nghttp2-client openssl procps iproute2 time chromium
 )
+# Node.js runs the test-side checkers (hdr-histogram-js, kubernetes-models); take
+# Debian's only when the machine has none.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -14,6 +14,11 @@ if [ ${#sources[@]} -gt 0 ]; then
   clang-format --dry-run -Werror "${sources[@]}"
 fi
 
+echo "== test-side node packages" >&2
+for dir in tests/deploy tests/js; do
+  [ -f "$dir/package-lock.json" ] && npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+done
+
 echo "== build (RelWithDebInfo)" >&2
 BUILD_DIR=build ./scripts/setup.sh
 echo "== tests" >&2

@@ -1,0 +1,127 @@
+#include "controller/interval_log.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/wire.h"
+
+namespace horde {
+
+namespace {
+
+std::string to_json_text(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.always_print_primitive_fields = false;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+}  // namespace
+
+IntervalLog::~IntervalLog() {
+  if (file_) std::fclose(file_);
+}
+
+Result<bool> IntervalLog::open(const std::string& path) {
+  file_ = std::fopen(path.c_str(), "a");
+  if (!file_) return Error{path + ": cannot open for writing"};
+  return true;
+}
+
+void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
+                         const std::string& run_id) {
+  if (!file_) return;
+  v1::Counters counters;
+  to_wire(row.counters, &counters);
+  v1::SparseHistogram hist;
+  to_wire(latency, &hist);
+  const nlohmann::json head = {{"run_id", run_id},         {"phase", row.phase},
+                               {"interval", row.interval}, {"time_s", row.time_s},
+                               {"warmup", row.warmup},     {"agents", row.agents},
+                               {"duration_s", row.duration_s}};
+  std::string line = head.dump();
+  line.pop_back();  // splice the protobuf JSON objects into the same line
+  line += ",\"counters\":" + to_json_text(counters) + ",\"latency\":" + to_json_text(hist) + "}\n";
+  std::fwrite(line.data(), 1, line.size(), file_);
+  std::fflush(file_);
+}
+
+Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
+                                                      std::string* run_id) {
+  std::ifstream f(path);
+  if (!f) return Error{path + ": cannot read"};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  std::vector<LoggedInterval> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto where = fmt::format("{}:{}", path, i + 1);
+    auto j = nlohmann::json::parse(lines[i], nullptr, false);
+    if (j.is_discarded()) {
+      if (i + 1 == lines.size()) break;  // torn last line
+      return Error{where + ": not JSON"};
+    }
+    try {
+      LoggedInterval li;
+      li.row.phase = j.at("phase").get<uint32_t>();
+      li.row.interval = j.at("interval").get<uint32_t>();
+      li.row.time_s = j.at("time_s").get<double>();
+      li.row.warmup = j.at("warmup").get<bool>();
+      li.row.agents = j.at("agents").get<uint32_t>();
+      li.row.duration_s = j.at("duration_s").get<double>();
+      if (run_id) *run_id = j.at("run_id").get<std::string>();
+      v1::Counters c;
+      v1::SparseHistogram h;
+      if (!google::protobuf::util::JsonStringToMessage(j.at("counters").dump(), &c).ok() ||
+          !google::protobuf::util::JsonStringToMessage(j.at("latency").dump(), &h).ok()) {
+        return Error{where + ": counters/latency do not match the horde.v1 schema"};
+      }
+      auto counters = from_wire(c);
+      if (!counters) return Error{where + ": " + counters.error().message};
+      auto latency = from_wire(h);
+      if (!latency) return Error{where + ": " + latency.error().message};
+      li.row.counters = std::move(*counters);
+      li.latency = std::move(*latency);
+      li.row.p50_us = li.latency.value_at_percentile(50);
+      li.row.p99_us = li.latency.value_at_percentile(99);
+      li.row.max_us = li.latency.max();
+      out.push_back(std::move(li));
+    } catch (const nlohmann::json::exception& e) {
+      return Error{where + ": " + e.what()};
+    }
+  }
+  return out;
+}
+
+RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
+                                 const std::string& run_id) {
+  RunResult r;
+  r.run_id = run_id;
+  r.aborted = true;
+  r.incomplete = true;
+  r.abort_reason =
+      "incomplete: rebuilt from intervals.jsonl (the controller ended before writing "
+      "summary.json)";
+  std::map<uint32_t, PhaseResult> phases;
+  for (const auto& li : intervals) {
+    PhaseResult& p = phases[li.row.phase];
+    p.index = li.row.phase;
+    p.name = fmt::format("phase{}", li.row.phase);
+    p.intervals.push_back(li.row);
+    if (!li.row.warmup) {
+      p.counters.add(li.row.counters);
+      p.latency.add(li.latency);
+      p.duration_s += li.row.duration_s;
+    }
+  }
+  for (auto& [index, p] : phases) r.phases.push_back(std::move(p));
+  return r;
+}
+
+}  // namespace horde

@@ -1,0 +1,47 @@
+// intervals.jsonl: every merged interval, appended and flushed the moment it
+// closes, so a controller that dies leaves everything up to its last second on
+// disk. Each line carries the exact counters and sparse histogram (protobuf's
+// JSON mapping of horde.v1 Counters / SparseHistogram), so `horde report DIR`
+// can rebuild a partial summary from it.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "controller/results.h"
+
+namespace horde {
+
+class IntervalLog {
+ public:
+  IntervalLog() = default;
+  ~IntervalLog();
+  IntervalLog(const IntervalLog&) = delete;
+  IntervalLog& operator=(const IntervalLog&) = delete;
+
+  Result<bool> open(const std::string& path);
+  // `latency` is the interval's merged histogram (IntervalRow keeps only percentiles).
+  void append(const IntervalRow& row, const Histogram& latency, const std::string& run_id);
+
+ private:
+  std::FILE* file_ = nullptr;
+};
+
+struct LoggedInterval {
+  IntervalRow row;
+  Histogram latency;
+};
+
+// Reads intervals.jsonl back; every line is validated like a network message.
+// A torn last line (the writer died mid-write) is skipped, anything else bad is an error.
+Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
+                                                      std::string* run_id);
+
+// Rebuilds a RunResult (phases with totals; no agents) from logged intervals,
+// marked aborted/incomplete.
+RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
+                                 const std::string& run_id);
+
+}  // namespace horde
