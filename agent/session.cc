@@ -217,8 +217,7 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
   auto backoff = std::chrono::milliseconds(200);
   spdlog::info("agent {} dialing controller {} ({} threads)", o.name, o.controller, threads);
   while (!(stop && *stop)) {
-    auto channel =
-        grpc::CreateCustomChannel(o.controller, channel_credentials(o.security), args);
+    auto channel = grpc::CreateCustomChannel(o.controller, channel_credentials(o.security), args);
     auto stub = v1::Controller::NewStub(channel);
     // Wait for the controller to be reachable before opening the session.
     if (channel->WaitForConnected(std::chrono::system_clock::now() + backoff)) {

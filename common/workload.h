@@ -6,12 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.h"
 
@@ -86,7 +85,7 @@ struct BuiltinTarget {
 
 struct Workload {
   std::string name;
-  std::vector<Url> targets;  // empty only when builtin_target is set
+  std::vector<Url> targets;           // empty only when builtin_target is set
   std::vector<RequestSpec> requests;  // never empty after loading: default GET of the target
   LoadSpec load;
   std::vector<Threshold> thresholds;

@@ -250,8 +250,8 @@ void Controller::check_saturation(Agent& a, const IntervalReport& r) {
         a.name, 100 * cpu, usable_cores, r.interval));
   }
   const uint64_t sent = std::max<uint64_t>(r.counters.requests, 1);
-  if (!a.warned_lag && opt_.workload.load.mode == LoadMode::kOpen &&
-      r.counters.late * 100 > sent && r.counters.late >= 10) {
+  if (!a.warned_lag && opt_.workload.load.mode == LoadMode::kOpen && r.counters.late * 100 > sent &&
+      r.counters.late >= 10) {
     a.warned_lag = true;
     warn(fmt::format(
         "agent {} sent {} of {} requests late in interval {} (schedule lag up to {:.1f} ms): it "
@@ -387,16 +387,17 @@ void Controller::run_phase(uint32_t index) {
     }
     close_intervals(force_before);
     bool all_done = true;
-    const auto silence_limit = std::max<SteadyClock::duration>(2 * interval, std::chrono::seconds(1));
+    const auto silence_limit =
+        std::max<SteadyClock::duration>(2 * interval, std::chrono::seconds(1));
     for (uint64_t id : roster_) {
       Agent& a = *agents_.at(id);
       if (!a.gone && !a.phase_done && now > phase_->start &&
           now - std::max(a.last_heard, phase_->start) > silence_limit) {
         drop(a,
-             fmt::format("silent for {} ms (last interval reported: {})",
-                         std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard)
-                             .count(),
-                         a.last_interval),
+             fmt::format(
+                 "silent for {} ms (last interval reported: {})",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard).count(),
+                 a.last_interval),
              true);
       }
       all_done = all_done && (a.phase_done || a.gone);

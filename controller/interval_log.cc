@@ -40,9 +40,12 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
   to_wire(row.counters, &counters);
   v1::SparseHistogram hist;
   to_wire(latency, &hist);
-  const nlohmann::json head = {{"run_id", run_id},         {"phase", row.phase},
-                               {"interval", row.interval}, {"time_s", row.time_s},
-                               {"warmup", row.warmup},     {"agents", row.agents},
+  const nlohmann::json head = {{"run_id", run_id},
+                               {"phase", row.phase},
+                               {"interval", row.interval},
+                               {"time_s", row.time_s},
+                               {"warmup", row.warmup},
+                               {"agents", row.agents},
                                {"duration_s", row.duration_s}};
   std::string line = head.dump();
   line.pop_back();  // splice the protobuf JSON objects into the same line

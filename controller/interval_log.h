@@ -36,8 +36,7 @@ struct LoggedInterval {
 
 // Reads intervals.jsonl back; every line is validated like a network message.
 // A torn last line (the writer died mid-write) is skipped, anything else bad is an error.
-Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
-                                                      std::string* run_id);
+Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path, std::string* run_id);
 
 // Rebuilds a RunResult (phases with totals; no agents) from logged intervals,
 // marked aborted/incomplete.

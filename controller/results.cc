@@ -33,8 +33,8 @@ nlohmann::json latency_json(const Histogram& h) {
 nlohmann::json spectrum_json(const Histogram& h) {
   nlohmann::json out = nlohmann::json::array();
   if (h.empty()) return out;
-  for (double p : {0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0,
-                   97.5, 99.0, 99.5, 99.75, 99.9, 99.95, 99.99, 99.999, 100.0}) {
+  for (double p : {0.0,  10.0, 20.0, 30.0, 40.0, 50.0,  60.0, 70.0,  75.0,  80.0,   85.0,
+                   90.0, 95.0, 97.5, 99.0, 99.5, 99.75, 99.9, 99.95, 99.99, 99.999, 100.0}) {
     out.push_back({{"percentile", p}, {"ms", ms(p == 0 ? h.min() : h.value_at_percentile(p))}});
   }
   return out;

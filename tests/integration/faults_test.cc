@@ -27,13 +27,13 @@ uint64_t served(const std::string& url) {
 Rig start(const std::string& name, const std::string& duration, int agents) {
   Rig s;
   s.dir = temp_dir(name);
-  s.target = start_horde({"target", "--listen", "127.0.0.1:0", "--workers", "64",
-                          "--service-time", "1ms"});
+  s.target = start_horde(
+      {"target", "--listen", "127.0.0.1:0", "--workers", "64", "--service-time", "1ms"});
   s.url = wait_for_line(s.target, "listening on ").value_or("");
   write_file(s.dir / "w.yaml",
              "target: " + s.url + "\nload: {connections: 4, duration: " + duration + "}\n");
-  s.controller = start_horde({"controller", (s.dir / "w.yaml").string(), "--listen",
-                              "127.0.0.1:0", "--expect-agents", std::to_string(agents), "--out",
+  s.controller = start_horde({"controller", (s.dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                              "--expect-agents", std::to_string(agents), "--out",
                               (s.dir / "out").string(), "--insecure-no-token"});
   auto port = wait_for_line(s.controller, "(port ");
   s.address = port ? "127.0.0.1:" + std::to_string(std::stoi(*port)) : "";
@@ -81,8 +81,10 @@ TEST(Faults, AgentKilledMidPhaseIsMarkedLostAndTheRunFinishes) {
 
   const auto summary = read_json(s.dir / "out" / "summary.json");
   ASSERT_EQ(summary["agents"].size(), 2u);
-  const auto& lost = summary["agents"][0]["name"] == "a1" ? summary["agents"][0] : summary["agents"][1];
-  const auto& kept = summary["agents"][0]["name"] == "a1" ? summary["agents"][1] : summary["agents"][0];
+  const auto& lost =
+      summary["agents"][0]["name"] == "a1" ? summary["agents"][0] : summary["agents"][1];
+  const auto& kept =
+      summary["agents"][0]["name"] == "a1" ? summary["agents"][1] : summary["agents"][0];
   EXPECT_TRUE(lost["lost"].get<bool>());
   EXPECT_GE(lost["last_interval"].get<int64_t>(), 0);
   EXPECT_GT(lost["requests"].get<uint64_t>(), 0u);  // what it reported is kept
@@ -95,15 +97,15 @@ TEST(Faults, AgentKilledMidPhaseIsMarkedLostAndTheRunFinishes) {
 TEST(Faults, AgentsStopTrafficWhenTheControllerDies) {
   Rig s = start("ctlkill", "60s", 1);
   ASSERT_FALSE(s.address.empty());
-  Subprocess agent = start_horde({"agent", "--controller", s.address, "--name", "a1",
-                                  "--threads", "1", "--insecure-no-token"});
+  Subprocess agent = start_horde({"agent", "--controller", s.address, "--name", "a1", "--threads",
+                                  "1", "--insecure-no-token"});
   ASSERT_TRUE(wait_for_line(s.controller, "rps", std::chrono::seconds(20)));
   const uint64_t before = served(s.url);
   s.controller.signal(SIGKILL);
   s.controller.wait_until(in(std::chrono::seconds(5)));
   // Traffic must stop within the lease (5 s); the target's count stops moving.
-  auto stopped_after = wait_until_traffic_stops(s.url, std::chrono::milliseconds(1500),
-                                                std::chrono::seconds(15));
+  auto stopped_after =
+      wait_until_traffic_stops(s.url, std::chrono::milliseconds(1500), std::chrono::seconds(15));
   ASSERT_TRUE(stopped_after) << "traffic still flowing 15 s after the controller died";
   EXPECT_LE(*stopped_after, std::chrono::milliseconds(6000));
   EXPECT_GT(served(s.url), before);
