@@ -24,6 +24,10 @@ struct EngineOptions {
   uint32_t phase = 0;
   // When interval 0 begins (system clock, already corrected to this machine).
   std::chrono::system_clock::time_point start;
+  // Seeds the open-loop arrival schedule (Poisson gaps) of thread i with
+  // seed + i, so a run can be repeated exactly; 0 draws a random seed. Give
+  // each agent a different one, or their Poisson arrivals coincide.
+  uint64_t seed = 0;
 };
 
 class Engine {

@@ -34,7 +34,8 @@ std::string serialize_request(const Url& target, const RequestSpec& spec) {
     if (ipv6) out += '[';
     out += target.host;
     if (ipv6) out += ']';
-    if (target.port != 0 && target.port != 80) {
+    const uint16_t default_port = target.scheme == "https" ? 443 : 80;
+    if (target.port != 0 && target.port != default_port) {
       out += ':';
       out += std::to_string(target.port);
     }

@@ -32,6 +32,7 @@ void Counters::add(const Counters& o) {
   max_schedule_lag_us = std::max(max_schedule_lag_us, o.max_schedule_lag_us);
   cpu_seconds += o.cpu_seconds;
   connections_opened += o.connections_opened;
+  max_connections_hit += o.max_connections_hit;
 }
 
 }  // namespace horde

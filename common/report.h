@@ -38,6 +38,9 @@ struct Counters {
   int64_t max_schedule_lag_us = 0;
   double cpu_seconds = 0;
   uint64_t connections_opened = 0;
+  // Open loop: due requests that found every connection busy and the pool at
+  // load.max_connections (or at load.connections without growth).
+  uint64_t max_connections_hit = 0;
 
   void add(const Counters& o);
   bool operator==(const Counters&) const = default;

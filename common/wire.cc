@@ -73,6 +73,7 @@ void to_wire(const Counters& c, v1::Counters* out) {
   out->set_max_schedule_lag_us(c.max_schedule_lag_us);
   out->set_cpu_seconds(c.cpu_seconds);
   out->set_connections_opened(c.connections_opened);
+  out->set_max_connections_hit(c.max_connections_hit);
 }
 
 Result<Counters> from_wire(const v1::Counters& in) {
@@ -112,6 +113,7 @@ Result<Counters> from_wire(const v1::Counters& in) {
   }
   c.cpu_seconds = in.cpu_seconds();
   c.connections_opened = in.connections_opened();
+  c.max_connections_hit = in.max_connections_hit();
   return c;
 }
 
@@ -141,6 +143,8 @@ Result<IntervalReport> from_wire(const v1::Report& in) {
 
 namespace {
 Millis to_millis(uint64_t ms) { return Millis(static_cast<int64_t>(ms)); }
+constexpr int kMaxSliceStages = 1000;
+constexpr size_t kMaxCaPemBytes = 1 << 20;
 }  // namespace
 
 void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
@@ -166,6 +170,19 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
   out->set_interval_ms(static_cast<uint64_t>(s.load.interval.count()));
   out->set_connect_timeout_ms(static_cast<uint64_t>(s.load.connect_timeout.count()));
   out->set_request_timeout_ms(static_cast<uint64_t>(s.load.request_timeout.count()));
+  out->set_arrival(s.load.arrival == Arrival::kPoisson ? "poisson" : "uniform");
+  for (const Stage& st : s.load.stages) {
+    auto* o = out->add_stages();
+    o->set_duration_ms(static_cast<uint64_t>(st.duration.count()));
+    o->set_rate(st.rate);
+    o->set_connections(st.connections);
+  }
+  out->set_max_connections(s.load.max_connections);
+  auto* tls = out->mutable_tls();
+  tls->set_insecure_skip_verify(s.tls.insecure_skip_verify);
+  tls->set_ca_pem(s.tls.ca_pem);
+  tls->set_server_name(s.tls.server_name);
+  tls->set_ca_file(s.tls.ca_file);
 }
 
 Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
@@ -216,7 +233,9 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
     return Error{"slice: connections must be 1 .. 1000000"};
   }
   s.load.connections = in.connections();
-  if (s.load.mode == LoadMode::kOpen && !(std::isfinite(in.rate()) && in.rate() > 0)) {
+  // With stages the rate comes from them (load.rate is then 0).
+  if (s.load.mode == LoadMode::kOpen && in.stages_size() == 0 &&
+      !(std::isfinite(in.rate()) && in.rate() > 0)) {
     return Error{"slice: open loop needs a rate > 0"};
   }
   s.load.rate = in.rate();
@@ -236,6 +255,52 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
   s.load.interval = to_millis(in.interval_ms());
   s.load.connect_timeout = to_millis(in.connect_timeout_ms());
   s.load.request_timeout = to_millis(in.request_timeout_ms());
+  if (in.arrival().empty() || in.arrival() == "uniform") {
+    s.load.arrival = Arrival::kUniform;
+  } else if (in.arrival() == "poisson") {
+    s.load.arrival = Arrival::kPoisson;
+  } else {
+    return Error{"slice: arrival must be uniform or poisson"};
+  }
+  if (in.stages_size() > kMaxSliceStages) {
+    return Error{fmt::format("slice: stages: at most {}", kMaxSliceStages)};
+  }
+  uint64_t stages_ms = 0;
+  for (const auto& st : in.stages()) {
+    if (st.duration_ms() > kDay || !std::isfinite(st.rate()) || st.rate() < 0 ||
+        st.connections() > kMaxConnectionsPerAgent) {
+      return Error{"slice: stage out of range (duration <= 24 h, rate >= 0, connections)"};
+    }
+    if ((s.load.mode == LoadMode::kOpen && st.connections() != 0) ||
+        (s.load.mode == LoadMode::kClosed && st.rate() != 0)) {
+      return Error{"slice: stages set rate in open loop, connections in closed loop"};
+    }
+    if (s.load.mode == LoadMode::kClosed && st.connections() > in.connections()) {
+      return Error{"slice: a stage has more connections than the pool"};
+    }
+    stages_ms += st.duration_ms();
+    s.load.stages.push_back(
+        Stage{to_millis(st.duration_ms()), st.rate(), static_cast<uint32_t>(st.connections())});
+  }
+  if (!s.load.stages.empty()) {
+    if (stages_ms != in.duration_ms() || in.warmup_ms() != 0) {
+      return Error{"slice: stages must add up to the duration, without warm-up"};
+    }
+    s.load.rate = in.rate();
+  }
+  if (in.max_connections() != 0 &&
+      (in.max_connections() < in.connections() || in.max_connections() > kMaxConnectionsPerAgent)) {
+    return Error{"slice: max_connections must be 0 or connections .. 1000000"};
+  }
+  s.load.max_connections = in.max_connections();
+  if (in.tls().ca_pem().size() > kMaxCaPemBytes || in.tls().server_name().size() > 255 ||
+      in.tls().ca_file().size() > 4096) {
+    return Error{"slice: tls: CA bundle over 1 MiB or names too long"};
+  }
+  s.tls.insecure_skip_verify = in.tls().insecure_skip_verify();
+  s.tls.ca_pem = in.tls().ca_pem();
+  s.tls.server_name = in.tls().server_name();
+  s.tls.ca_file = in.tls().ca_file();
   return s;
 }
 

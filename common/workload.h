@@ -12,29 +12,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/duration.h"
 #include "common/result.h"
+#include "common/sweep.h"
+#include "common/threshold.h"
+#include "common/url.h"
 
 namespace horde {
-
-using Millis = std::chrono::milliseconds;
-
-// "500ms", "10s", "2m", "1h", "250us" -> duration. Plain numbers are rejected
-// (a unit is required) so `duration: 10` cannot silently mean 10 ms.
-Result<std::chrono::microseconds> parse_duration(const std::string& text);
-std::string format_duration(std::chrono::microseconds d);
-
-struct Url {
-  std::string scheme;  // "http" (https comes with the load-engine issue)
-  std::string host;    // IPv6 without brackets ("::1")
-  uint16_t port = 0;
-  std::string path = "/";  // path plus query, always starting with '/'
-  std::string text;        // as given
-  bool operator==(const Url&) const = default;
-};
-// Accepts http://host[:port][/path]; other schemes get an error naming them.
-// Port defaults to 80; a path starting with '?' gets a leading '/'; a #fragment
-// is dropped; user:password@ is rejected.
-Result<Url> parse_url(const std::string& text);
 
 struct RequestSpec {
   std::string method = "GET";
@@ -47,10 +31,32 @@ struct RequestSpec {
 
 enum class LoadMode { kClosed, kOpen };
 
+// Open loop: how requests arrive. Uniform spaces them exactly 1/rate apart;
+// Poisson draws exponential gaps (mean 1/rate), as independent users would.
+enum class Arrival { kUniform, kPoisson };
+
+// One step of `load.stages` (k6 semantics): the load ramps linearly from the
+// previous stage's target (0 before the first stage) to this one's over
+// `duration`. Open loop sets `rate`, closed loop `connections`; a stage of
+// duration 0 is a step.
+struct Stage {
+  Millis duration{0};
+  double rate = 0;           // open loop: requests/s at the end of the stage
+  uint32_t connections = 0;  // closed loop: connections at the end of the stage
+  bool operator==(const Stage&) const = default;
+};
+
 struct LoadSpec {
   LoadMode mode = LoadMode::kClosed;
+  // Closed loop: concurrency (with stages: the pool, at least the largest stage).
+  // Open loop: connections opened at the start.
   uint32_t connections = 10;
-  double rate = 0;  // open loop only, total requests/s over all agents
+  double rate = 0;  // open loop only, total requests/s over all agents; 0 with stages
+  Arrival arrival = Arrival::kUniform;
+  std::vector<Stage> stages;  // empty: constant load; else duration = their sum, no warm-up
+  // Open loop: the pool may grow to this many connections when a request is due
+  // and every connection is busy; 0 means no growth (= connections).
+  uint32_t max_connections = 0;
   Millis duration{10'000};
   Millis warmup{0};
   Millis interval{1'000};
@@ -59,28 +65,25 @@ struct LoadSpec {
   bool operator==(const LoadSpec&) const = default;
 };
 
-enum class Metric { kP50, kP90, kP99, kP999, kMax, kMean, kErrorRate, kThroughput };
-enum class Comparison { kLess, kLessEqual, kGreater, kGreaterEqual };
-
-// "p99 < 200ms", "error_rate < 1%", "rps > 1000". Latency values are stored in
-// milliseconds, error_rate as a fraction, throughput in requests/s.
-struct Threshold {
-  Metric metric;
-  Comparison op;
-  double value;
-  std::string text;
-  bool operator==(const Threshold&) const = default;
-};
-Result<Threshold> parse_threshold(const std::string& text);
-bool threshold_holds(const Threshold& t, double observed);
-std::string metric_name(Metric m);  // "p99", "error_rate", "rps", ...
-
 // `builtin_target:` asks `horde run` to start the built-in sample service and aim at it.
 struct BuiltinTarget {
   uint32_t instances = 1;
   uint32_t workers = 16;
   Millis service_time{2};
+  double contention = 0;  // serial fraction shared by all instances (USL sigma)
+  double crosstalk = 0;   // pairwise coherency cost (USL kappa)
   bool operator==(const BuiltinTarget&) const = default;
+};
+
+// Settings for https:// targets. `ca_pem` is the content of `ca_file`, read
+// when the workload is loaded, because agents on other hosts cannot read the
+// controller's files.
+struct TlsSpec {
+  bool insecure_skip_verify = false;  // no certificate or host name check
+  std::string ca_file;                // as given; empty: the system's trusted CAs
+  std::string ca_pem;                 // PEM certificates from ca_file
+  std::string server_name;            // SNI and verified name; empty: the target's host
+  bool operator==(const TlsSpec&) const = default;
 };
 
 struct Workload {
@@ -90,6 +93,10 @@ struct Workload {
   LoadSpec load;
   std::vector<Threshold> thresholds;
   std::optional<BuiltinTarget> builtin_target;
+  TlsSpec tls;
+  Sweep sweep;                             // `sweep:` (empty: one phase)
+  std::optional<CapacitySearch> capacity;  // `capacity:`
+  FaultPolicy faults;                      // `tolerate_lost_agents:`, `rebalance:`
   bool operator==(const Workload&) const = default;
 };
 
@@ -121,7 +128,8 @@ namespace horde {
 struct WorkloadSlice {
   std::vector<Url> targets;
   std::vector<RequestSpec> requests;
-  LoadSpec load;  // connections and rate are this agent's share
+  LoadSpec load;  // connections, rate, max_connections and stages are this agent's share
+  TlsSpec tls;    // ca_pem travels; ca_file is informational only
   bool operator==(const WorkloadSlice&) const = default;
 };
 

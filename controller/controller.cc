@@ -13,6 +13,8 @@
 #include "common/wire.h"
 #include "controller/merge.h"
 #include "controller/plan.h"
+#include "controller/report_html.h"
+#include "controller/scale.h"
 
 namespace horde {
 
@@ -298,10 +300,20 @@ bool Controller::wait_for_agents() {
   return false;
 }
 
-void Controller::run_phase(uint32_t index) {
-  const Workload& w = opt_.workload;
+void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
+  const Workload& w = spec.workload;
+  // The first `spec.agents` agents still with us take part; the rest idle.
+  std::vector<uint64_t> members;
+  for (uint64_t id : roster_) {
+    if (members.size() < spec.agents && !agents_.at(id)->gone) members.push_back(id);
+  }
+  if (members.empty()) return abort("no agents left to run phase " + std::to_string(index));
+  if (members.size() < spec.agents) {
+    warn(fmt::format("phase {} ({}) runs on {} agent(s) instead of {}", index, spec.name,
+                     members.size(), spec.agents));
+  }
   std::vector<uint32_t> cores;
-  for (uint64_t id : roster_) cores.push_back(agents_.at(id)->threads);
+  for (uint64_t id : members) cores.push_back(agents_.at(id)->threads);
   auto slices = split_load(w, cores);
   if (!slices) return abort(slices.error().message);
 
@@ -310,17 +322,17 @@ void Controller::run_phase(uint32_t index) {
   phase_ = std::make_unique<PhaseState>();
   phase_->index = index;
   phase_->merger = std::make_unique<PhaseMerger>(
-      intervals, warmup_intervals, std::set<uint64_t>(roster_.begin(), roster_.end()));
+      intervals, warmup_intervals, std::set<uint64_t>(members.begin(), members.end()));
   phase_->result.index = index;
-  phase_->result.name = fmt::format("phase{}", index);
+  phase_->result.name = spec.name;
   if (w.load.mode == LoadMode::kOpen) phase_->result.offered_rps = w.load.rate;
 
   const auto start_unix = std::chrono::system_clock::now() + opt_.start_delay;
   const int64_t start_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(start_unix.time_since_epoch()).count();
   phase_->start = SteadyClock::now() + opt_.start_delay;
-  for (size_t i = 0; i < roster_.size(); ++i) {
-    Agent& a = *agents_.at(roster_[i]);
+  for (size_t i = 0; i < members.size(); ++i) {
+    Agent& a = *agents_.at(members[i]);
     a.in_phase = true;
     a.phase_done = false;
     a.last_interval = -1;
@@ -332,7 +344,8 @@ void Controller::run_phase(uint32_t index) {
     as->set_start_unix_ns(start_ns + a.offset_ns);
     server_.send(a.session, m);
   }
-  spdlog::info("phase {}: {} agents, {} {}, {} + {} warm-up, start in {} ms", index, roster_.size(),
+  spdlog::info("phase {} ({}): {} agents, {} {}, {} + {} warm-up, start in {} ms", index, spec.name,
+               members.size(),
                w.load.mode == LoadMode::kOpen ? fmt::format("{} rps", w.load.rate)
                                               : fmt::format("{} connections", w.load.connections),
                w.load.mode == LoadMode::kOpen ? "open loop" : "closed loop",
@@ -356,21 +369,29 @@ void Controller::run_phase(uint32_t index) {
       row.warmup = m.warmup;
       row.agents = m.agents;
       row.duration_s = std::min(interval_s, total_s - m.index * interval_s);
-      row.time_s = (m.index + 1 - warmup_intervals) * interval_s;
+      row.time_s = (static_cast<double>(m.index) + 1.0 - warmup_intervals) * interval_s;
       row.p50_us = m.latency.value_at_percentile(50);
       row.p99_us = m.latency.value_at_percentile(99);
       row.max_us = m.latency.max();
       row.counters = std::move(m.counters);
       interval_log_.append(row, m.latency, result_.run_id);
+      if (hlog_) {
+        const double offset = std::chrono::duration<double>(phase_->start - run_start_).count() +
+                              m.index * interval_s;
+        if (auto ok = hlog_->append(offset, row.duration_s, m.latency, m.warmup ? "warmup" : "");
+            !ok) {
+          spdlog::warn("{}", ok.error().message);
+        }
+      }
       if (!m.warmup) {
         res.counters = phase_->merger->measured_counters();
         res.latency = phase_->merger->measured_latency();
       }
       uint32_t active = 0;
-      for (uint64_t id : roster_) active += agents_.at(id)->lost ? 0 : 1;
+      for (uint64_t id : members) active += agents_.at(id)->lost ? 0 : 1;
       if (opt_.live) {
         std::printf("%s\n", live_line((m.index + 1) * interval_s, row, res, active,
-                                      static_cast<uint32_t>(roster_.size()))
+                                      static_cast<uint32_t>(members.size()))
                                 .c_str());
         std::fflush(stdout);
       }
@@ -389,7 +410,7 @@ void Controller::run_phase(uint32_t index) {
     bool all_done = true;
     const auto silence_limit =
         std::max<SteadyClock::duration>(2 * interval, std::chrono::seconds(1));
-    for (uint64_t id : roster_) {
+    for (uint64_t id : members) {
       Agent& a = *agents_.at(id);
       if (!a.gone && !a.phase_done && now > phase_->start &&
           now - std::max(a.last_heard, phase_->start) > silence_limit) {
@@ -408,10 +429,10 @@ void Controller::run_phase(uint32_t index) {
   if (abort_requested_) {
     v1::ControllerMessage stop;
     stop.mutable_stop()->set_reason("run aborted");
-    for (uint64_t id : roster_) server_.send(id, stop);
+    for (uint64_t id : members) server_.send(id, stop);
   }
   close_intervals(intervals);  // whatever is missing now will not come
-  for (uint64_t id : roster_) {
+  for (uint64_t id : members) {
     Agent& a = *agents_.at(id);
     if (!a.phase_done && !a.gone && !abort_requested_) {
       a.lost = true;
@@ -435,6 +456,33 @@ void Controller::run_phase(uint32_t index) {
   phase_.reset();
 }
 
+void Controller::run_plan() {
+  SweepPlanner planner(opt_.workload, static_cast<uint32_t>(roster_.size()));
+  const Sweep& sweep = opt_.workload.sweep;
+  uint32_t index = 0;
+  while (!abort_requested_) {
+    auto spec = planner.next(result_.phases);
+    if (!spec) break;
+    if (spec->new_instances && spec->instances > 0 && !sweep.scale_command.empty()) {
+      auto scaled =
+          run_scale_command(sweep.scale_command, spec->instances, std::chrono::minutes(10));
+      if (scaled && sweep.ready) scaled = wait_ready(*sweep.ready, spec->instances);
+      if (!scaled) {
+        warn("sweep ended: " + scaled.error().message + "; the points measured so far are kept");
+        sweep_failed_ = true;
+        break;
+      }
+    }
+    run_phase(index++, *spec);
+    uint32_t lost = 0;
+    for (uint64_t id : roster_) lost += agents_.at(id)->lost ? 1 : 0;
+    if (lost > opt_.workload.faults.tolerate_lost_agents) break;
+  }
+  result_.scalability = planner.scalability_json();
+  result_.capacity = planner.capacity_json();
+  result_.scalability_passed = planner.passed();
+}
+
 int Controller::run() {
   std::error_code ec;
   std::filesystem::create_directories(out_dir_, ec);
@@ -442,7 +490,16 @@ int Controller::run() {
     spdlog::error("{} (give --out DIR with a writable directory)", opened.error().message);
     return 2;
   }
-  if (wait_for_agents()) run_phase(0);
+  run_start_ = SteadyClock::now();
+  auto hlog = HlogWriter::open(
+      out_dir_ + "/latency.hlog",
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  if (hlog) {
+    hlog_.emplace(std::move(*hlog));
+  } else {
+    spdlog::warn("{}", hlog.error().message);
+  }
+  if (wait_for_agents()) run_plan();
   // Tell agents the run is over; they exit (--once) or wait for the next controller.
   v1::ControllerMessage stop;
   stop.mutable_stop()->set_reason("run complete");
@@ -464,21 +521,36 @@ int Controller::run() {
     result_.aborted = true;
     result_.abort_reason = abort_reason_;
   } else {
-    for (const auto& a : result_.agents) {
-      if (a.lost) {
-        result_.aborted = true;
-        result_.abort_reason = "agent " + a.name + " was lost during the run";
-      }
+    uint32_t lost = 0;
+    for (const auto& a : result_.agents) lost += a.lost ? 1 : 0;
+    if (lost > opt_.workload.faults.tolerate_lost_agents) {
+      result_.aborted = true;
+      result_.abort_reason =
+          fmt::format("{} agent(s) lost during the run (tolerate_lost_agents: {})", lost,
+                      opt_.workload.faults.tolerate_lost_agents);
     }
+  }
+  if (sweep_failed_ && !result_.aborted) {
+    result_.aborted = true;
+    result_.abort_reason = "the sweep could not scale the target (see warnings)";
   }
   result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
   std::printf("\n%s", summary_table(result_).c_str());
+  if (!result_.scalability.is_null()) {
+    std::printf("\n%s", scalability_table(result_.scalability).c_str());
+  }
   std::fflush(stdout);
   if (auto written = write_results(result_, out_dir_); !written) {
     spdlog::error("{}", written.error().message);
     return 3;
   }
-  std::printf("results: %s/summary.json, %s/intervals.csv\n", out_dir_.c_str(), out_dir_.c_str());
+  if (auto report = write_report(out_dir_); !report) {
+    spdlog::warn("report.html not written: {}", report.error().message);
+  }
+  std::printf(
+      "results: %s/ (summary.json, intervals.csv, intervals.jsonl, latency.hlog, "
+      "report.html)\n",
+      out_dir_.c_str());
   std::fflush(stdout);
   server_.shutdown();
   return exit_code(result_);

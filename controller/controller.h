@@ -8,13 +8,16 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/event_queue.h"
 #include "common/workload.h"
+#include "controller/hlog.h"
 #include "controller/interval_log.h"
 #include "controller/results.h"
 #include "controller/session_server.h"
+#include "controller/sweep_plan.h"
 
 namespace horde {
 
@@ -52,7 +55,8 @@ class Controller {
   void drop(Agent& a, const std::string& reason, bool lost);
   void ping_all();
   bool wait_for_agents();
-  void run_phase(uint32_t index);
+  void run_plan();
+  void run_phase(uint32_t index, const PhaseSpec& spec);
   void pump_until(std::chrono::steady_clock::time_point deadline);
   void warn(const std::string& text);
   void check_saturation(Agent& a, const IntervalReport& r);
@@ -72,6 +76,9 @@ class Controller {
   struct PhaseState;
   std::unique_ptr<PhaseState> phase_;
   IntervalLog interval_log_;
+  std::optional<HlogWriter> hlog_;
+  std::chrono::steady_clock::time_point run_start_{};
+  bool sweep_failed_ = false;
 };
 
 std::string make_run_id();

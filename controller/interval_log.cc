@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,22 @@ RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
   }
   for (auto& [index, p] : phases) r.phases.push_back(std::move(p));
   return r;
+}
+
+Result<bool> ensure_summary(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(dir) / "summary.json")) return false;
+  const auto log = (fs::path(dir) / "intervals.jsonl").string();
+  if (!fs::exists(log)) {
+    return Error{dir +
+                 ": neither summary.json nor intervals.jsonl; is this a horde results directory?"};
+  }
+  std::string run_id;
+  auto intervals = read_interval_log(log, &run_id);
+  if (!intervals) return intervals.error();
+  auto written = write_results(rebuild_from_intervals(*intervals, run_id), dir);
+  if (!written) return written.error();
+  return true;
 }
 
 }  // namespace horde

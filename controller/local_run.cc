@@ -1,5 +1,6 @@
 #include "controller/local_run.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -43,7 +44,9 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess
        std::to_string(t.instances), "--workers", std::to_string(t.workers), "--service-time",
        std::to_string(
            std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) +
-           "us"},
+           "us",
+       "--contention", fmt::format("{}", t.contention), "--crosstalk",
+       fmt::format("{}", t.crosstalk)},
       true);
   if (!child) return child.error();
   std::vector<Url> urls;

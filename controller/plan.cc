@@ -55,6 +55,7 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
   for (size_t i = 0; i < n; ++i) {
     WorkloadSlice s;
     s.targets = w.targets;
+    s.tls = w.tls;
     s.requests = w.requests;
     s.load = w.load;
     s.load.connections = std::max<uint32_t>(connections[i], 1);
@@ -62,6 +63,30 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
                       ? w.load.rate * std::max(agent_cores[i], 1u) / core_sum
                       : 0.0;
     slices.push_back(std::move(s));
+  }
+  // Stages split like the rest: each stage's rate in proportion to cores, each
+  // stage's connections by largest remainder (an agent's pool is its largest part).
+  for (size_t k = 0; k < w.load.stages.size(); ++k) {
+    const Stage& stage = w.load.stages[k];
+    const auto parts = split_proportional(stage.connections, agent_cores);
+    for (size_t i = 0; i < n; ++i) {
+      Stage& mine = slices[i].load.stages[k];
+      mine.rate = stage.rate * std::max(agent_cores[i], 1u) / core_sum;
+      mine.connections = parts[i];
+    }
+  }
+  if (w.load.mode == LoadMode::kClosed && !w.load.stages.empty()) {
+    for (auto& s : slices) {
+      uint32_t most = 1;
+      for (const Stage& st : s.load.stages) most = std::max(most, st.connections);
+      s.load.connections = most;
+    }
+  }
+  if (w.load.max_connections != 0) {
+    const auto parts = split_proportional(w.load.max_connections, agent_cores);
+    for (size_t i = 0; i < n; ++i) {
+      slices[i].load.max_connections = std::max(parts[i], slices[i].load.connections);
+    }
   }
   return slices;
 }

@@ -98,7 +98,7 @@ int exit_code(const RunResult& r) {
   for (const auto& t : r.thresholds) {
     if (!t.passed) return 1;
   }
-  return 0;
+  return r.scalability_passed ? 0 : 1;
 }
 
 nlohmann::json phase_json(const PhaseResult& p) {
@@ -164,6 +164,8 @@ nlohmann::json summary_json(const RunResult& r) {
           {"aborted", r.aborted},
           {"abort_reason", r.abort_reason},
           {"incomplete", r.incomplete},
+          {"scalability", r.scalability},
+          {"capacity", r.capacity},
           {"exit_code", exit_code(r)}};
 }
 
@@ -248,6 +250,25 @@ std::string summary_table(const RunResult& r) {
   }
   for (const auto& w : r.warnings) out += "warning: " + w + "\n";
   if (r.aborted) out += "run aborted: " + r.abort_reason + "\n";
+  return out;
+}
+
+std::string scalability_table(const nlohmann::json& s) {
+  if (s.is_null()) return "";
+  std::string out = fmt::format("{:>6} {:>14} {:>11} {:>10}\n", s.value("kind", "n"),
+                                "capacity rps", "efficiency", "p99 ms");
+  for (const auto& p : s["points"]) {
+    out += fmt::format("{:>6} {:>14.1f} {:>10.1f}% {:>10.3f}\n", p["n"].get<uint32_t>(),
+                       p["capacity_rps"].get<double>(), 100 * p["efficiency"].get<double>(),
+                       p["p99_ms"].get<double>());
+  }
+  if (!s["usl"].is_null()) {
+    out += fmt::format("USL fit: sigma {:.4f}  kappa {:.6f}  lambda {:.1f} rps  R^2 {:.3f}\n",
+                       s["usl"]["sigma"].get<double>(), s["usl"]["kappa"].get<double>(),
+                       s["usl"]["lambda"].get<double>(), s["usl"]["r2"].get<double>());
+  }
+  out += fmt::format("verdict: {} [{}]\n", s["verdict"].get<std::string>(),
+                     s["passed"].get<bool>() ? "PASS" : "FAIL");
   return out;
 }
 

@@ -64,7 +64,10 @@ struct RunResult {
   std::vector<std::string> warnings;
   bool aborted = false;
   std::string abort_reason;
-  bool incomplete = false;  // rebuilt from intervals.jsonl after the controller died
+  bool incomplete = false;     // rebuilt from intervals.jsonl after the controller died
+  nlohmann::json scalability;  // null unless an agents / instances sweep ran
+  nlohmann::json capacity = nlohmann::json::array();  // capacity searches
+  bool scalability_passed = true;
 };
 
 // Totals over phases: counters and histograms added, durations summed.
@@ -84,5 +87,7 @@ Result<bool> write_results(const RunResult& r, const std::string& dir);
 std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResult& so_far,
                       uint32_t agents_active, uint32_t agents_total);
 std::string summary_table(const RunResult& r);
+// The sweep's table (N, capacity, efficiency, p99) and its verdict.
+std::string scalability_table(const nlohmann::json& scalability);
 
 }  // namespace horde

@@ -134,8 +134,9 @@ void Connection::Process() {
   MaybeClose();
 }
 
-void Connection::BeginService(std::chrono::steady_clock::time_point start) {
-  timer_.expires_at(start + instance_.service_time());
+void Connection::BeginService(std::chrono::steady_clock::time_point start,
+                              std::chrono::nanoseconds service_time) {
+  timer_.expires_at(start + service_time);
   // Never cancelled while in service: the worker is only released here.
   timer_.async_wait(
       [self = shared_from_this()](const boost::system::error_code&) { self->FinishService(); });

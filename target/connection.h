@@ -23,8 +23,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, Instance& instance);
   void Start();
-  // A worker was granted: hold it for the service time counted from start.
-  void BeginService(std::chrono::steady_clock::time_point start);
+  // A worker was granted: hold it for service_time counted from start.
+  void BeginService(std::chrono::steady_clock::time_point start,
+                    std::chrono::nanoseconds service_time);
   // A read or write failed: nothing more will be answered here.
   bool failed() const { return failed_; }
 

@@ -12,13 +12,14 @@ namespace horde::target {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-Instance::Instance(asio::io_context& io, uint32_t index, uint32_t workers,
-                   std::chrono::microseconds service_time)
-    : acceptor_(io),
-      accept_retry_(io),
-      index_(index),
-      workers_(workers),
-      service_time_(service_time) {}
+namespace {
+
+double ToMicros(std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / 1000.0; }
+
+}  // namespace
+
+Instance::Instance(asio::io_context& io, uint32_t index, uint32_t workers, ScalingModel& model)
+    : acceptor_(io), accept_retry_(io), index_(index), workers_(workers), model_(model) {}
 
 Result<uint16_t> Instance::Listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -72,7 +73,9 @@ Instance::Admission Instance::Submit(const std::shared_ptr<Connection>& connecti
   uint32_t busy = busy_.load(std::memory_order_relaxed);
   if (busy < workers_) {
     busy_.store(busy + 1, std::memory_order_relaxed);
-    connection->BeginService(now);
+    // Counted before the service time is read, so a request sees its own instance as active.
+    if (busy == 0) model_.InstanceBusy();
+    BeginService(*connection, now);
     return Admission::kStarted;
   }
   if (waiting_.size() >= kMaxQueued) return Admission::kRejected;
@@ -88,11 +91,19 @@ void Instance::Release(std::chrono::steady_clock::time_point finished_at) {
     waiting_.pop_front();
     queued_.store(static_cast<uint32_t>(waiting_.size()), std::memory_order_relaxed);
     if (!next.connection->failed()) {
-      next.connection->BeginService(std::max(finished_at, next.since));
+      BeginService(*next.connection, std::max(finished_at, next.since));
       return;
     }
   }
-  busy_.store(busy_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  uint32_t busy = busy_.load(std::memory_order_relaxed) - 1;
+  busy_.store(busy, std::memory_order_relaxed);
+  if (busy == 0) model_.InstanceIdle();
+}
+
+void Instance::BeginService(Connection& connection, std::chrono::steady_clock::time_point start) {
+  std::chrono::nanoseconds service_time = model_.ServiceTimeNow();
+  last_service_time_.store(service_time.count(), std::memory_order_relaxed);
+  connection.BeginService(start, service_time);
 }
 
 std::string Instance::StatsJson() const {
@@ -106,9 +117,15 @@ std::string Instance::StatsJson() const {
                          {"served", served},
                          {"workers", peer->workers()},
                          {"busy", peer->busy()},
-                         {"queued", peer->queued()}});
+                         {"queued", peer->queued()},
+                         {"last_service_time_us", ToMicros(peer->last_service_time())}});
   }
-  nlohmann::json stats = {{"served", total}, {"instances", std::move(instances)}};
+  nlohmann::json stats = {{"served", total},
+                          {"service_time_us", model_.service_time().count()},
+                          {"contention", model_.contention()},
+                          {"crosstalk", model_.crosstalk()},
+                          {"active_instances", model_.active()},
+                          {"instances", std::move(instances)}};
   return stats.dump() + "\n";
 }
 

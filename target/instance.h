@@ -4,11 +4,9 @@
 // /__stats and served() read from other threads are atomics. A request holds a worker for the
 // service time through a timer; with service time 0 it is answered at once without a worker.
 //
-// Later work (contention): a resource shared by all instances, held for a fraction F of each
-// request's service time, would become a second stage after a worker is granted - the
-// connection's timer then covers (1 - F) x service time, and the shared stage, owned by one
-// thread with its own FIFO, is entered by posting to it. Keep Submit/Release the only
-// places a request changes stage so that stage can be added there.
+// Contention and crosstalk (see scaling_model.h) enter at the two places a request starts
+// service, Submit and Release: the instance asks the ScalingModel shared by all instances how long
+// a request starting now holds its worker, and tells it when the instance turns busy or idle.
 #pragma once
 
 #include <atomic>
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "target/scaling_model.h"
 
 namespace horde::target {
 
@@ -33,8 +32,8 @@ class Connection;
 
 class Instance {
  public:
-  Instance(boost::asio::io_context& io, uint32_t index, uint32_t workers,
-           std::chrono::microseconds service_time);
+  // The model is shared with the other instances and must outlive this one.
+  Instance(boost::asio::io_context& io, uint32_t index, uint32_t workers, ScalingModel& model);
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
@@ -65,20 +64,27 @@ class Instance {
 
   uint32_t index() const { return index_; }
   uint16_t port() const { return port_; }
-  std::chrono::microseconds service_time() const { return service_time_; }
+  // The base service time; a request may hold its worker longer (contention, crosstalk).
+  std::chrono::microseconds service_time() const { return model_.service_time(); }
   uint64_t served() const { return served_.load(std::memory_order_relaxed); }
   uint32_t busy() const { return busy_.load(std::memory_order_relaxed); }
   uint32_t queued() const { return queued_.load(std::memory_order_relaxed); }
   uint32_t workers() const { return workers_; }
+  // The service time given to the request that started service last, 0 before any.
+  std::chrono::nanoseconds last_service_time() const {
+    return std::chrono::nanoseconds(last_service_time_.load(std::memory_order_relaxed));
+  }
 
  private:
   void Accept();
+  // Starts the service of a connection's request at start, for the time the model gives now.
+  void BeginService(Connection& connection, std::chrono::steady_clock::time_point start);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_retry_;
   const uint32_t index_;
   const uint32_t workers_;
-  const std::chrono::microseconds service_time_;
+  ScalingModel& model_;
   uint16_t port_ = 0;
   const std::vector<std::unique_ptr<Instance>>* peers_ = nullptr;
 
@@ -91,6 +97,7 @@ class Instance {
   std::atomic<uint64_t> served_{0};
   std::atomic<uint32_t> busy_{0};
   std::atomic<uint32_t> queued_{0};
+  std::atomic<int64_t> last_service_time_{0};  // nanoseconds
 };
 
 }  // namespace horde::target

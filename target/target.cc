@@ -20,6 +20,7 @@ namespace horde {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using target::Instance;
+using target::ScalingModel;
 
 namespace {
 
@@ -47,6 +48,13 @@ Result<TargetOptions> ValidateTargetOptions(const TargetOptions& options) {
   if (options.service_time.count() < 0) {
     return Error{"target: --service-time must be 0 or more"};
   }
+  // Written as negations so that NaN fails too.
+  if (!(options.contention >= 0 && options.contention < 1)) {
+    return Error{fmt::format("target: --contention must be in [0, 1), got {}", options.contention)};
+  }
+  if (!(options.crosstalk >= 0 && options.crosstalk <= 1)) {
+    return Error{fmt::format("target: --crosstalk must be in [0, 1], got {}", options.crosstalk)};
+  }
   if (options.port != 0 && uint64_t{options.port} + options.instances - 1 > 65535) {
     return Error{fmt::format(
         "target: {} instances from port {} run past port 65535; lower --instances or the port",
@@ -57,7 +65,9 @@ Result<TargetOptions> ValidateTargetOptions(const TargetOptions& options) {
 
 // Instances are spread round-robin over one io_context per thread; each instance and its
 // connections live on one thread, so no strand or lock is needed (threads beyond the number of
-// instances would have nothing to own and are not started).
+// instances would have nothing to own and are not started). The one thing the instances share is
+// the ScalingModel's count of busy instances, an atomic changed only when an instance turns busy
+// or idle.
 struct TargetServer::Impl {
   explicit Impl(TargetOptions o) : options(std::move(o)) {}
 
@@ -65,6 +75,7 @@ struct TargetServer::Impl {
   mutable std::mutex mutex;  // guards the lifecycle against served() from other threads
   bool started = false;
   bool stopped = false;
+  std::unique_ptr<ScalingModel> model;  // shared by the instances; outlives them
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::unique_ptr<Instance>> instances;
@@ -101,6 +112,7 @@ Result<std::vector<uint16_t>> TargetServer::start() {
   if (!address) return address.error();
 
   const TargetOptions& o = s.options;
+  s.model = std::make_unique<ScalingModel>(o.service_time, o.contention, o.crosstalk);
   unsigned thread_count = std::min<unsigned>(o.threads, o.instances);
   for (unsigned t = 0; t < thread_count; ++t) {
     // Concurrency hint 1: each context is run by exactly one thread, so Asio skips its locks.
@@ -109,7 +121,7 @@ Result<std::vector<uint16_t>> TargetServer::start() {
   std::vector<uint16_t> ports;
   for (uint32_t i = 0; i < o.instances; ++i) {
     auto& io = *s.contexts[i % thread_count];
-    s.instances.push_back(std::make_unique<Instance>(io, i, o.workers, o.service_time));
+    s.instances.push_back(std::make_unique<Instance>(io, i, o.workers, *s.model));
     uint16_t port = o.port == 0 ? 0 : static_cast<uint16_t>(o.port + i);
     auto bound = s.instances.back()->Listen(tcp::endpoint(*address, port));
     if (!bound) {
@@ -179,12 +191,18 @@ int run_target(const TargetOptions& options) {
                 unsigned{(*ports)[i]});
   }
   std::fflush(stdout);
-  spdlog::info("target: {} instance(s) x {} worker(s), service time {} us, capacity {} req/s",
-               options.instances, options.workers, options.service_time.count(),
-               options.service_time.count() == 0
-                   ? std::string("unbounded")
-                   : fmt::format("{:.0f}", 1e6 * options.instances * options.workers /
-                                               static_cast<double>(options.service_time.count())));
+  // The capacity when every instance is loaded: K W / S(K), the USL curve's value at K.
+  const ScalingModel model(options.service_time, options.contention, options.crosstalk);
+  const double loaded_service_us =
+      static_cast<double>(model.ServiceTimeAt(options.instances).count()) / 1000.0;
+  spdlog::info(
+      "target: {} instance(s) x {} worker(s), service time {} us, contention {}, crosstalk {}, "
+      "capacity {} req/s",
+      options.instances, options.workers, options.service_time.count(), options.contention,
+      options.crosstalk,
+      options.service_time.count() == 0
+          ? std::string("unbounded")
+          : fmt::format("{:.0f}", 1e6 * options.instances * options.workers / loaded_service_us));
 
   signals_io.run();
   spdlog::info("target: received signal {}, stopping", received);

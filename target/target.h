@@ -2,9 +2,12 @@
 // hold a request for a set service time, so its capacity is known in advance (K x W /
 // service_time requests/s) and a sweep over instances has a truth to be checked against. Service
 // time is simulated with timers, never by burning CPU, so the capacity does not depend on the
-// machine. Each instance listens on its own port; `GET /__stats` on any of them answers at once
-// with the per-instance counters. TargetServer is the embeddable server (tests, `horde run`
-// demos); run_target is the body of the `horde target` subcommand.
+// machine. Contention and crosstalk (scaling_model.h) stretch each request's service time with the
+// number of busy instances, so throughput over instances follows the Universal Scalability Law
+// with sigma = contention and kappa = crosstalk. Each instance listens on its own port;
+// `GET /__stats` on any of them answers at once with the settings and the per-instance counters.
+// TargetServer is the embeddable server (tests, `horde run` demos); run_target is the body of the
+// `horde target` subcommand.
 #pragma once
 
 #include <chrono>
@@ -24,6 +27,11 @@ struct TargetOptions {
   uint32_t workers = 16;
   std::chrono::microseconds service_time{5000};  // 0 = answer at once, no worker is held
   unsigned threads = 1;
+  // USL sigma: the fraction of each request's service time spent on a resource shared by all
+  // instances, [0, 1). See target/scaling_model.h for the model.
+  double contention = 0;
+  // USL kappa: coherency delay per ordered pair of busy instances, in service times, [0, 1].
+  double crosstalk = 0;
 };
 
 // Checks the options a user gave; the error names the field and what is expected.

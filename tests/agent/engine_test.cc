@@ -263,5 +263,140 @@ TEST(Engine, WarmupCountsInTheIntervalsAndUnevenLastInterval) {
   for (const auto& r : run.reports) EXPECT_GT(r.counters.requests, 0u);
 }
 
+// ---- protocol errors: each in its class, the connection replaced, the run goes on ----
+
+TEST(Engine, ProtocolAndReadErrorsAreClassifiedAndConnectionsReplaced) {
+  struct Case {
+    TestHttpServer::Mode mode;
+    ErrorClass expected;
+  };
+  for (const Case& k : {Case{TestHttpServer::Mode::kGarbage, ErrorClass::kProtocol},
+                        Case{TestHttpServer::Mode::kTruncatedHead, ErrorClass::kRead},
+                        Case{TestHttpServer::Mode::kHugeContentLength, ErrorClass::kProtocol},
+                        Case{TestHttpServer::Mode::kResetMidBody, ErrorClass::kRead}}) {
+    SCOPED_TRACE(static_cast<int>(k.mode));
+    TestHttpServer server(k.mode);
+    const RunResult run = run_engine(options(server.port(), 2, 500ms));
+    expect_intervals(run, 2);
+    const Counters& c = run.total;
+    EXPECT_GT(errors_of(c, k.expected), 5u);        // the run went on after the first
+    EXPECT_EQ(errors_of(c, k.expected), c.errors);  // and every error is of that class
+    EXPECT_EQ(c.errors, c.requests);
+    EXPECT_TRUE(c.status_codes.empty());
+    EXPECT_GT(c.connections_opened, 5u);  // each broken connection was replaced
+  }
+}
+
+// ---- open loop: counts follow the schedule ----
+
+TEST(Engine, OpenLoopCountsPerIntervalFollowTheRate) {
+  TestHttpServer server;
+  EngineOptions o = options(server.port(), 20, 3000ms, 2);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 400;
+  o.slice.load.interval = 1000ms;
+  const RunResult run = run_engine(o);
+  expect_intervals(run, 3);
+  EXPECT_EQ(run.total.errors, 0u);
+  // Offered: 1200 over the phase, 400 per interval. Achieved within 0.5% and 2%.
+  EXPECT_NEAR(static_cast<double>(run.total.requests), 1200.0, 6.0);
+  for (const auto& r : run.reports) {
+    EXPECT_NEAR(static_cast<double>(r.counters.requests), 400.0, 8.0) << "interval " << r.interval;
+  }
+}
+
+TEST(Engine, PoissonArrivalsSendAboutTheRate) {
+  TestHttpServer server;
+  EngineOptions o = options(server.port(), 20, 2000ms);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 500;
+  o.slice.load.arrival = Arrival::kPoisson;
+  o.seed = 1;  // deterministic schedule; its count is checked as arithmetic in schedule_test
+  const RunResult run = run_engine(o);
+  EXPECT_EQ(run.total.errors, 0u);
+  EXPECT_NEAR(static_cast<double>(run.total.requests), 1000.0, 100.0);
+}
+
+TEST(Engine, OpenLoopStagesFollowTheRamp) {
+  TestHttpServer server;
+  EngineOptions o = options(server.port(), 20, 2000ms, 2);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 0;
+  // 0 -> 400/s over 1 s, then 400/s for 1 s: 200 + 400 requests.
+  o.slice.load.stages = {{1000ms, 400, 0}, {1000ms, 400, 0}};
+  o.slice.load.interval = 500ms;
+  const RunResult run = run_engine(o);
+  expect_intervals(run, 4);
+  EXPECT_EQ(run.total.errors, 0u);
+  EXPECT_NEAR(static_cast<double>(run.total.requests), 600.0, 6.0);
+  // Integral of the ramp over each 500 ms interval: 50, 150, 200, 200.
+  const double expected[] = {50, 150, 200, 200};
+  for (size_t i = 0; i < run.reports.size(); ++i) {
+    EXPECT_NEAR(static_cast<double>(run.reports[i].counters.requests), expected[i], 5.0) << i;
+  }
+}
+
+TEST(Engine, ClosedLoopStagesOpenAndCloseConnections) {
+  TestHttpServer server;
+  EngineOptions o = options(server.port(), 4, 1500ms, 2);
+  // 0 -> 4 connections over 0.5 s, hold, back to 0.
+  o.slice.load.stages = {{500ms, 0, 4}, {500ms, 0, 4}, {500ms, 0, 0}};
+  o.slice.load.interval = 500ms;
+  const RunResult run = run_engine(o);
+  expect_intervals(run, 3);
+  EXPECT_EQ(run.total.errors, 0u);
+  EXPECT_EQ(run.total.connections_opened, 4u);  // each opened once as the ramp reached it
+  EXPECT_EQ(server.accepted(), 4u);
+  EXPECT_LE(server.max_open(), 4u);
+  for (const auto& r : run.reports) EXPECT_GT(r.counters.requests, 0u) << r.interval;
+}
+
+// ---- open loop: the pool grows up to max_connections ----
+
+TEST(Engine, PoolGrowsToMaxConnectionsAndCountsTheLimit) {
+  TestHttpServer server(TestHttpServer::Mode::kSlow);
+  server.set_delay(50ms);  // 100/s at 50 ms each needs about 5 connections
+  EngineOptions o = options(server.port(), 1, 1500ms);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 100;
+  o.slice.load.max_connections = 3;
+  const RunResult run = run_engine(o);
+  const Counters& c = run.total;
+  EXPECT_EQ(c.errors, 0u);
+  EXPECT_EQ(c.connections_opened, 3u);
+  EXPECT_LE(server.max_open(), 3u);
+  EXPECT_GT(c.max_connections_hit, 0u);
+  EXPECT_GT(c.late, 0u);  // 3 connections serve at most 60/s of the 100/s
+}
+
+TEST(Engine, PoolWithRoomDoesNotHitTheLimit) {
+  TestHttpServer server(TestHttpServer::Mode::kSlow);
+  server.set_delay(50ms);
+  EngineOptions o = options(server.port(), 1, 1500ms);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 100;
+  o.slice.load.max_connections = 40;
+  const RunResult run = run_engine(o);
+  const Counters& c = run.total;
+  EXPECT_EQ(c.errors, 0u);
+  EXPECT_GE(c.connections_opened, 4u);
+  EXPECT_LE(server.max_open(), 40u);
+  if (c.connections_opened < 40) {
+    EXPECT_EQ(c.max_connections_hit, 0u);
+  }
+  EXPECT_NEAR(static_cast<double>(c.requests), 150.0, 10.0);
+}
+
+TEST(Engine, WithoutGrowthAFullPoolCountsTheLimit) {
+  TestHttpServer server(TestHttpServer::Mode::kSlow);
+  server.set_delay(50ms);
+  EngineOptions o = options(server.port(), 2, 1000ms);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 100;
+  const Counters c = run_engine(o).total;
+  EXPECT_EQ(c.connections_opened, 2u);
+  EXPECT_GT(c.max_connections_hit, 0u);
+}
+
 }  // namespace
 }  // namespace horde

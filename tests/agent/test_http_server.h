@@ -27,7 +27,21 @@ namespace horde::testing {
 
 class TestHttpServer {
  public:
-  enum class Mode { kOk, kStatus, kGarbage, kStall, kChunked, kCloseDelimited };
+  // kTruncatedHead: half a status line, then close. kHugeContentLength: a
+  // Content-Length no 64-bit counter holds. kResetMidBody: half a body, then an
+  // RST (SO_LINGER 0). kSlow: kOk after `set_delay`.
+  enum class Mode {
+    kOk,
+    kStatus,
+    kGarbage,
+    kStall,
+    kChunked,
+    kCloseDelimited,
+    kTruncatedHead,
+    kHugeContentLength,
+    kResetMidBody,
+    kSlow
+  };
 
   explicit TestHttpServer(Mode mode = Mode::kOk, int status = 200) : mode_(mode), status_(status) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -60,6 +74,9 @@ class TestHttpServer {
   uint64_t answered() const { return answered_.load(); }
   uint64_t accepted() const { return accepted_.load(); }
   void set_frozen(bool frozen) { frozen_ = frozen; }
+  void set_delay(std::chrono::milliseconds d) { delay_ms_ = static_cast<int>(d.count()); }
+  // Connections open at the same time, at most (the truth for pool-size tests).
+  uint64_t max_open() const { return max_open_.load(); }
   std::map<std::string, uint64_t> paths() const {
     std::lock_guard lock(mu_);
     return paths_;
@@ -88,6 +105,10 @@ class TestHttpServer {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ++accepted_;
+      const uint64_t open = ++open_;
+      uint64_t seen = max_open_.load();
+      while (open > seen && !max_open_.compare_exchange_weak(seen, open)) {
+      }
       reap();
       std::lock_guard lock(mu_);
       fds_.insert(fd);
@@ -99,6 +120,7 @@ class TestHttpServer {
                                     fds_.erase(fd);
                                     ::close(fd);
                                   }
+                                  --open_;
                                   *done = true;
                                 }),
                                 done});
@@ -142,7 +164,14 @@ class TestHttpServer {
   std::string response() const {
     switch (mode_) {
       case Mode::kOk:
+      case Mode::kSlow:
         return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      case Mode::kTruncatedHead:
+        return "HTTP/1.1 200 O";
+      case Mode::kHugeContentLength:
+        return "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nok";
+      case Mode::kResetMidBody:
+        return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of the body";
       case Mode::kStatus:
         return "HTTP/1.1 " + std::to_string(status_) + " Status\r\nContent-Length: 0\r\n\r\n";
       case Mode::kGarbage:
@@ -185,7 +214,15 @@ class TestHttpServer {
       in.erase(0, total);
       while (frozen_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (mode_ == Mode::kStall) continue;
+      if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
       if (!send_all(fd, response())) return;
+      if (mode_ == Mode::kTruncatedHead) return;  // close after half a header
+      if (mode_ == Mode::kResetMidBody) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the part arrive
+        linger l{1, 0};  // close sends RST instead of FIN
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        return;
+      }
       ++answered_;
       if (mode_ == Mode::kCloseDelimited) {
         return;  // closing the connection ends the body
@@ -200,6 +237,9 @@ class TestHttpServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> frozen_{false};
+  std::atomic<int> delay_ms_{0};
+  std::atomic<uint64_t> open_{0};
+  std::atomic<uint64_t> max_open_{0};
   std::atomic<uint64_t> answered_{0};
   std::atomic<uint64_t> accepted_{0};
   mutable std::mutex mu_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -117,8 +118,7 @@ TEST(UrlTest, ParsesGoodUrls) {
 
 TEST(UrlTest, RejectsBadUrls) {
   const std::pair<const char*, const char*> bad[] = {
-      {"https://example.com/", "https is not supported yet"},
-      {"ftp://example.com/", "supported: http"},
+      {"ftp://example.com/", "supported: http, https"},
       {"ws://x/", "unsupported scheme \"ws\""},
       {"", "empty"},
       {"example.com", "not a URL"},
@@ -409,7 +409,6 @@ TEST(WorkloadTest, BadInputsNameTheField) {
       {"just a string\n", "top level"},
       {"", "top level: empty"},
       // Targets.
-      {"target: https://h/\n", "target: \"https://h/\": https is not supported yet"},
       {"target: ftp://h/\n", "target: \"ftp://h/\": unsupported scheme"},
       {"target: [http://h/]\n", "target: got a list; expected a URL"},
       {"targets: http://h/\n", "targets: got \"http://h/\"; expected a list of URLs"},
@@ -607,6 +606,135 @@ TEST(WorkloadTest, ToJsonHasResolvedDefaultsAndRoundTrips) {
   auto b_back = parse_workload(jb.dump(), "b.json");
   ASSERT_TRUE(b_back.ok()) << b_back.error().message;
   EXPECT_EQ(*b_back, *b);
+}
+
+// ---- https, tls, arrival, stages, max_connections ----
+
+TEST(UrlTest, HttpsDefaultsToPort443) {
+  auto u = parse_url("https://example.com/x");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->scheme, "https");
+  EXPECT_EQ(u->port, 443);
+  auto p = parse_url("HTTPS://[::1]:8443/");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->scheme, "https");
+  EXPECT_EQ(p->port, 8443);
+}
+
+TEST(WorkloadTest, TlsReadsTheCaFileRelativeToTheWorkload) {
+  char dir[] = "/tmp/horde_tls_testXXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  {
+    std::ofstream out(std::string(dir) + "/ca.pem");
+    out << pem;
+    std::ofstream w(std::string(dir) + "/w.yaml");
+    w << "target: https://h/\ntls: {ca_file: ca.pem, server_name: api.example}\n";
+    std::ofstream bad(std::string(dir) + "/bad.pem");
+    bad << "not a certificate\n";
+  }
+  auto w = load_workload_file(std::string(dir) + "/w.yaml");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->tls.ca_file, "ca.pem");
+  EXPECT_EQ(w->tls.ca_pem, pem);
+  EXPECT_EQ(w->tls.server_name, "api.example");
+  EXPECT_FALSE(w->tls.insecure_skip_verify);
+
+  auto insecure = parse_workload("target: https://h/\ntls: {insecure_skip_verify: true}\n", "w");
+  ASSERT_TRUE(insecure.ok()) << insecure.error().message;
+  EXPECT_TRUE(insecure->tls.insecure_skip_verify);
+
+  auto missing = parse_workload("target: https://h/\ntls: {ca_file: /nonexistent/ca.pem}\n", "w");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message,
+              HasSubstr("w: tls.ca_file: cannot read \"/nonexistent/ca.pem\""));
+  auto not_pem =
+      parse_workload("target: https://h/\ntls: {ca_file: " + std::string(dir) + "/bad.pem}\n", "w");
+  ASSERT_FALSE(not_pem.ok());
+  EXPECT_THAT(not_pem.error().message, HasSubstr("holds no certificate"));
+  std::system((std::string("rm -rf ") + dir).c_str());
+}
+
+TEST(WorkloadTest, ArrivalAndMaxConnections) {
+  auto w = parse_workload(
+      "target: http://h/\nload: {rate: 100, arrival: poisson, connections: 5, max_connections: "
+      "50}\n",
+      "w");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->load.mode, LoadMode::kOpen);
+  EXPECT_EQ(w->load.arrival, Arrival::kPoisson);
+  EXPECT_EQ(w->load.max_connections, 50u);
+  auto d = parse_workload("target: http://h/\nload: {rate: 100}\n", "w");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->load.arrival, Arrival::kUniform);
+  EXPECT_EQ(d->load.max_connections, 0u);
+}
+
+TEST(WorkloadTest, OpenLoopStages) {
+  auto w = parse_workload(
+      "target: http://h/\nload:\n  stages:\n    - {duration: 30s, rate: 100}\n"
+      "    - {duration: 1m, rate: 100}\n    - {duration: 0s, rate: 500}\n"
+      "    - {duration: 10s, rate: 0}\n",
+      "w");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->load.mode, LoadMode::kOpen);
+  EXPECT_EQ(w->load.duration, Millis(100'000));  // the sum of the stages
+  EXPECT_EQ(w->load.rate, 0);
+  ASSERT_EQ(w->load.stages.size(), 4u);
+  EXPECT_EQ(w->load.stages[1], (Stage{Millis(60'000), 100, 0}));
+  EXPECT_EQ(w->load.stages[2], (Stage{Millis(0), 500, 0}));
+  auto same = parse_workload(
+      "target: http://h/\nload: {duration: 3s, stages: [{duration: 3s, rate: 5}]}\n", "w");
+  EXPECT_TRUE(same.ok());
+}
+
+TEST(WorkloadTest, ClosedLoopStages) {
+  auto w = parse_workload(
+      "target: http://h/\nload:\n  stages: [{duration: 10s, connections: 50}, "
+      "{duration: 10s, connections: 20}]\n",
+      "w");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->load.mode, LoadMode::kClosed);
+  EXPECT_EQ(w->load.connections, 50u);  // the pool: the largest stage
+  EXPECT_EQ(w->load.duration, Millis(20'000));
+  EXPECT_EQ(w->load.stages[1], (Stage{Millis(10'000), 0, 20}));
+}
+
+TEST(WorkloadTest, StageAndTlsErrorsNameTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"load: {duration: 5s, stages: [{duration: 3s, rate: 5}]}\n",
+       "w: load.duration: got 5s but load.stages add up to 3s"},
+      {"load: {warmup: 1s, stages: [{duration: 3s, rate: 5}]}\n",
+       "w: load.warmup: not allowed with load.stages"},
+      {"load: {rate: 10, stages: [{duration: 3s, rate: 5}]}\n",
+       "w: load.rate: not allowed with load.stages"},
+      {"load: {stages: [{duration: 3s, rate: 5}, {duration: 1s, connections: 5}]}\n",
+       "w: load.stages[1]: mixes rate and connections"},
+      {"load: {stages: [{duration: 3s, rate: 5, connections: 2}]}\n",
+       "w: load.stages[0]: expected exactly one of rate"},
+      {"load: {stages: [{rate: 5}]}\n", "w: load.stages[0].duration: missing"},
+      {"load: {stages: [{duration: 3s, rat: 5}]}\n",
+       "w: load.stages[0].rat: unknown key; did you mean \"rate\"?"},
+      {"load: {stages: [{duration: 3s, rate: -1}]}\n", "w: load.stages[0].rate: got \"-1\""},
+      {"load: {stages: [{duration: 3s, rate: 0}]}\n", "w: load.stages: every stage has rate 0"},
+      {"load: {stages: []}\n", "w: load.stages: got "},
+      {"load: {mode: closed, stages: [{duration: 3s, rate: 5}]}\n",
+       "w: load.stages: set rate but load.mode is closed"},
+      {"load: {connections: 5, stages: [{duration: 3s, connections: 9}]}\n",
+       "w: load.connections: got 5 but a stage wants 9"},
+      {"load: {arrival: bursty, rate: 5}\n", "w: load.arrival: got \"bursty\"; expected uniform"},
+      {"load: {connections: 5, max_connections: 50}\n", "w: load.max_connections: only for open"},
+      {"load: {rate: 5, connections: 10, max_connections: 5}\n",
+       "w: load.max_connections: got 5; expected at least load.connections (10)"},
+      {"tls: {insecure_skip_verify: maybe}\n", "w: tls.insecure_skip_verify: got \"maybe\""},
+      {"tls: {ca: x}\n", "w: tls.ca: unknown key"},
+      {"tls: [a]\n", "w: tls: got a list"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    auto w = parse_workload(std::string("target: https://h/\n") + yaml, "w");
+    ASSERT_FALSE(w.ok()) << yaml;
+    EXPECT_THAT(w.error().message, HasSubstr(message)) << yaml;
+  }
 }
 
 }  // namespace

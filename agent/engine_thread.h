@@ -1,0 +1,83 @@
+// One engine thread: its io_context, its connections, its recorder and, in
+// open loop, its share of the schedule. It owns everything it touches on the
+// request path, so nothing there is shared or locked; it meets the other threads
+// only at interval boundaries, through the IntervalCollector.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/interval_collector.h"
+#include "agent/request_table.h"
+#include "agent/schedule.h"
+#include "common/workload.h"
+
+namespace horde {
+
+// A target resolved once, with its requests serialized for it.
+struct Target {
+  bool resolved = false;
+  boost::asio::ip::tcp::endpoint endpoint;
+  RequestTable requests;
+  // https:// only: the context every connection's SSL object comes from (its
+  // verify settings and CAs), and the SNI name ("" for an IP address).
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  std::string sni;
+};
+
+// Everything the threads share, fixed before they start and read-only afterwards.
+struct Plan {
+  LoadMode mode = LoadMode::kClosed;
+  Arrival arrival = Arrival::kUniform;
+  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point end;
+  std::chrono::steady_clock::duration interval{};
+  uint32_t intervals = 0;
+  std::chrono::steady_clock::duration connect_timeout{};
+  std::chrono::steady_clock::duration request_timeout{};
+  std::vector<Target> targets;
+  // Open loop: this agent's rate over time (one constant segment without stages).
+  Ramp rate;
+  // Closed loop with stages: this agent's connection count over time; empty
+  // segments when the count is fixed.
+  Ramp connections;
+  unsigned threads = 1;
+  std::chrono::steady_clock::time_point boundary(uint32_t i) const {
+    return start + interval * (i + 1);
+  }
+};
+
+// What one thread takes of the agent's load.
+struct ThreadShare {
+  unsigned index = 0;            // connection k of this thread is the agent's k * threads + index
+  double rate_share = 0;         // fraction of the open-loop rate
+  uint32_t max_connections = 0;  // open loop: the thread's pool may grow to this
+  uint64_t seed = 1;             // request choice
+  uint64_t schedule_seed = 1;    // open-loop arrivals (Poisson gaps)
+};
+
+class EngineThread {
+ public:
+  // `targets`: the target of each of this thread's initial connections.
+  EngineThread(const Plan& plan, std::vector<const Target*> targets, ThreadShare share,
+               IntervalCollector& collector);
+  ~EngineThread();
+  EngineThread(const EngineThread&) = delete;
+  EngineThread& operator=(const EngineThread&) = delete;
+
+  // The thread's body: returns when the run ends or after request_stop().
+  void run();
+  // From any thread: ends the run promptly, reporting the current interval.
+  void request_stop();
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace horde

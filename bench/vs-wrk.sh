@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Side-by-side: horde's load engine vs wrk against the same nginx, one core each.
+# nginx (1 worker, `return 200`) is pinned to cpu 0; the generator (wrk, or the
+# whole `horde run` process tree: controller + agent child) to cpu 1. For each
+# connection count, rounds alternate wrk and horde. Measures requests/s and the
+# generator's CPU (GNU time: user and system, waited-for children included) and
+# prints CPU-seconds per million requests and the horde/wrk ratios.
+# Installs nothing: needs nginx (nginx-light), wrk, GNU time (Debian package `time`),
+# python3, taskset. Usage: bench/vs-wrk.sh [path/to/horde] (default build/horde).
+set -euo pipefail
+
+HORDE=${1:-${HORDE:-build/horde}}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-"10 50 200"}
+NGINX=${NGINX:-/usr/sbin/nginx}
+for tool in "$NGINX" wrk /usr/bin/time taskset python3 "$HORDE"; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d /tmp/horde-vs-wrk.XXXXXX)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/nginx/logs"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$PORT;
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
+NGINX_PID=$!
+trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
+  sleep 0.05
+done
+URL="http://127.0.0.1:$PORT/"
+echo "nginx pid $NGINX_PID on $URL (cpu 0); generators on cpu 1; ${DURATION}s runs, $ROUNDS rounds"
+
+RESULTS="$WORK/results.txt"
+: >"$RESULTS"
+for c in $CONNS; do
+  for r in $(seq "$ROUNDS"); do
+    # wrk
+    /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 wrk -t1 -c"$c" -d"${DURATION}s" "$URL" \
+      >"$WORK/wrk.out" 2>&1
+    read -r wu ws <"$WORK/time"
+    wreq=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+    wrps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+    echo "wrk $c $r $wrps $wreq $wu $ws" >>"$RESULTS"
+    # horde: controller + agent child, all on cpu 1
+    rm -rf "$WORK/horde-out"
+    /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" run --target "$URL" -c "$c" \
+      -d "${DURATION}s" --local-agents 1 --threads 1 --no-live --out "$WORK/horde-out" \
+      >"$WORK/horde.out" 2>&1 || { cat "$WORK/horde.out" >&2; exit 1; }
+    read -r hu hs <"$WORK/time"
+    read -r hrps hreq < <(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+print(t["throughput_rps"], t["requests"])' "$WORK/horde-out/summary.json")
+    echo "horde $c $r $hrps $hreq $hu $hs" >>"$RESULTS"
+    echo "c=$c round $r: wrk $wrps rps (cpu ${wu}u ${ws}s)  horde $hrps rps (cpu ${hu}u ${hs}s)"
+  done
+done
+
+python3 - "$RESULTS" <<'PY'
+import sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    tool, c, r, rps, req, u, s = line.split()
+    rows[(tool, int(c))].append((float(rps), float(req), float(u), float(s)))
+def agg(tool, c):
+    xs = rows[(tool, c)]
+    rps = sum(x[0] for x in xs) / len(xs)
+    req = sum(x[1] for x in xs)
+    u = sum(x[2] for x in xs); s = sum(x[3] for x in xs)
+    m = req / 1e6
+    return rps, u / m, s / m, (u + s) / m
+print()
+print("| conns | tool | req/s | CPU-s/M req user | sys | total |")
+print("|---:|---|---:|---:|---:|---:|")
+ratios = []
+for c in sorted({k[1] for k in rows}):
+    w = agg("wrk", c); h = agg("horde", c)
+    for name, v in (("wrk", w), ("horde", h)):
+        print(f"| {c} | {name} | {v[0]:,.0f} | {v[1]:.2f} | {v[2]:.2f} | {v[3]:.2f} |")
+    ratios.append((c, h[0] / w[0], h[1] / w[1], h[2] / w[2], h[3] / w[3]))
+print()
+print("| conns | horde/wrk req/s | CPU/req user | sys | total |")
+print("|---:|---:|---:|---:|---:|")
+for c, a, b, d, e in ratios:
+    print(f"| {c} | {a:.2f} | {b:.2f} | {d:.2f} | {e:.2f} |")
+PY

@@ -1,0 +1,31 @@
+// Thresholds: pass/fail rules on a run's results, like "p99 < 200ms",
+// "error_rate < 1%" or "rps >= 1000". They set the exit code (1 when one fails).
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace horde {
+
+// For "expected ..." parts of error messages.
+inline constexpr const char* kThresholdForm =
+    "\"<metric> <op> <value>\" like \"p99 < 200ms\", \"error_rate < 1%\" or \"rps >= 1000\"";
+
+enum class Metric { kP50, kP90, kP99, kP999, kMax, kMean, kErrorRate, kThroughput };
+enum class Comparison { kLess, kLessEqual, kGreater, kGreaterEqual };
+
+// "p99 < 200ms", "error_rate < 1%", "rps > 1000". Latency values are stored in
+// milliseconds, error_rate as a fraction, throughput in requests/s.
+struct Threshold {
+  Metric metric;
+  Comparison op;
+  double value;
+  std::string text;
+  bool operator==(const Threshold&) const = default;
+};
+Result<Threshold> parse_threshold(const std::string& text);
+bool threshold_holds(const Threshold& t, double observed);
+std::string metric_name(Metric m);  // "p99", "error_rate", "rps", ...
+
+}  // namespace horde

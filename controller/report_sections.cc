@@ -1,0 +1,385 @@
+#include "controller/report_sections.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "controller/svg_chart.h"
+
+namespace horde {
+
+namespace {
+
+using nlohmann::json;
+
+std::string esc(const std::string& s) { return xml_escape(s); }
+
+ChartAxis axis(std::string label, AxisScale scale = AxisScale::kLinear) {
+  ChartAxis a;
+  a.label = std::move(label);
+  a.scale = scale;
+  return a;
+}
+
+LineChart line_chart(std::string title, ChartAxis x, ChartAxis y,
+                     std::vector<ChartMarker> markers = {}) {
+  LineChart c;
+  c.title = std::move(title);
+  c.x = std::move(x);
+  c.y = std::move(y);
+  c.markers = std::move(markers);
+  return c;
+}
+
+std::string num(double v, int decimals = 1) {
+  if (!std::isfinite(v)) return "&ndash;";
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+// The sections share these: the summary's phases and a name per phase index.
+std::string phase_name(const json& summary, uint32_t index) {
+  if (summary.contains("phases") && summary["phases"].is_array()) {
+    for (const auto& p : summary["phases"]) {
+      if (json_number(p, "index", -1) == index) return json_string(p, "name");
+    }
+  }
+  return fmt::format("phase {}", index);
+}
+
+}  // namespace
+
+std::string header_section(const ReportInput& in) {
+  const json& s = in.summary;
+  const json& w = s.contains("workload") ? s["workload"] : json::object();
+  std::string out =
+      fmt::format("<h1>horde report &mdash; {}</h1>\n<div class=\"sub\">run {}</div>\n",
+                  esc(json_string(w, "name").empty() ? "workload" : json_string(w, "name")),
+                  esc(json_string(s, "run_id")));
+  const bool aborted = s.value("aborted", false), incomplete = s.value("incomplete", false);
+  if (aborted || incomplete) {
+    out += fmt::format(
+        "<div class=\"banner warn\">&#9888; {} run: {}. The figures below cover only what was "
+        "measured.</div>\n",
+        incomplete ? "Incomplete" : "Aborted",
+        esc(json_string(s, "abort_reason").empty() ? "no reason recorded"
+                                                   : json_string(s, "abort_reason")));
+  }
+  std::vector<std::string> failed;
+  size_t count = 0;
+  if (s.contains("thresholds") && s["thresholds"].is_array()) {
+    for (const auto& t : s["thresholds"]) {
+      ++count;
+      if (!t.value("passed", false)) failed.push_back(json_string(t, "threshold"));
+    }
+  }
+  const bool has_scal = s.contains("scalability") && s["scalability"].is_object();
+  if (has_scal && !s["scalability"].value("passed", true)) {
+    failed.push_back("scaling efficiency below the required minimum");
+  }
+  if (count > 0 || has_scal) {
+    std::string what;
+    for (const auto& f : failed) what += (what.empty() ? "" : "; ") + esc(f);
+    out += fmt::format("<div class=\"banner {}\">{} &mdash; exit code {}</div>\n",
+                       failed.empty() ? "pass" : "fail",
+                       failed.empty() ? std::string("PASS: every check holds") : "FAIL: " + what,
+                       static_cast<int>(json_number(s, "exit_code", failed.empty() ? 0 : 1)));
+  }
+  out += "<section><dl class=\"meta\">";
+  std::string targets;
+  if (w.contains("targets") && w["targets"].is_array()) {
+    for (const auto& t : w["targets"]) {
+      if (t.is_string()) targets += (targets.empty() ? "" : ", ") + esc(t.get<std::string>());
+    }
+  }
+  out +=
+      fmt::format("<dt>target{}</dt><dd>{}</dd>", targets.find(',') != std::string::npos ? "s" : "",
+                  targets.empty() ? "&ndash;" : targets);
+  const json& load = w.contains("load") ? w["load"] : json::object();
+  out += fmt::format("<dt>load</dt><dd>{} loop{}{}</dd>", esc(json_string(load, "mode")),
+                     load.contains("connections") && load["connections"].is_number()
+                         ? fmt::format(", {} connections", load["connections"].get<int64_t>())
+                         : "",
+                     load.contains("rate") && load["rate"].is_number()
+                         ? fmt::format(", {} requests/s offered", load["rate"].get<double>())
+                         : "");
+  const size_t agents = s.contains("agents") && s["agents"].is_array() ? s["agents"].size() : 0;
+  out += fmt::format("<dt>agents</dt><dd>{}</dd>", agents);
+  if (in.hlog_intervals > 0) {
+    out += fmt::format("<dt>latency.hlog</dt><dd>{} intervals, {} samples</dd>", in.hlog_intervals,
+                       in.hlog_samples);
+  } else if (!in.hlog_error.empty()) {
+    out += fmt::format("<dt>latency.hlog</dt><dd>unreadable: {}</dd>", esc(in.hlog_error));
+  }
+  out += "</dl>\n";
+  if (count > 0) {
+    out +=
+        "<h2 style=\"margin-top:14px\">Thresholds</h2><table "
+        "class=\"narrow\"><tr><th>threshold</th>"
+        "<th>observed</th><th>result</th></tr>\n";
+    for (const auto& t : s["thresholds"]) {
+      const bool p = t.value("passed", false);
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>\n",
+                         esc(json_string(t, "threshold")), num(json_number(t, "observed", NAN), 3),
+                         p ? "ok" : "bad", p ? "PASS" : "FAIL");
+    }
+    out += "</table>\n";
+  }
+  if (s.contains("warnings") && s["warnings"].is_array() && !s["warnings"].empty()) {
+    out += "<h2 style=\"margin-top:14px\">Warnings</h2><ul>";
+    for (const auto& wn : s["warnings"]) {
+      if (wn.is_string()) out += "<li>" + esc(wn.get<std::string>()) + "</li>";
+    }
+    out += "</ul>\n";
+  }
+  return out + "</section>\n";
+}
+
+std::string totals_section(const json& s) {
+  std::string out =
+      "<section><h2>Totals</h2><table><tr><th>phase</th><th>offered rps</th><th>throughput "
+      "rps</th><th>requests</th><th>errors</th><th>error %</th><th>mean ms</th><th>p50 ms</th>"
+      "<th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>\n";
+  auto row = [&](const json& p, bool total) {
+    const json& l = p.contains("latency_ms") ? p["latency_ms"] : json::object();
+    out += fmt::format(
+        "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        total ? " class=\"total\"" : "", esc(json_string(p, "name")),
+        num(json_number(p, "offered_rps", NAN)), num(json_number(p, "throughput_rps", NAN)),
+        num(json_number(p, "requests", NAN), 0), num(json_number(p, "errors", NAN), 0),
+        num(100 * json_number(p, "error_rate", NAN), 2), num(json_number(l, "mean", NAN), 3),
+        num(json_number(l, "p50", NAN), 3), num(json_number(l, "p90", NAN), 3),
+        num(json_number(l, "p99", NAN), 3), num(json_number(l, "p999", NAN), 3),
+        num(json_number(l, "max", NAN), 3));
+  };
+  if (s.contains("phases") && s["phases"].is_array()) {
+    for (const auto& p : s["phases"]) row(p, false);
+  }
+  if (s.contains("totals") && s["totals"].is_object()) row(s["totals"], true);
+  return out + "</table></section>\n";
+}
+
+namespace {
+
+std::vector<ChartMarker> phase_markers(const ReportInput& in) {
+  std::vector<ChartMarker> out;
+  for (const auto& [phase, start] : in.phase_starts) {
+    out.push_back({start, phase_name(in.summary, phase)});
+  }
+  return out;
+}
+
+// A series over the run timeline; warm-up intervals and phase changes break the line.
+ChartSeries timeline_series(const ReportInput& in, const std::string& name, bool warmup,
+                            double (*value)(const ReportInterval&)) {
+  ChartSeries s;
+  s.name = name;
+  for (size_t i = 0; i < in.intervals.size(); ++i) {
+    const auto& r = in.intervals[i];
+    if (i > 0 && r.phase != in.intervals[i - 1].phase)
+      s.x.push_back(r.run_time_s), s.y.push_back(NAN);
+    s.x.push_back(r.run_time_s);
+    s.y.push_back(r.warmup == warmup ? value(r) : NAN);
+  }
+  s.markers = warmup;
+  return s;
+}
+
+}  // namespace
+
+std::string over_time_section(const ReportInput& in) {
+  const auto markers = phase_markers(in);
+  bool any_warmup = false;
+  for (const auto& r : in.intervals) any_warmup |= r.warmup;
+  std::string out = "<section><h2>Over time</h2>\n";
+
+  LineChart tp = line_chart("Throughput per interval", axis("run time (s)"),
+                            axis("throughput (requests/s)"), markers);
+  tp.series.push_back(
+      timeline_series(in, "measured", false, [](const ReportInterval& r) { return r.rps; }));
+  if (any_warmup) {
+    tp.series.push_back(timeline_series(in, "warm-up (excluded)", true,
+                                        [](const ReportInterval& r) { return r.rps; }));
+    tp.series.back().color = "#9aa5b4";
+  }
+  out += render_line_chart(tp);
+
+  LineChart lat = line_chart("Latency per interval", axis("run time (s)"),
+                             axis("latency (ms, log scale)", AxisScale::kLog), markers);
+  lat.series.push_back(
+      timeline_series(in, "p50", false, [](const ReportInterval& r) { return r.p50_ms; }));
+  lat.series.push_back(
+      timeline_series(in, "p99", false, [](const ReportInterval& r) { return r.p99_ms; }));
+  lat.series.push_back(
+      timeline_series(in, "max", false, [](const ReportInterval& r) { return r.max_ms; }));
+  out += render_line_chart(lat);
+
+  LineChart err = line_chart("Errors per interval", axis("run time (s)"),
+                             axis("errors (count per interval)"), markers);
+  double total_errors = 0;
+  for (const auto& r : in.intervals) total_errors += r.warmup ? 0 : r.errors;
+  std::map<std::string, double> class_totals;
+  for (const auto& r : in.intervals) {
+    for (const auto& [c, n] : r.errors_by_class) class_totals[c] += n;
+  }
+  if (in.have_error_classes && !class_totals.empty()) {
+    for (const auto& [cls, n] : class_totals) {
+      if (n <= 0) continue;
+      ChartSeries s;
+      s.name = cls;
+      for (const auto& r : in.intervals) {
+        const auto it = r.errors_by_class.find(cls);
+        s.x.push_back(r.run_time_s);
+        s.y.push_back(it == r.errors_by_class.end() ? 0 : it->second);
+      }
+      err.series.push_back(std::move(s));
+    }
+  }
+  if (err.series.empty()) {
+    ChartSeries s;
+    s.name = "errors (all classes)";
+    s.color = palette_color(1);
+    for (const auto& r : in.intervals) s.x.push_back(r.run_time_s), s.y.push_back(r.errors);
+    err.series.push_back(std::move(s));
+  }
+  err.height = 260;
+  out += render_line_chart(err);
+  if (total_errors == 0) out += "<p class=\"note\">No errors in the measured intervals.</p>\n";
+  return out + "</section>\n";
+}
+
+std::string spectrum_section(const json& s) {
+  LineChart c = line_chart("Latency by percentile", axis("percentile", AxisScale::kPercentile),
+                           axis("latency (ms, log scale)", AxisScale::kLog));
+  auto add = [&](const json& p, const std::string& name, bool dashed) {
+    if (!p.contains("latency_spectrum") || !p["latency_spectrum"].is_array()) return;
+    ChartSeries series;
+    series.name = name;
+    series.dashed = dashed;
+    for (const auto& pt : p["latency_spectrum"]) {
+      const double pc = json_number(pt, "percentile", NAN);
+      if (!(pc < 100)) continue;  // 100% sits at infinity on this axis; max is in the table
+      series.x.push_back(pc);
+      series.y.push_back(json_number(pt, "ms", NAN));
+    }
+    c.series.push_back(std::move(series));
+  };
+  const size_t phases = s.contains("phases") && s["phases"].is_array() ? s["phases"].size() : 0;
+  for (size_t i = 0; i < phases && i < 8; ++i)
+    add(s["phases"][i], json_string(s["phases"][i], "name"), false);
+  if (phases != 1 && s.contains("totals")) add(s["totals"], "all phases", true);
+  c.height = 340;
+  return "<section><h2>Latency spectrum</h2>\n" + render_line_chart(c) +
+         "<p class=\"note\">Each step right is ten times rarer: 90% of requests were faster than "
+         "the value at 90%, 99.9% faster than the value at 99.9%.</p></section>\n";
+}
+
+std::string agents_section(const json& s) {
+  BarChart b;
+  b.title = "Requests per agent";
+  b.x_label = "agent";
+  b.y_label = "requests (count)";
+  b.legend = "requests completed (all phases)";
+  if (s.contains("agents") && s["agents"].is_array()) {
+    for (const auto& a : s["agents"]) {
+      b.labels.push_back(json_string(a, "name") + (a.value("lost", false) ? " (lost)" : ""));
+      b.values.push_back(json_number(a, "requests"));
+    }
+  }
+  b.height = 260;
+  return "<section><h2>Agents</h2>\n" + render_bar_chart(b) + "</section>\n";
+}
+
+std::string latency_throughput_chart(const json& s) {
+  LineChart c = line_chart("Latency vs throughput", axis("throughput (requests/s)"),
+                           axis("p99 latency (ms)"));
+  ChartSeries series;
+  series.name = "p99 per phase";
+  series.markers = true;
+  for (const auto& p : s["phases"]) {
+    series.x.push_back(json_number(p, "throughput_rps", NAN));
+    series.y.push_back(p.contains("latency_ms") ? json_number(p["latency_ms"], "p99", NAN) : NAN);
+    const double offered = json_number(p, "offered_rps", NAN);
+    series.point_labels.push_back(std::isfinite(offered) ? "offered " + tick_label(offered)
+                                                         : json_string(p, "name"));
+  }
+  c.series.push_back(std::move(series));
+  c.height = 340;
+  return render_line_chart(c);
+}
+
+std::string scalability_section(const json& s) {
+  const json& sc = s["scalability"];
+  const std::string kind = json_string(sc, "kind").empty() ? "instances" : json_string(sc, "kind");
+  const bool passed = sc.value("passed", false);
+  std::string out =
+      fmt::format("<section><h2>Scalability over {}</h2>\n<div class=\"banner {}\">{}</div>\n",
+                  esc(kind), passed ? "pass" : "fail", esc(json_string(sc, "verdict")));
+  ChartSeries measured, ideal, fitted;
+  measured.name = "measured capacity";
+  measured.markers = true;
+  double x1 = NAN, n_min = INFINITY, n_max = 0;
+  std::string rows;
+  if (sc.contains("points") && sc["points"].is_array()) {
+    for (const auto& p : sc["points"]) {
+      const double n = json_number(p, "n", NAN), x = json_number(p, "capacity_rps", NAN);
+      measured.x.push_back(n);
+      measured.y.push_back(x);
+      measured.point_labels.push_back(tick_label(x));
+      if (n < n_min && n > 0) n_min = n, x1 = x / n;
+      n_max = std::max(n_max, n);
+      rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", num(n, 0),
+                          num(x), num(100 * json_number(p, "efficiency", NAN), 0) + "%",
+                          num(json_number(p, "p99_ms", NAN), 3));
+    }
+  }
+  const json& usl = sc.contains("usl") && sc["usl"].is_object() ? sc["usl"] : json::object();
+  const double lambda = json_number(usl, "lambda", NAN), sigma = json_number(usl, "sigma", NAN),
+               kappa = json_number(usl, "kappa", NAN), peak_n = json_number(usl, "peak_n", NAN);
+  // Extend the axis a little past the last point (and to a near peak) so the curve's bend shows.
+  const double x_end =
+      std::max(n_max * 1.25, std::isfinite(peak_n) ? std::min(peak_n * 1.1, n_max * 2) : 0);
+  if (std::isfinite(x1)) {
+    ideal.name = "ideal linear (N x X(1))";
+    ideal.dashed = true;
+    ideal.color = "#8a94a3";
+    ideal.x = {1, x_end};
+    ideal.y = {x1, x1 * x_end};
+  }
+  if (std::isfinite(lambda) && std::isfinite(sigma) && std::isfinite(kappa)) {
+    fitted.name = fmt::format("USL fit (sigma {:.3g}, kappa {:.3g}, R\u00b2 {:.3f})", sigma, kappa,
+                              json_number(usl, "r2", NAN));
+    fitted.color = palette_color(1);
+    for (int i = 0; i <= 80; ++i) {
+      const double n = 1 + (x_end - 1) * i / 80.0;
+      fitted.x.push_back(n);
+      fitted.y.push_back(lambda * n / (1 + sigma * (n - 1) + kappa * n * (n - 1)));
+    }
+  }
+  ChartAxis n_axis = axis(kind + " (N)");
+  n_axis.min = 0;
+  LineChart c = line_chart("Capacity vs " + kind, n_axis, axis("capacity (requests/s)"));
+  // Measured last, so its markers sit on top of the lines.
+  if (!ideal.x.empty()) c.series.push_back(ideal);
+  if (!fitted.x.empty()) c.series.push_back(fitted);
+  measured.color = palette_color(0);
+  c.series.push_back(measured);
+  if (std::isfinite(peak_n) && peak_n <= x_end) {
+    c.markers.push_back({peak_n, fmt::format("predicted peak N = {:.1f}", peak_n)});
+  }
+  c.height = 360;
+  out += render_line_chart(c);
+  out += fmt::format(
+      "<table class=\"narrow\"><tr><th>{}</th><th>capacity rps</th><th>efficiency</th><th>p99 "
+      "ms</th></tr>\n{}"
+      "</table>\n",
+      esc(kind), rows);
+  if (s.contains("phases") && s["phases"].is_array() && !s["phases"].empty()) {
+    out += latency_throughput_chart(s);
+  }
+  return out + "</section>\n";
+}
+
+}  // namespace horde

@@ -1,0 +1,29 @@
+// The sections of report.html, each rendered from the loaded results (see
+// report_data.h) into an HTML fragment with its charts; report_html.cc puts
+// them in order inside one page. Every value from the files is escaped.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "controller/report_data.h"
+
+namespace horde {
+
+// Workload, run id, targets, aborted/incomplete banner, pass/fail, thresholds, warnings.
+std::string header_section(const ReportInput& in);
+// One row per phase plus the totals.
+std::string totals_section(const nlohmann::json& summary);
+// Throughput, latency (p50/p99/max) and errors per interval, phases marked.
+std::string over_time_section(const ReportInput& in);
+// Latency by percentile per phase and overall, on a 1/(1-p) axis.
+std::string spectrum_section(const nlohmann::json& summary);
+// Requests per agent.
+std::string agents_section(const nlohmann::json& summary);
+// p99 vs achieved throughput, one point per phase labelled by offered rate.
+std::string latency_throughput_chart(const nlohmann::json& summary);
+// summary["scalability"]: verdict, capacity vs N with ideal line and USL curve, points
+// table, latency vs throughput.
+std::string scalability_section(const nlohmann::json& summary);
+
+}  // namespace horde

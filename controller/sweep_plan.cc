@@ -1,0 +1,234 @@
+#include "controller/sweep_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace horde {
+
+namespace {
+
+double p99_ms(const PhaseResult& r) {
+  return static_cast<double>(r.latency.value_at_percentile(99)) / 1000.0;
+}
+
+double achieved(const PhaseResult& r) {
+  return r.duration_s > 0 ? static_cast<double>(r.counters.requests) / r.duration_s : 0.0;
+}
+
+}  // namespace
+
+SweepPlanner::SweepPlanner(Workload base, uint32_t roster)
+    : base_(std::move(base)), roster_(std::max<uint32_t>(roster, 1)) {
+  const Sweep& s = base_.sweep;
+  if (!s.agents.empty()) {
+    for (uint32_t n : s.agents) groups_.push_back({std::min(n, roster_), 0, 0});
+  } else if (!s.instances.empty()) {
+    for (uint32_t k : s.instances) groups_.push_back({roster_, k, 0});
+  } else if (!s.rates.empty()) {
+    for (double r : s.rates) groups_.push_back({roster_, 0, r});
+  } else {
+    groups_.push_back({roster_, 0, 0});
+  }
+}
+
+uint32_t SweepPlanner::agents_needed(const Workload& w, uint32_t default_agents) {
+  if (w.sweep.agents.empty()) return default_agents;
+  return std::max(default_agents, *std::max_element(w.sweep.agents.begin(), w.sweep.agents.end()));
+}
+
+PhaseSpec SweepPlanner::spec_for(const Group& g, std::optional<double> rate) const {
+  PhaseSpec p;
+  p.workload = base_;
+  p.agents = g.agents;
+  p.instances = g.instances;
+  LoadSpec& load = p.workload.load;
+  std::vector<std::string> parts;
+  if (!base_.sweep.agents.empty()) {
+    // An agents sweep keeps the per-agent load: the file's load is per agent.
+    load.connections = base_.load.connections * g.agents;
+    load.rate = base_.load.rate * g.agents;
+    load.max_connections = base_.load.max_connections * g.agents;
+    for (Stage& st : load.stages) {
+      st.rate *= g.agents;
+      st.connections *= g.agents;
+    }
+    parts.push_back(fmt::format("agents {}", g.agents));
+  }
+  if (g.instances > 0) {
+    parts.push_back(fmt::format("instances {}", g.instances));
+    if (base_.sweep.scale_command.empty()) {
+      p.workload.targets.resize(std::min<size_t>(g.instances, base_.targets.size()));
+    }
+  }
+  if (g.rate > 0) rate = g.rate;
+  if (rate) {
+    // A swept or searched rate is held constant: it replaces any ramp.
+    load.mode = LoadMode::kOpen;
+    load.rate = *rate;
+    load.stages.clear();
+    parts.push_back(fmt::format("{:.0f} rps", *rate));
+  }
+  if (base_.capacity) load.duration = base_.capacity->hold;
+  if (parts.empty()) parts.push_back("run");
+  for (size_t i = 0; i < parts.size(); ++i) p.name += (i ? " @ " : "") + parts[i];
+  return p;
+}
+
+bool SweepPlanner::step_ok(const PhaseResult& r) const {
+  const CapacitySearch& c = *base_.capacity;
+  if (r.counters.requests == 0) return false;
+  if (r.offered_rps && achieved(r) < c.min_achieved * *r.offered_rps) return false;
+  for (const auto& t : evaluate(c.slo, r)) {
+    if (!t.passed) return false;
+  }
+  return true;
+}
+
+void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
+  const Group& g = groups_[group_];
+  if (g.agents > 0 && (!base_.sweep.agents.empty() || !base_.sweep.instances.empty())) {
+    ScalabilityPoint pt;
+    pt.n = !base_.sweep.agents.empty() ? g.agents : g.instances;
+    if (base_.capacity) {
+      if (good_phase_ >= 0) {
+        const auto& r = done[static_cast<size_t>(good_phase_)];
+        pt.capacity_rps = achieved(r);
+        pt.p99_ms = p99_ms(r);
+        pt.phase = good_phase_;
+      }
+    } else if (!done.empty()) {
+      pt.capacity_rps = achieved(done.back());
+      pt.p99_ms = p99_ms(done.back());
+      pt.phase = static_cast<int64_t>(done.size() - 1);
+    }
+    points_.push_back(pt);
+  }
+  if (base_.capacity) {
+    nlohmann::json s = {
+        {"instances", g.instances ? nlohmann::json(g.instances) : nlohmann::json()},
+        {"agents", g.agents},
+        {"steps", steps_},
+        {"highest_good_rate", good_ >= 0 ? nlohmann::json(good_) : nlohmann::json()},
+        {"lowest_bad_rate", bad_ >= 0 ? nlohmann::json(bad_) : nlohmann::json()}};
+    if (good_phase_ >= 0) {
+      const auto& r = done[static_cast<size_t>(good_phase_)];
+      s["capacity_rps"] = achieved(r);
+      s["p99_ms"] = p99_ms(r);
+      s["phase"] = good_phase_;
+    } else {
+      s["capacity_rps"] = 0.0;
+      s["p99_ms"] = nullptr;
+      s["phase"] = nullptr;
+    }
+    searches_.push_back(std::move(s));
+  }
+  ++group_;
+  issued_ = false;
+  group_started_ = false;
+  good_ = bad_ = -1;
+  good_phase_ = -1;
+  steps_ = 0;
+}
+
+std::optional<PhaseSpec> SweepPlanner::next(const std::vector<PhaseResult>& done) {
+  while (group_ < groups_.size()) {
+    const Group& g = groups_[group_];
+    if (!base_.capacity) {
+      if (issued_) {
+        finish_group(done);
+        continue;
+      }
+      issued_ = true;
+      PhaseSpec p = spec_for(g, std::nullopt);
+      p.new_instances = true;
+      return p;
+    }
+    const CapacitySearch& c = *base_.capacity;
+    double next_rate = c.start_rate;
+    if (issued_) {
+      const PhaseResult& last = done.back();
+      if (step_ok(last)) {
+        good_ = rate_;
+        good_phase_ = static_cast<int64_t>(done.size() - 1);
+      } else {
+        bad_ = bad_ < 0 ? rate_ : std::min(bad_, rate_);
+      }
+      if (bad_ < 0) {  // still stepping up
+        next_rate = c.step > 0 ? rate_ + c.step : rate_ * c.factor;
+        if (rate_ >= c.max_rate) {
+          finish_group(done);
+          continue;
+        }
+        next_rate = std::min(next_rate, c.max_rate);
+      } else {  // bisect between the last good (or 0) and the first bad rate
+        const double low = std::max(good_, 0.0);
+        if (bad_ - low <= c.precision * std::max(low, 1.0) || steps_ >= c.max_steps ||
+            bad_ - low < 1.0) {
+          finish_group(done);
+          continue;
+        }
+        next_rate = std::round((low + bad_) / 2.0);
+        if (next_rate <= low || next_rate >= bad_) {
+          finish_group(done);
+          continue;
+        }
+      }
+    }
+    if (steps_ >= c.max_steps) {
+      finish_group(done);
+      continue;
+    }
+    PhaseSpec p = spec_for(g, next_rate);
+    p.new_instances = !group_started_;
+    group_started_ = true;
+    issued_ = true;
+    rate_ = next_rate;
+    ++steps_;
+    return p;
+  }
+  return std::nullopt;
+}
+
+nlohmann::json SweepPlanner::scalability_json() const {
+  if (points_.empty()) return nullptr;
+  std::vector<UslPoint> usl_points;
+  for (const auto& p : points_) usl_points.push_back({static_cast<double>(p.n), p.capacity_rps});
+  std::optional<UslFit> fit;
+  nlohmann::json usl = nullptr;
+  if (auto f = fit_usl(usl_points); f) {
+    fit = *f;
+    usl = {{"sigma", f->sigma},
+           {"kappa", f->kappa},
+           {"lambda", f->lambda},
+           {"r2", f->r2},
+           {"peak_n", f->peak_n ? nlohmann::json(*f->peak_n) : nlohmann::json()},
+           {"peak_rps", f->peak_n ? nlohmann::json(f->peak_throughput) : nlohmann::json()}};
+  }
+  const std::string noun = base_.sweep.agents.empty() ? "instances" : "agents";
+  const auto verdict = judge_scalability(usl_points, fit, base_.sweep.min_efficiency, noun);
+  nlohmann::json points = nlohmann::json::array();
+  for (size_t i = 0; i < points_.size(); ++i) {
+    points.push_back({{"n", points_[i].n},
+                      {"capacity_rps", points_[i].capacity_rps},
+                      {"efficiency", i < verdict.efficiency.size() ? verdict.efficiency[i] : 0.0},
+                      {"p99_ms", points_[i].p99_ms},
+                      {"phase", points_[i].phase}});
+  }
+  return {{"kind", noun},
+          {"points", points},
+          {"usl", usl},
+          {"min_efficiency", base_.sweep.min_efficiency},
+          {"verdict", verdict.text},
+          {"passed", verdict.passed}};
+}
+
+nlohmann::json SweepPlanner::capacity_json() const { return searches_; }
+
+bool SweepPlanner::passed() const {
+  auto j = scalability_json();
+  return j.is_null() || j.value("passed", true);
+}
+
+}  // namespace horde

@@ -1,0 +1,231 @@
+// Tests for PhaseMerger: intervals close in order, only when complete (or
+// forced), late reports are discarded and counted, and merging deltas of any
+// split of the samples gives the same result as recording them all at once.
+#include "controller/merge.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace horde {
+namespace {
+
+IntervalReport report(uint32_t interval, uint64_t requests, int64_t latency_us = 1000) {
+  IntervalReport r;
+  r.interval = interval;
+  r.counters.requests = requests;
+  r.counters.status_codes[200] = requests;
+  for (uint64_t i = 0; i < requests; ++i) r.latency.record(latency_us);
+  return r;
+}
+
+std::vector<uint32_t> indexes(const std::vector<MergedInterval>& v) {
+  std::vector<uint32_t> out;
+  for (const auto& m : v) out.push_back(m.index);
+  return out;
+}
+
+TEST(PhaseMerger, ClosesOnlyWhenEveryAgentReported) {
+  PhaseMerger m(3, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(0, 5)).ok());
+  EXPECT_TRUE(m.take_ready(0).empty());
+  ASSERT_TRUE(m.add(1, report(1, 5)).ok());
+  EXPECT_TRUE(m.take_ready(0).empty());
+  ASSERT_TRUE(m.add(2, report(0, 7)).ok());
+  auto ready = m.take_ready(0);
+  ASSERT_EQ(indexes(ready), (std::vector<uint32_t>{0}));
+  EXPECT_EQ(ready[0].agents, 2u);
+  EXPECT_EQ(ready[0].counters.requests, 12u);
+  EXPECT_EQ(ready[0].latency.total_count(), 12u);
+  EXPECT_EQ(m.next_interval(), 1u);
+  ASSERT_TRUE(m.add(2, report(1, 1)).ok());
+  ASSERT_TRUE(m.add(2, report(2, 1)).ok());
+  ASSERT_TRUE(m.add(1, report(2, 1)).ok());
+  EXPECT_EQ(indexes(m.take_ready(0)), (std::vector<uint32_t>{1, 2}));
+  EXPECT_TRUE(m.done());
+  EXPECT_TRUE(m.take_ready(100).empty());
+}
+
+TEST(PhaseMerger, ClosesInOrderEvenWhenLaterIntervalsAreComplete) {
+  PhaseMerger m(3, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(1, 1)).ok());  // agent 1 skipped interval 0
+  ASSERT_TRUE(m.add(1, report(2, 1)).ok());
+  EXPECT_TRUE(m.take_ready(0).empty());
+  ASSERT_TRUE(m.add(2, report(0, 1)).ok());
+  ASSERT_TRUE(m.add(2, report(1, 1)).ok());
+  ASSERT_TRUE(m.add(2, report(2, 1)).ok());
+  EXPECT_TRUE(m.take_ready(0).empty());  // interval 0 still lacks agent 1
+  auto ready = m.take_ready(1);
+  EXPECT_EQ(indexes(ready), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(ready[0].agents, 1u);
+  EXPECT_EQ(ready[2].agents, 2u);
+}
+
+TEST(PhaseMerger, ForceBeforeClosesIncompleteIntervals) {
+  PhaseMerger m(4, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(0, 3)).ok());
+  ASSERT_TRUE(m.add(1, report(1, 3)).ok());
+  auto ready = m.take_ready(2);
+  ASSERT_EQ(indexes(ready), (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(ready[0].agents, 1u);
+  EXPECT_EQ(ready[0].counters.requests, 3u);
+  // An interval nobody reported still closes, empty.
+  ready = m.take_ready(3);
+  ASSERT_EQ(indexes(ready), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(ready[0].agents, 0u);
+  EXPECT_EQ(ready[0].counters, Counters{});
+  EXPECT_TRUE(ready[0].latency.empty());
+  EXPECT_EQ(m.next_interval(), 3u);
+  EXPECT_FALSE(m.done());
+}
+
+TEST(PhaseMerger, AgentFinishedStopsWaitingForIt) {
+  PhaseMerger m(3, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(0, 1)).ok());
+  EXPECT_TRUE(m.take_ready(0).empty());
+  m.agent_finished(2);
+  EXPECT_EQ(indexes(m.take_ready(0)), (std::vector<uint32_t>{0}));
+  ASSERT_TRUE(m.add(1, report(1, 1)).ok());
+  EXPECT_EQ(indexes(m.take_ready(0)), (std::vector<uint32_t>{1}));
+  m.agent_finished(1);
+  // Nobody left to wait for: the rest closes.
+  EXPECT_EQ(indexes(m.take_ready(0)), (std::vector<uint32_t>{2}));
+  EXPECT_TRUE(m.done());
+}
+
+TEST(PhaseMerger, LateReportIsDiscardedCountedAndNeverLandsLater) {
+  PhaseMerger m(3, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(0, 4)).ok());
+  ASSERT_EQ(indexes(m.take_ready(1)), (std::vector<uint32_t>{0}));  // grace passed
+  auto late = m.add(2, report(0, 100));
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late);
+  EXPECT_EQ(m.discarded_reports(), 1u);
+  ASSERT_TRUE(m.add(1, report(1, 4)).ok());
+  auto on_time = m.add(2, report(1, 6));
+  ASSERT_TRUE(on_time.ok());
+  EXPECT_TRUE(*on_time);
+  auto ready = m.take_ready(0);
+  ASSERT_EQ(indexes(ready), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(ready[0].counters.requests, 10u);
+  EXPECT_EQ(m.measured_counters().requests, 14u);
+  EXPECT_EQ(m.measured_latency().total_count(), 14u);
+  EXPECT_EQ(m.per_agent().at(2).requests, 6u);
+  EXPECT_EQ(m.discarded_reports(), 1u);
+}
+
+TEST(PhaseMerger, OutOfRangeAndNonIncreasingIndexesAreErrors) {
+  PhaseMerger m(3, 0, {1});
+  auto out = m.add(1, report(3, 1));
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message.find("interval 3"), std::string::npos) << out.error().message;
+  ASSERT_TRUE(m.add(1, report(1, 1)).ok());
+  EXPECT_FALSE(m.add(1, report(1, 1)).ok());  // repeated
+  EXPECT_FALSE(m.add(1, report(0, 1)).ok());  // goes back
+  EXPECT_FALSE(m.add(9, report(2, 1)).ok());  // not in this phase
+  ASSERT_TRUE(m.add(1, report(2, 1)).ok());
+  EXPECT_EQ(m.discarded_reports(), 0u);
+}
+
+TEST(PhaseMerger, WarmupIntervalsAreExcludedFromMeasuredResults) {
+  PhaseMerger m(4, 2, {1});
+  for (uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(m.add(1, report(i, 10 + i, 1000 * (i + 1))).ok());
+  auto ready = m.take_ready(0);
+  ASSERT_EQ(ready.size(), 4u);
+  EXPECT_TRUE(ready[0].warmup);
+  EXPECT_TRUE(ready[1].warmup);
+  EXPECT_FALSE(ready[2].warmup);
+  EXPECT_FALSE(ready[3].warmup);
+  EXPECT_EQ(m.measured_counters().requests, 12u + 13u);
+  EXPECT_EQ(m.measured_latency().total_count(), 25u);
+  EXPECT_EQ(m.measured_latency().min(), 3000);
+  EXPECT_EQ(m.measured_latency().max(), 4000);
+  EXPECT_EQ(m.per_agent().at(1).requests, 25u);
+}
+
+// The heart of exact merging: however the samples are split over agents and
+// intervals, the merged measured histogram equals one histogram of all samples.
+TEST(PhaseMerger, MergingTheDeltasOfAnySplitEqualsTheWhole) {
+  std::mt19937_64 rng(2024);
+  std::lognormal_distribution<double> latency(std::log(2000.0), 1.2);
+  for (int trial = 0; trial < 40; ++trial) {
+    const uint32_t agents = 1 + static_cast<uint32_t>(rng() % 6);
+    const uint32_t intervals = 1 + static_cast<uint32_t>(rng() % 10);
+    const uint32_t warmup = static_cast<uint32_t>(rng() % intervals);
+    std::set<uint64_t> ids;
+    for (uint64_t a = 0; a < agents; ++a) ids.insert(100 + a);
+
+    // reports[agent][interval], built from random samples.
+    std::vector<std::vector<IntervalReport>> reports(agents,
+                                                     std::vector<IntervalReport>(intervals));
+    for (uint32_t a = 0; a < agents; ++a) {
+      for (uint32_t i = 0; i < intervals; ++i) reports[a][i].interval = i;
+    }
+    Histogram whole;
+    Counters whole_counters;
+    std::map<uint64_t, Counters> whole_per_agent;
+    const int samples = 500 + static_cast<int>(rng() % 5000);
+    for (int s = 0; s < samples; ++s) {
+      const uint32_t a = static_cast<uint32_t>(rng() % agents);
+      const uint32_t i = static_cast<uint32_t>(rng() % intervals);
+      const auto v = static_cast<int64_t>(latency(rng));
+      Counters one;
+      one.requests = 1;
+      if (rng() % 10 == 0) {
+        one.errors = 1;
+        one.errors_by_class[rng() % kErrorClassCount] = 1;
+      } else {
+        one.status_codes[rng() % 4 == 0 ? 404 : 200] = 1;
+      }
+      one.bytes_sent = 100;
+      one.bytes_received = rng() % 1000;
+      one.cpu_seconds = 0.25;  // binary fraction: sums are exact in any order
+      one.max_schedule_lag_us = static_cast<int64_t>(rng() % 5000);
+      IntervalReport& r = reports[a][i];
+      r.counters.add(one);
+      r.latency.record(v);
+      if (i >= warmup) {
+        whole.record(v);
+        whole_counters.add(one);
+        whole_per_agent[100 + a].add(one);
+      }
+    }
+
+    PhaseMerger m(intervals, warmup, ids);
+    // Deliver in a random interleaving that keeps each agent's own order.
+    std::vector<uint32_t> next(agents, 0);
+    std::vector<MergedInterval> closed;
+    for (uint32_t left = agents * intervals; left > 0; --left) {
+      uint32_t a;
+      do {
+        a = static_cast<uint32_t>(rng() % agents);
+      } while (next[a] >= intervals);
+      auto added = m.add(100 + a, reports[a][next[a]++]);
+      ASSERT_TRUE(added.ok()) << added.error().message;
+      ASSERT_TRUE(*added);
+      for (auto& c : m.take_ready(0)) closed.push_back(std::move(c));
+    }
+    ASSERT_TRUE(m.done());
+    ASSERT_EQ(closed.size(), intervals);
+    EXPECT_EQ(m.discarded_reports(), 0u);
+    EXPECT_EQ(m.measured_latency(), whole) << "trial " << trial;
+    EXPECT_EQ(m.measured_counters(), whole_counters) << "trial " << trial;
+
+    Counters from_intervals;
+    Counters from_agents;
+    for (const auto& c : closed) {
+      EXPECT_EQ(c.agents, agents);
+      if (!c.warmup) from_intervals.add(c.counters);
+    }
+    for (const auto& [id, c] : m.per_agent()) {
+      from_agents.add(c);
+      Counters expected = whole_per_agent[id];
+      EXPECT_EQ(c, expected) << "agent " << id;
+    }
+    EXPECT_EQ(from_intervals, whole_counters);
+    EXPECT_EQ(from_agents, whole_counters);
+  }
+}
+
+}  // namespace
+}  // namespace horde
