@@ -24,10 +24,50 @@ std::string name_from_source(const std::string& source) {
   return "";
 }
 
+// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, at most U+10FFFF), or npos.
+size_t invalid_utf8_at(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+
 }  // namespace
 
 Result<Workload> parse_workload(const std::string& text, const std::string& source) {
   const std::string src = source.empty() ? "workload" : source;
+  // Every string ends up in summary.json, whose writer throws on invalid UTF-8
+  // (found by fuzz/workload_fuzz.cc): refuse such a file here, at the edge.
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
+    return Error{src + ": byte " + std::to_string(bad) +
+                 " is not valid UTF-8; expected YAML or JSON text in UTF-8"};
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -103,7 +143,25 @@ nlohmann::json to_json(const Workload& w) {
                {"warmup", format_duration(l.warmup)},
                {"interval", format_duration(l.interval)},
                {"connect_timeout", format_duration(l.connect_timeout)},
-               {"request_timeout", format_duration(l.request_timeout)}};
+               {"request_timeout", format_duration(l.request_timeout)},
+               {"arrival", l.arrival == Arrival::kPoisson ? "poisson" : "uniform"}};
+  if (l.max_connections > 0) load["max_connections"] = l.max_connections;
+  if (!l.stages.empty()) {
+    json stages = json::array();
+    for (const Stage& st : l.stages) {
+      json j = {{"duration", format_duration(st.duration)}};
+      if (l.mode == LoadMode::kOpen) {
+        j["rate"] = st.rate;
+      } else {
+        j["connections"] = st.connections;
+      }
+      stages.push_back(std::move(j));
+    }
+    load["stages"] = stages;
+    load.erase("duration");  // the stages are the duration
+    load.erase("warmup");
+    if (l.mode == LoadMode::kOpen) load.erase("rate");
+  }
   json thresholds = json::array();
   for (const Threshold& t : w.thresholds) thresholds.push_back(t.text);
   json out = {{"name", w.name},
@@ -119,6 +177,12 @@ nlohmann::json to_json(const Workload& w) {
                              {"service_time", format_duration(w.builtin_target->service_time)},
                              {"contention", w.builtin_target->contention},
                              {"crosstalk", w.builtin_target->crosstalk}};
+  }
+  if (w.tls.insecure_skip_verify || !w.tls.ca_file.empty() || !w.tls.server_name.empty()) {
+    json tls = {{"insecure_skip_verify", w.tls.insecure_skip_verify}};
+    if (!w.tls.ca_file.empty()) tls["ca_file"] = w.tls.ca_file;
+    if (!w.tls.server_name.empty()) tls["server_name"] = w.tls.server_name;
+    out["tls"] = tls;
   }
   if (!w.sweep.empty()) {
     json sweep = {{"min_efficiency", w.sweep.min_efficiency}};

@@ -123,6 +123,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"bytes_sent", p.counters.bytes_sent},
       {"bytes_received", p.counters.bytes_received},
       {"late", p.counters.late},
+      {"max_connections_hit", p.counters.max_connections_hit},
       {"max_schedule_lag_ms", ms(p.counters.max_schedule_lag_us)},
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},

@@ -70,18 +70,25 @@ Result<int> http_status(const std::string& text, std::chrono::milliseconds timeo
     return Error{fmt::format("{}: {}", url->host, gai_strerror(rc))};
   }
   const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    ::freeaddrinfo(res);
+    return Error{std::string("socket: ") + std::strerror(errno)};
+  }
   int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
   ::freeaddrinfo(res);
   auto wait = [&](short events) {
     pollfd p{fd, events, 0};
     return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
   };
-  if (rc != 0 && !(errno == EINPROGRESS && wait(POLLOUT))) {
+  int so_error = 0;
+  socklen_t len = sizeof so_error;
+  if (rc != 0 && (errno != EINPROGRESS || !wait(POLLOUT) ||
+                  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0 || so_error != 0)) {
     ::close(fd);
-    return Error{"connect failed"};
+    return Error{std::string("connect failed: ") + std::strerror(so_error ? so_error : errno)};
   }
-  const std::string req =
-      "GET " + url->path + " HTTP/1.1\r\nHost: " + url->host + "\r\nConnection: close\r\n\r\n";
+  const std::string req = "GET " + url->path + " HTTP/1.1\r\nHost: " + url->host + ":" +
+                          std::to_string(url->port) + "\r\nConnection: close\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
     return Error{"send failed"};
