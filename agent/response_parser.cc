@@ -23,6 +23,10 @@ int ResponseParser::on_message_begin(http_parser* p) {
 }
 
 int ResponseParser::on_headers_complete(http_parser* p) {
+  // http-parser takes any 1-3 digit status ("HTTP/1.1 5 OK"). Codes outside
+  // 100..999 would make the agent's report invalid at the controller (which drops
+  // the agent), so such a response is a protocol error here. Found by fuzz/.
+  if (p->status_code < 100) return -1;
   // Returning 1 tells http-parser the response has no body (answer to HEAD).
   return static_cast<ResponseParser*>(p->data)->head_ ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "agent/engine.h"
@@ -120,12 +121,18 @@ class Session {
     }
     const std::string run_id = a.run_id();
     const uint32_t phase = a.phase();
+    std::optional<std::string> refusal;
     if (!slice) {
-      spdlog::error("assignment rejected: {}", slice.error().message);
+      refusal = slice.error().message;
+    } else {
+      refusal = check_limits(opt_.limits, *slice);  // before a single byte goes out
+    }
+    if (refusal) {
+      spdlog::error("assignment rejected: {}", *refusal);
       v1::AgentMessage done;
       done.mutable_phase_done()->set_run_id(run_id);
       done.mutable_phase_done()->set_phase(phase);
-      done.mutable_phase_done()->set_error(slice.error().message);
+      done.mutable_phase_done()->set_error(*refusal);
       write(done);
       return;
     }
@@ -133,6 +140,8 @@ class Session {
     eo.slice = std::move(*slice);
     eo.threads = std::min<unsigned>(threads_, std::max<uint32_t>(eo.slice.load.connections, 1));
     eo.phase = phase;
+    // Poisson arrivals repeatable per agent and run, and different between agents.
+    eo.seed = std::hash<std::string>{}(opt_.name + "/" + run_id) | 1;
     eo.start = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
             std::chrono::nanoseconds(a.start_unix_ns())));
@@ -214,6 +223,7 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
       o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(4 << 20);
+  if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
   auto backoff = std::chrono::milliseconds(200);
   spdlog::info("agent {} dialing controller {} ({} threads)", o.name, o.controller, threads);
   while (!(stop && *stop)) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <string>
 
+#include "agent/limits.h"
 #include "common/security.h"
 
 namespace horde {
@@ -20,6 +21,10 @@ struct AgentOptions {
   bool once = false;     // exit after one run instead of serving runs until stopped
   std::chrono::milliseconds max_backoff{5'000};
   Security security;  // token sent as `authorization: Bearer ...`; TLS files
+  // The name the controller's certificate must carry when it differs from the
+  // host in `controller` (e.g. dialing 127.0.0.1, certificate for "horde-controller").
+  std::string tls_server_name;
+  AgentLimits limits;  // checked on every assignment; one out of bounds is refused
 };
 
 // Blocks; returns the process exit code. `stop` (may be null) ends it from a signal thread.

@@ -76,6 +76,8 @@ struct RunFlags {
   unsigned threads = 0;
   uint32_t local_agents = 2;
   bool no_live = false;
+  bool no_progress = false;    // plain lines even on a terminal
+  std::string metrics_listen;  // Prometheus /metrics endpoint
 };
 
 // Builds the workload from a file and/or flags; flags win over the file.
@@ -140,6 +142,10 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--warmup", f->warmup, "Warm-up before it, excluded from results");
   cmd->add_option("--out", f->out, "Results directory (default results/<run-id>)");
   cmd->add_flag("--no-live", f->no_live, "No live line per interval");
+  cmd->add_flag("--no-progress", f->no_progress,
+                "Print the live line as plain lines, never redrawn in place");
+  cmd->add_option("--metrics-listen", f->metrics_listen,
+                  "Serve Prometheus metrics on HOST:PORT (GET /metrics)");
 }
 
 }  // namespace
@@ -184,6 +190,21 @@ int main(int argc, char** argv) {
   agent_cmd->add_flag("--once", agent.once, "Exit after one run");
   SecurityFlags agent_security;
   add_security_flags(agent_cmd, &agent_security);
+  agent_cmd->add_option("--tls-server-name", agent.tls_server_name,
+                        "Name to verify in the controller's certificate (default: the host in "
+                        "--controller)");
+  std::string allow_target;
+  agent_cmd
+      ->add_option("--max-rate", agent.limits.max_rate,
+                   "Refuse assignments above this many requests/s (and closed loop)")
+      ->check(CLI::PositiveNumber);
+  agent_cmd
+      ->add_option("--max-connections", agent.limits.max_connections,
+                   "Refuse assignments with more connections than this")
+      ->check(CLI::Range(1u, 1'000'000u));
+  agent_cmd->add_option("--allow-target", allow_target,
+                        "Only these targets: comma-separated CIDRs and host names, e.g. "
+                        "127.0.0.0/8,example.internal");
 
   TargetOptions target;
   std::string target_listen = "127.0.0.1:8080", service_time = "5ms";
@@ -269,6 +290,11 @@ int main(int argc, char** argv) {
     auto security = load_security(agent_security, "agent");
     if (!security) return usage_error(security.error().message);
     agent.security = *security;
+    if (!allow_target.empty()) {
+      auto allow = TargetAllowList::parse(allow_target);
+      if (!allow) return usage_error(allow.error().message);
+      agent.limits.allow = std::move(*allow);
+    }
     return run_agent(agent, &signals.stopping);
   }
 
@@ -280,6 +306,8 @@ int main(int argc, char** argv) {
   co.workload = std::move(*w);
   co.out_dir = f.out;
   co.live = !f.no_live;
+  co.progress_in_place = !f.no_progress;
+  co.metrics_listen = f.metrics_listen;
 
   if (*ctl_cmd && co.workload.targets.empty()) {
     return usage_error(source +

@@ -97,6 +97,9 @@ Result<Counters> from_wire(const v1::Counters& in) {
       return Error{
           fmt::format("counters: unknown error class \"{}\"", e.error_class().substr(0, 32))};
     }
+    if (e.count() > c.errors || classified + e.count() < classified) {
+      return Error{"counters: errors by class exceed the error count"};
+    }
     c.errors_by_class[static_cast<size_t>(cls)] += e.count();
     classified += e.count();
   }

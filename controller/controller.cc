@@ -12,6 +12,7 @@
 
 #include "common/wire.h"
 #include "controller/merge.h"
+#include "controller/metrics.h"
 #include "controller/plan.h"
 #include "controller/report_html.h"
 #include "controller/scale.h"
@@ -38,12 +39,14 @@ struct Controller::Agent {
   // Clock offset (agent minus controller), from the ping with the shortest round trip.
   int64_t offset_ns = 0;
   int64_t best_rtt_ns = INT64_MAX;
+  uint32_t pongs = 0;
   std::map<uint64_t, int64_t> pings;  // seq -> sent at (controller clock)
   Counters measured;
   SteadyClock::time_point last_heard{};
   int64_t last_interval = -1;  // last interval it reported in the current phase
   bool warned_cpu = false;
   bool warned_lag = false;
+  bool warned_pool = false;
 };
 
 struct Controller::PhaseState {
@@ -67,6 +70,7 @@ Controller::Controller(ControllerOptions options) : opt_(std::move(options)), se
   result_.run_id = make_run_id();
   result_.workload = to_json(opt_.workload);
   out_dir_ = opt_.out_dir.empty() ? "results/" + result_.run_id : opt_.out_dir;
+  progress_ = ProgressRenderer::for_stream(stdout, opt_.progress_in_place);
 }
 
 Controller::~Controller() { server_.shutdown(); }
@@ -75,7 +79,21 @@ Result<int> Controller::listen() {
   SessionServer::Options so;
   so.listen = opt_.listen;
   so.security = opt_.security;
+  if (!opt_.metrics_listen.empty() && !metrics_) {
+    auto metrics = std::make_unique<MetricsServer>();
+    auto port = metrics->start(opt_.metrics_listen);
+    if (!port) return port.error();
+    spdlog::info("metrics on http://{}/metrics (port {})", opt_.metrics_listen, *port);
+    metrics_ = std::move(metrics);
+  }
   return server_.start(so);
+}
+
+void Controller::publish_agents() {
+  if (!metrics_) return;
+  uint32_t lost = 0;
+  for (const auto& [id, a] : agents_) lost += a->lost ? 1 : 0;
+  metrics_->set_agents(joined_count(), lost);
 }
 
 void Controller::abort(const std::string& reason) {
@@ -98,13 +116,16 @@ void Controller::ping_all() {
   if (now < next_ping_) return;
   next_ping_ = now + std::chrono::milliseconds(std::max<int64_t>(opt_.lease.count() / 10, 100));
   for (auto& [id, a] : agents_) {
-    if (a->gone) continue;
-    v1::ControllerMessage m;
-    m.mutable_ping()->set_seq(++ping_seq_);
-    a->pings[ping_seq_] = unix_now_ns();
-    if (a->pings.size() > 16) a->pings.erase(a->pings.begin());
-    server_.send(id, m);
+    if (!a->gone) ping(*a);
   }
+}
+
+void Controller::ping(Agent& a) {
+  v1::ControllerMessage m;
+  m.mutable_ping()->set_seq(++ping_seq_);
+  a.pings[ping_seq_] = unix_now_ns();
+  if (a.pings.size() > 16) a.pings.erase(a.pings.begin());
+  server_.send(a.session, m);
 }
 
 void Controller::drop(Agent& a, const std::string& reason, bool lost) {
@@ -119,6 +140,7 @@ void Controller::drop(Agent& a, const std::string& reason, bool lost) {
     spdlog::info("agent {} ({}) left: {}", a.name.empty() ? "?" : a.name, a.peer, reason);
   }
   server_.finish(a.session, grpc::Status(grpc::StatusCode::ABORTED, reason));
+  publish_agents();
 }
 
 void Controller::on_hello(Agent& a, const v1::Hello& h) {
@@ -156,8 +178,8 @@ void Controller::on_hello(Agent& a, const v1::Hello& h) {
   if (!phase_ && roster_.size() < opt_.expect_agents) roster_.push_back(a.session);
   spdlog::info("agent {} joined from {} (host {}, {} cores, {} threads) [{}/{}]", a.name, a.peer,
                a.host, a.cores, a.threads, roster_.size(), opt_.expect_agents);
-  next_ping_ = {};  // measure its clock offset now
-  ping_all();
+  ping(a);  // start measuring its clock offset now (only this agent: joins stay O(N))
+  publish_agents();
 }
 
 void Controller::handle(SessionEvent e) {
@@ -188,6 +210,7 @@ void Controller::handle(SessionEvent e) {
       auto sent = a.pings.find(m.pong().seq());
       if (sent == a.pings.end()) return;
       const int64_t rtt = e.received_unix_ns - sent->second;
+      ++a.pongs;
       if (rtt >= 0 && rtt < a.best_rtt_ns) {
         a.best_rtt_ns = rtt;
         a.offset_ns = m.pong().agent_unix_ns() - (sent->second + rtt / 2);
@@ -208,6 +231,7 @@ void Controller::handle(SessionEvent e) {
       if (!added) return drop(a, "invalid report: " + added.error().message, true);
       a.last_interval = report->interval;
       check_saturation(a, *report);
+      check_pool(a, *report);
       return;
     }
     case v1::AgentMessage::kPhaseDone: {
@@ -231,10 +255,7 @@ void Controller::handle(SessionEvent e) {
 
 void Controller::warn(const std::string& text) {
   spdlog::warn("{}", text);
-  if (opt_.live) {
-    std::printf("warning: %s\n", text.c_str());
-    std::fflush(stdout);
-  }
+  if (opt_.live) progress_.message("warning: " + text);
   result_.warnings.push_back(text);
 }
 
@@ -246,22 +267,34 @@ void Controller::check_saturation(Agent& a, const IntervalReport& r) {
   const double cpu = r.counters.cpu_seconds / interval_s / usable_cores;
   if (!a.warned_cpu && cpu > 0.85) {
     a.warned_cpu = true;
-    warn(fmt::format(
-        "agent {} used {:.0f}% of its {} core(s) in interval {}: the load generator, not the "
-        "target, may be limiting the result; add agents or threads",
-        a.name, 100 * cpu, usable_cores, r.interval));
+    warn(
+        fmt::format("agent {} used {:.0f}% of its {} core(s) in phase {} interval {}: the load "
+                    "generator, not the "
+                    "target, may be limiting the result; add agents or threads",
+                    a.name, 100 * cpu, usable_cores, r.phase, r.interval));
   }
   const uint64_t sent = std::max<uint64_t>(r.counters.requests, 1);
   if (!a.warned_lag && opt_.workload.load.mode == LoadMode::kOpen && r.counters.late * 100 > sent &&
       r.counters.late >= 10) {
     a.warned_lag = true;
     warn(fmt::format(
-        "agent {} sent {} of {} requests late in interval {} (schedule lag up to {:.1f} ms): it "
+        "agent {} sent {} of {} requests late in phase {} interval {} (schedule lag up to {:.1f} "
+        "ms): it "
         "cannot keep the offered rate; {}",
-        a.name, r.counters.late, r.counters.requests, r.interval,
+        a.name, r.counters.late, r.counters.requests, r.phase, r.interval,
         static_cast<double>(r.counters.max_schedule_lag_us) / 1000.0,
         cpu > 0.85 ? "the agent is out of CPU" : "too few connections or a slow target"));
   }
+}
+
+void Controller::check_pool(Agent& a, const IntervalReport& r) {
+  if (a.warned_pool || r.counters.max_connections_hit == 0) return;
+  a.warned_pool = true;
+  warn(fmt::format(
+      "agent {}: {} due request(s) found every connection busy in phase {} interval {} (pool at "
+      "its "
+      "limit); latency includes the wait; raise load.max_connections or load.connections",
+      a.name, r.counters.max_connections_hit, r.phase, r.interval));
 }
 
 void Controller::pump_until(SteadyClock::time_point deadline) {
@@ -282,7 +315,8 @@ bool Controller::wait_for_agents() {
     uint32_t ready = 0;
     for (uint64_t id : roster_) {
       const Agent& a = *agents_.at(id);
-      ready += !a.gone && a.best_rtt_ns != INT64_MAX ? 1 : 0;
+      // Three round trips before the start: the offset comes from the shortest one.
+      ready += !a.gone && a.pongs >= 3 ? 1 : 0;
     }
     // Drop roster entries whose session ended before the start.
     std::erase_if(roster_, [&](uint64_t id) { return agents_.at(id)->gone; });
@@ -390,16 +424,42 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
       uint32_t active = 0;
       for (uint64_t id : members) active += agents_.at(id)->lost ? 0 : 1;
       if (opt_.live) {
-        std::printf("%s\n", live_line((m.index + 1) * interval_s, row, res, active,
-                                      static_cast<uint32_t>(members.size()))
-                                .c_str());
-        std::fflush(stdout);
+        ProgressStatus ps;
+        ps.phase_index = index;
+        ps.phase_count = planned_phase_count(opt_.workload);
+        ps.phase_name = spec.name;
+        ps.elapsed_s = (m.index + 1) * interval_s;
+        ps.total_s = total_s;
+        ps.warmup = row.warmup;
+        ps.rps =
+            row.duration_s > 0 ? static_cast<double>(row.counters.requests) / row.duration_s : 0;
+        ps.errors = res.counters.errors;
+        // During warm-up nothing is measured yet: show the interval's own percentiles.
+        ps.p50_ms = static_cast<double>(res.latency.empty() ? row.p50_us
+                                                            : res.latency.value_at_percentile(50)) /
+                    1000.0;
+        ps.p99_ms = static_cast<double>(res.latency.empty() ? row.p99_us
+                                                            : res.latency.value_at_percentile(99)) /
+                    1000.0;
+        ps.agents_active = active;
+        ps.agents_total = static_cast<uint32_t>(members.size());
+        progress_.update(ps);
+      }
+      if (metrics_) {
+        std::vector<std::pair<std::string, uint64_t>> per_agent;
+        for (uint64_t id : members) {
+          per_agent.emplace_back(agents_.at(id)->name, phase_->merger->per_agent().at(id).requests);
+        }
+        metrics_->interval(result_.phases, res, row, m.latency, per_agent, interval_s);
       }
       res.intervals.push_back(std::move(row));
     }
   };
 
   while (!abort_requested_) {
+    // Handle everything already queued first: silence is judged on what the
+    // agents sent, never on this thread's own backlog.
+    while (auto e = events_.pop_until(SteadyClock::now())) handle(std::move(*e));
     const auto now = SteadyClock::now();
     uint32_t force_before = 0;
     if (now > phase_->start + grace) {
@@ -424,7 +484,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
       all_done = all_done && (a.phase_done || a.gone);
     }
     if ((phase_->merger->done() && all_done) || now >= hard_end) break;
-    pump_until(std::min(hard_end, now + std::chrono::milliseconds(50)));
+    pump_until(std::min(hard_end, now + std::chrono::milliseconds(20)));
   }
   if (abort_requested_) {
     v1::ControllerMessage stop;
@@ -535,6 +595,7 @@ int Controller::run() {
     result_.abort_reason = "the sweep could not scale the target (see warnings)";
   }
   result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
+  progress_.finish();
   std::printf("\n%s", summary_table(result_).c_str());
   if (!result_.scalability.is_null()) {
     std::printf("\n%s", scalability_table(result_.scalability).c_str());

@@ -15,11 +15,14 @@
 #include "common/workload.h"
 #include "controller/hlog.h"
 #include "controller/interval_log.h"
+#include "controller/progress.h"
 #include "controller/results.h"
 #include "controller/session_server.h"
 #include "controller/sweep_plan.h"
 
 namespace horde {
+
+class MetricsServer;
 
 struct ControllerOptions {
   Workload workload;
@@ -30,7 +33,9 @@ struct ControllerOptions {
   std::chrono::milliseconds start_delay{1'000};  // from assignment to the common start
   std::string out_dir;                           // empty: results/<run-id>
   bool live = true;                              // live line on stdout
-  Security security;                             // token and TLS for the session server
+  bool progress_in_place = true;  // on a terminal, redraw it with '\r' (--no-progress: lines)
+  std::string metrics_listen;     // HOST:PORT of the Prometheus /metrics endpoint; empty: none
+  Security security;              // token and TLS for the session server
 };
 
 class Controller {
@@ -54,13 +59,16 @@ class Controller {
   void on_hello(Agent& a, const v1::Hello& h);
   void drop(Agent& a, const std::string& reason, bool lost);
   void ping_all();
+  void ping(Agent& a);
   bool wait_for_agents();
   void run_plan();
   void run_phase(uint32_t index, const PhaseSpec& spec);
   void pump_until(std::chrono::steady_clock::time_point deadline);
   void warn(const std::string& text);
   void check_saturation(Agent& a, const IntervalReport& r);
+  void check_pool(Agent& a, const IntervalReport& r);
   uint32_t joined_count() const;
+  void publish_agents();  // agents connected / lost, to the metrics endpoint
 
   ControllerOptions opt_;
   EventQueue<SessionEvent> events_;
@@ -79,6 +87,8 @@ class Controller {
   std::optional<HlogWriter> hlog_;
   std::chrono::steady_clock::time_point run_start_{};
   bool sweep_failed_ = false;
+  std::unique_ptr<MetricsServer> metrics_;  // null without --metrics-listen
+  ProgressRenderer progress_;
 };
 
 std::string make_run_id();

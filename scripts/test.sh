@@ -35,4 +35,8 @@ if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
   export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
   (cd build-asan && ctest --output-on-failure -j"$JOBS" --timeout 600)
 fi
+if [ "${HORDE_SKIP_FUZZ:-}" != "1" ]; then
+  echo "== fuzzing (libFuzzer, bounded)" >&2
+  ./scripts/fuzz.sh "${HORDE_FUZZ_SECONDS:-10}"
+fi
 echo "== all tests passed" >&2
