@@ -600,6 +600,7 @@ int Controller::run() {
   if (!result_.scalability.is_null()) {
     std::printf("\n%s", scalability_table(result_.scalability).c_str());
   }
+  std::printf("%s", capacity_lines(result_.capacity).c_str());
   std::fflush(stdout);
   if (auto written = write_results(result_, out_dir_); !written) {
     spdlog::error("{}", written.error().message);

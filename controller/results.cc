@@ -273,4 +273,24 @@ std::string scalability_table(const nlohmann::json& s) {
   return out;
 }
 
+std::string capacity_lines(const nlohmann::json& capacity) {
+  std::string out;
+  for (const auto& c : capacity) {
+    const std::string where = c["instances"].is_null()
+                                  ? ""
+                                  : fmt::format(" at {} instance(s)", c["instances"].get<int>());
+    const auto rate = [](const nlohmann::json& v) {
+      return v.is_null() ? std::string("none") : fmt::format("{:.0f} rps", v.get<double>());
+    };
+    out += fmt::format(
+        "capacity{}: {:.1f} rps (p99 {}) - highest offered rate within the SLO {}, lowest beyond "
+        "it {}, {} steps\n",
+        where, c["capacity_rps"].get<double>(),
+        c["p99_ms"].is_null() ? std::string("-")
+                              : fmt::format("{:.3f} ms", c["p99_ms"].get<double>()),
+        rate(c["highest_good_rate"]), rate(c["lowest_bad_rate"]), c["steps"].get<int>());
+  }
+  return out;
+}
+
 }  // namespace horde

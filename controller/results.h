@@ -89,5 +89,7 @@ std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResu
 std::string summary_table(const RunResult& r);
 // The sweep's table (N, capacity, efficiency, p99) and its verdict.
 std::string scalability_table(const nlohmann::json& scalability);
+// One line per capacity search: the capacity found and the bracket it ended in.
+std::string capacity_lines(const nlohmann::json& capacity);
 
 }  // namespace horde

@@ -293,3 +293,37 @@ TEST(Results, WriteResultsReportsAnUnwritableDirectory) {
 
 }  // namespace
 }  // namespace horde
+
+namespace horde {
+namespace {
+
+TEST(CapacityLines, NameTheCapacityAndTheBracket) {
+  const nlohmann::json searches = nlohmann::json::array({{{"instances", 2},
+                                                          {"agents", 1},
+                                                          {"steps", 7},
+                                                          {"highest_good_rate", 800.0},
+                                                          {"lowest_bad_rate", 850.0},
+                                                          {"capacity_rps", 799.5},
+                                                          {"p99_ms", 12.5},
+                                                          {"phase", 4}},
+                                                         {{"instances", nullptr},
+                                                          {"agents", 1},
+                                                          {"steps", 3},
+                                                          {"highest_good_rate", nullptr},
+                                                          {"lowest_bad_rate", 100.0},
+                                                          {"capacity_rps", 0.0},
+                                                          {"p99_ms", nullptr},
+                                                          {"phase", nullptr}}});
+  const std::string out = capacity_lines(searches);
+  EXPECT_NE(out.find("capacity at 2 instance(s): 799.5 rps (p99 12.500 ms)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("within the SLO 800 rps, lowest beyond it 850 rps, 7 steps"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("capacity: 0.0 rps (p99 -) - highest offered rate within the SLO none"),
+            std::string::npos)
+      << out;
+}
+
+}  // namespace
+}  // namespace horde
