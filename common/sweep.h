@@ -54,7 +54,6 @@ struct Sweep {
 // What to do when agents are lost mid-run.
 struct FaultPolicy {
   uint32_t tolerate_lost_agents = 0;  // more lost than this: exit code 3
-  bool rebalance = false;             // hand a lost agent's share to the survivors
   bool operator==(const FaultPolicy&) const = default;
 };
 

@@ -96,7 +96,7 @@ struct Workload {
   TlsSpec tls;
   Sweep sweep;                             // `sweep:` (empty: one phase)
   std::optional<CapacitySearch> capacity;  // `capacity:`
-  FaultPolicy faults;                      // `tolerate_lost_agents:`, `rebalance:`
+  FaultPolicy faults;                      // `tolerate_lost_agents:`
   bool operator==(const Workload&) const = default;
 };
 
