@@ -216,6 +216,9 @@ void Controller::handle(SessionEvent e) {
         a.offset_ns = m.pong().agent_unix_ns() - (sent->second + rtt / 2);
       }
       a.pings.erase(sent);
+      // Until three round trips are in, ask again at once: the start then follows a join by
+      // milliseconds, not by three ping periods.
+      if (a.pongs < 3 && !phase_) ping(a);
       return;
     }
     case v1::AgentMessage::kReport: {
