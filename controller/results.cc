@@ -200,17 +200,6 @@ Result<bool> write_results(const RunResult& r, const std::string& dir) {
   return write("intervals.csv", intervals_csv(r));
 }
 
-std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResult& so_far,
-                      uint32_t agents_active, uint32_t agents_total) {
-  return fmt::format(
-      "[{:6.1f}s] {:>10.0f} rps  errors {:<6} p50 {:8.3f}ms  p99 {:8.3f}ms  agents {}/{}{}",
-      elapsed_s, throughput(last.counters, last.duration_s), so_far.counters.errors,
-      // During warm-up nothing is measured yet: show the interval's own percentiles.
-      ms(so_far.latency.empty() ? last.p50_us : so_far.latency.value_at_percentile(50)),
-      ms(so_far.latency.empty() ? last.p99_us : so_far.latency.value_at_percentile(99)),
-      agents_active, agents_total, last.warmup ? "  (warm-up)" : "");
-}
-
 std::string summary_table(const RunResult& r) {
   std::string out;
   auto row = [&](const PhaseResult& p) {

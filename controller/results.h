@@ -84,8 +84,6 @@ std::string intervals_csv(const RunResult& r);
 // Writes summary.json and intervals.csv into dir (created if needed).
 Result<bool> write_results(const RunResult& r, const std::string& dir);
 
-std::string live_line(double elapsed_s, const IntervalRow& last, const PhaseResult& so_far,
-                      uint32_t agents_active, uint32_t agents_total);
 std::string summary_table(const RunResult& r);
 // The sweep's table (N, capacity, efficiency, p99) and its verdict.
 std::string scalability_table(const nlohmann::json& scalability);
