@@ -20,6 +20,7 @@ struct ThreadRecorder {
   uint64_t errors = 0;
   std::array<uint64_t, kErrorClassCount> errors_by_class{};
   std::array<uint64_t, kStatusSlots> status{};
+  std::array<uint64_t, kGrpcStatusCount> grpc_status{};  // codes above 16 count as UNKNOWN (2)
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   uint64_t late = 0;
@@ -35,6 +36,9 @@ struct ThreadRecorder {
     c.errors_by_class = errors_by_class;
     for (size_t code = 0; code < kStatusSlots; ++code) {
       if (status[code] != 0) c.status_codes[static_cast<uint32_t>(code)] = status[code];
+    }
+    for (uint32_t code = 0; code < kGrpcStatusCount; ++code) {
+      if (grpc_status[code] != 0) c.grpc_status[code] = grpc_status[code];
     }
     c.bytes_sent = bytes_sent;
     c.bytes_received = bytes_received;

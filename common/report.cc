@@ -6,7 +6,13 @@ namespace horde {
 
 namespace {
 constexpr std::array<const char*, kErrorClassCount> kErrorClassNames = {
-    "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx"};
+    "connect",  "timeout",  "read",   "write",  "protocol",
+    "http_4xx", "http_5xx", "stream", "goaway", "grpc"};
+constexpr std::array<const char*, kGrpcStatusCount> kGrpcStatusNames = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 }  // namespace
 
 const char* error_class_name(ErrorClass c) { return kErrorClassNames[static_cast<size_t>(c)]; }
@@ -21,10 +27,15 @@ bool error_class_from_name(const std::string& name, ErrorClass* out) {
   return false;
 }
 
+const char* grpc_status_name(uint32_t code) {
+  return code < kGrpcStatusCount ? kGrpcStatusNames[code] : "UNKNOWN";
+}
+
 void Counters::add(const Counters& o) {
   requests += o.requests;
   errors += o.errors;
   for (const auto& [code, n] : o.status_codes) status_codes[code] += n;
+  for (const auto& [code, n] : o.grpc_status) grpc_status[code] += n;
   for (size_t i = 0; i < kErrorClassCount; ++i) errors_by_class[i] += o.errors_by_class[i];
   bytes_sent += o.bytes_sent;
   bytes_received += o.bytes_received;

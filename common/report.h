@@ -19,18 +19,28 @@ enum class ErrorClass : uint8_t {
   kWrite,
   kProtocol,
   kHttp4xx,
-  kHttp5xx
+  kHttp5xx,
+  kStream,  // HTTP/2: the server reset the stream (RST_STREAM)
+  kGoaway,  // HTTP/2: a stream the server refused or dropped with GOAWAY
+  kGrpc     // gRPC: the call ended with a grpc-status other than OK
 };
-inline constexpr size_t kErrorClassCount = 7;
-// "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx"
+inline constexpr size_t kErrorClassCount = 10;
+// "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx",
+// "stream", "goaway", "grpc"
 const char* error_class_name(ErrorClass c);
 // Inverse of error_class_name; false for an unknown name.
 bool error_class_from_name(const std::string& name, ErrorClass* out);
+
+// gRPC status codes 0..16 by their canonical names ("OK", "CANCELLED", ...,
+// "UNAUTHENTICATED"); "UNKNOWN" for anything above 16.
+inline constexpr uint32_t kGrpcStatusCount = 17;
+const char* grpc_status_name(uint32_t code);
 
 struct Counters {
   uint64_t requests = 0;  // finished: a response or an error
   uint64_t errors = 0;
   std::map<uint32_t, uint64_t> status_codes;
+  std::map<uint32_t, uint64_t> grpc_status;  // gRPC: grpc-status code -> calls, OK included
   std::array<uint64_t, kErrorClassCount> errors_by_class{};
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;

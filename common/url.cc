@@ -29,9 +29,10 @@ Result<Url> parse_url(const std::string& text) {
   Url url;
   url.text = std::string(t);
   url.scheme = lower(t.substr(0, sep));
-  if (url.scheme != "http" && url.scheme != "https") {
+  if (url.scheme != "http" && url.scheme != "https" && url.scheme != "h2c" &&
+      url.scheme != "grpc" && url.scheme != "grpcs") {
     return Error{quote(t) + ": unsupported scheme " + quote(url.scheme) +
-                 "; supported: http, https"};
+                 "; supported: http, https, h2c (HTTP/2 cleartext), grpc, grpcs"};
   }
   std::string_view rest = t.substr(sep + 3);
   const size_t hash = rest.find('#');
@@ -82,7 +83,7 @@ Result<Url> parse_url(const std::string& text) {
                    "; expected a host name, an IPv4 address or [IPv6]"};
     }
   }
-  url.port = url.scheme == "https" ? 443 : 80;
+  url.port = default_port(url.scheme);
   if (has_port) {
     uint64_t port = 0;
     if (!parse_uint(port_text, &port) || port < 1 || port > 65535) {
@@ -91,6 +92,12 @@ Result<Url> parse_url(const std::string& text) {
     url.port = static_cast<uint16_t>(port);
   }
   return url;
+}
+
+bool url_uses_tls(const Url& url) { return url.scheme == "https" || url.scheme == "grpcs"; }
+
+uint16_t default_port(const std::string& scheme) {
+  return scheme == "https" || scheme == "grpcs" ? 443 : 80;
 }
 
 }  // namespace horde

@@ -61,6 +61,11 @@ void to_wire(const Counters& c, v1::Counters* out) {
     s->set_code(code);
     s->set_count(n);
   }
+  for (const auto& [code, n] : c.grpc_status) {
+    auto* s = out->add_grpc_status();
+    s->set_code(code);
+    s->set_count(n);
+  }
   for (size_t i = 0; i < kErrorClassCount; ++i) {
     if (c.errors_by_class[i] == 0) continue;
     auto* e = out->add_errors_by_class();
@@ -89,6 +94,20 @@ Result<Counters> from_wire(const v1::Counters& in) {
       return Error{fmt::format("counters: status code {} out of range", s.code())};
     }
     c.status_codes[s.code()] += s.count();
+  }
+  if (static_cast<size_t>(in.grpc_status_size()) > kGrpcStatusCount) {
+    return Error{"counters: too many grpc status codes"};
+  }
+  uint64_t calls = 0;
+  for (const auto& s : in.grpc_status()) {
+    if (s.code() >= kGrpcStatusCount) {
+      return Error{fmt::format("counters: grpc status {} out of range (0..16)", s.code())};
+    }
+    if (calls + s.count() < calls || calls + s.count() > c.requests) {
+      return Error{"counters: grpc status counts exceed the request count"};
+    }
+    calls += s.count();
+    c.grpc_status[s.code()] += s.count();
   }
   uint64_t classified = 0;
   for (const auto& e : in.errors_by_class()) {
@@ -181,6 +200,8 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
     o->set_connections(st.connections);
   }
   out->set_max_connections(s.load.max_connections);
+  out->set_protocol(protocol_name(s.protocol));
+  out->set_streams_per_connection(s.load.streams_per_connection);
   auto* tls = out->mutable_tls();
   tls->set_insecure_skip_verify(s.tls.insecure_skip_verify);
   tls->set_ca_pem(s.tls.ca_pem);
@@ -296,6 +317,21 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
     return Error{"slice: max_connections must be 0 or connections .. 1000000"};
   }
   s.load.max_connections = in.max_connections();
+  if (in.protocol().empty()) {
+    s.protocol = Protocol::kHttp1;
+  } else if (in.protocol().size() > kMaxNameLength ||
+             !protocol_from_name(in.protocol(), &s.protocol)) {
+    return Error{"slice: protocol must be http1, http2 or grpc"};
+  }
+  // 0 from an older controller means the default.
+  if (in.streams_per_connection() > kMaxStreamsPerConnection) {
+    return Error{
+        fmt::format("slice: streams_per_connection must be 1 .. {}", kMaxStreamsPerConnection)};
+  }
+  s.load.streams_per_connection = std::max<uint32_t>(1, in.streams_per_connection());
+  if (s.protocol == Protocol::kHttp1 && s.load.streams_per_connection != 1) {
+    return Error{"slice: streams_per_connection above 1 needs protocol http2 or grpc"};
+  }
   if (in.tls().ca_pem().size() > kMaxCaPemBytes || in.tls().server_name().size() > 255 ||
       in.tls().ca_file().size() > 4096) {
     return Error{"slice: tls: CA bundle over 1 MiB or names too long"};

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/grpc_message.h"
 #include "common/sweep_yaml.h"
 #include "common/workload_yaml.h"
 
@@ -58,7 +59,93 @@ size_t invalid_utf8_at(const std::string& s) {
   return std::string::npos;
 }
 
+// The protocol follows from the targets' scheme; `protocol:` only chooses
+// HTTP/2 for https:// (ALPN h2). Every target must speak the same protocol.
+Result<bool> resolve_protocol(Workload& w, const std::string& src) {
+  if (w.targets.empty()) return true;  // builtin_target: HTTP/1.1
+  const Protocol asked = w.protocol;
+  for (const Url& u : w.targets) {
+    Protocol p = asked;
+    if (u.scheme == "h2c") {
+      if (asked == Protocol::kGrpc) {
+        return Error{src + ": protocol: grpc with " + u.text + "; use a grpc:// target"};
+      }
+      p = Protocol::kHttp2;
+    } else if (u.scheme == "grpc" || u.scheme == "grpcs") {
+      if (asked == Protocol::kHttp2) {
+        return Error{src + ": protocol: http2 with " + u.text +
+                     "; use h2c:// or https:// for plain HTTP/2, or leave protocol out"};
+      }
+      p = Protocol::kGrpc;
+    } else if (asked == Protocol::kGrpc) {
+      return Error{src + ": protocol: grpc with " + u.text +
+                   "; gRPC targets are grpc://host:port (cleartext) or grpcs://host:port (TLS)"};
+    } else if (asked == Protocol::kHttp2 && u.scheme == "http") {
+      return Error{src + ": protocol: http2 with " + u.text +
+                   "; cleartext HTTP/2 targets are h2c://host:port (prior knowledge)"};
+    }
+    if (&u != &w.targets.front() && p != w.protocol) {
+      return Error{src + ": targets: " + u.text + " speaks " + protocol_name(p) + " but " +
+                   w.targets.front().text + " speaks " + protocol_name(w.protocol) +
+                   "; give targets of one protocol"};
+    }
+    w.protocol = p;
+  }
+  return true;
+}
+
+// protocol grpc: the one request is the `grpc:` call, encoded here on the
+// controller so agents never need the .proto files.
+Result<bool> make_grpc_request(Workload& w, const std::string& src) {
+  if (w.protocol != Protocol::kGrpc) {
+    if (w.grpc) {
+      return Error{src + ": grpc: given, but the target speaks " + protocol_name(w.protocol) +
+                   "; use a grpc://host:port or grpcs://host:port target"};
+    }
+    return true;
+  }
+  if (!w.grpc || w.grpc->method.empty()) {
+    return Error{src +
+                 ": grpc.method: missing; a grpc:// target needs the method to call, "
+                 "like grpc: {method: /package.Service/Method}"};
+  }
+  const size_t slash = src.find_last_of('/');
+  const std::string base_dir = slash == std::string::npos ? "" : src.substr(0, slash);
+  auto bytes = encode_grpc_message(*w.grpc, base_dir);
+  if (!bytes) return Error{src + ": " + bytes.error().message};
+  if (bytes->size() > (1u << 20)) {
+    return Error{src + ": grpc.message: encodes to " + std::to_string(bytes->size()) +
+                 " bytes; expected at most 1 MiB (it travels to every agent)"};
+  }
+  auto request = grpc_request(*w.grpc, *bytes);
+  if (!request) return Error{src + ": " + request.error().message};
+  w.requests = {std::move(*request)};
+  return true;
+}
+
 }  // namespace
+
+const char* protocol_name(Protocol p) {
+  switch (p) {
+    case Protocol::kHttp2:
+      return "http2";
+    case Protocol::kGrpc:
+      return "grpc";
+    case Protocol::kHttp1:
+      break;
+  }
+  return "http1";
+}
+
+bool protocol_from_name(const std::string& name, Protocol* out) {
+  for (Protocol p : {Protocol::kHttp1, Protocol::kHttp2, Protocol::kGrpc}) {
+    if (name == protocol_name(p)) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
+}
 
 Result<Workload> parse_workload(const std::string& text, const std::string& source) {
   const std::string src = source.empty() ? "workload" : source;
@@ -115,6 +202,14 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   if (w.targets.empty() && !w.builtin_target) {
     return Error{src + ": target: missing; give `target: http://host:port/` or `builtin_target:`"};
   }
+  if (auto ok = resolve_protocol(w, src); !ok) return ok.error();
+  if (w.protocol == Protocol::kHttp1 && w.load.streams_per_connection != 1) {
+    return Error{src +
+                 ": load.streams_per_connection: HTTP/1.1 has one request per connection "
+                 "at a time; remove it, or use an h2c:// or grpc:// target (or protocol: http2 "
+                 "with https://)"};
+  }
+  if (auto ok = make_grpc_request(w, src); !ok) return ok.error();
   if (w.requests.empty()) w.requests.push_back(RequestSpec{});
   if (auto ok = check_load(w.load, src); !ok) return ok.error();
   if (auto ok = check_sweep(w, src); !ok) return ok.error();
@@ -146,6 +241,7 @@ nlohmann::json to_json(const Workload& w) {
                {"request_timeout", format_duration(l.request_timeout)},
                {"arrival", l.arrival == Arrival::kPoisson ? "poisson" : "uniform"}};
   if (l.max_connections > 0) load["max_connections"] = l.max_connections;
+  if (l.streams_per_connection != 1) load["streams_per_connection"] = l.streams_per_connection;
   if (!l.stages.empty()) {
     json stages = json::array();
     for (const Stage& st : l.stages) {
@@ -164,11 +260,8 @@ nlohmann::json to_json(const Workload& w) {
   }
   json thresholds = json::array();
   for (const Threshold& t : w.thresholds) thresholds.push_back(t.text);
-  json out = {{"name", w.name},
-              {"targets", targets},
-              {"requests", requests},
-              {"load", load},
-              {"thresholds", thresholds}};
+  json out = {{"name", w.name},       {"targets", targets}, {"protocol", protocol_name(w.protocol)},
+              {"requests", requests}, {"load", load},       {"thresholds", thresholds}};
   // Left out when unset so the JSON parses back to the same workload
   // (`builtin_target:` with no value means "the defaults").
   if (w.builtin_target) {
@@ -214,6 +307,22 @@ nlohmann::json to_json(const Workload& w) {
     } else {
       out["capacity"]["factor"] = c.factor;
     }
+  }
+  if (w.grpc) {
+    const GrpcSpec& g = *w.grpc;
+    json grpc = {{"method", g.method}};
+    if (!g.proto_files.empty()) grpc["proto_files"] = g.proto_files;
+    if (!g.import_paths.empty()) grpc["import_paths"] = g.import_paths;
+    if (!g.message_json.empty()) grpc["message"] = g.message_json;
+    if (!g.message_file.empty()) grpc["message_file"] = g.message_file;
+    if (!g.metadata.empty()) {
+      json metadata = json::object();
+      for (const auto& [k, v] : g.metadata) metadata[k] = v;
+      grpc["metadata"] = metadata;
+    }
+    if (g.deadline.count() > 0) grpc["deadline"] = format_duration(g.deadline);
+    out["grpc"] = grpc;
+    out.erase("requests");  // made from `grpc:`; its body is binary, not JSON text
   }
   if (w.faults.tolerate_lost_agents > 0) {
     out["tolerate_lost_agents"] = w.faults.tolerate_lost_agents;

@@ -31,6 +31,30 @@ struct RequestSpec {
 
 enum class LoadMode { kClosed, kOpen };
 
+// What is spoken on each connection. HTTP/2 and gRPC multiplex up to
+// load.streams_per_connection requests per connection.
+enum class Protocol { kHttp1, kHttp2, kGrpc };
+// "http1", "http2", "grpc"
+const char* protocol_name(Protocol p);
+// Inverse of protocol_name; false for an unknown name.
+bool protocol_from_name(const std::string& name, Protocol* out);
+// Upper bound of load.streams_per_connection (servers allow far fewer; this bounds memory).
+inline constexpr uint32_t kMaxStreamsPerConnection = 10'000;
+
+// `grpc:` - one unary method called with one request message. The loader turns
+// it into an ordinary RequestSpec (POST to the method with gRPC framing), so the
+// agents never need the .proto files.
+struct GrpcSpec {
+  std::string method;                     // "/package.Service/Method"
+  std::vector<std::string> proto_files;   // to encode message_json with
+  std::vector<std::string> import_paths;  // default: each proto file's directory
+  std::string message_json;               // the request as JSON ("" = none)
+  std::string message_file;               // or the serialized request from a file
+  std::vector<std::pair<std::string, std::string>> metadata;
+  Millis deadline{0};  // 0 = none; sent as grpc-timeout
+  bool operator==(const GrpcSpec&) const = default;
+};
+
 // Open loop: how requests arrive. Uniform spaces them exactly 1/rate apart;
 // Poisson draws exponential gaps (mean 1/rate), as independent users would.
 enum class Arrival { kUniform, kPoisson };
@@ -57,6 +81,9 @@ struct LoadSpec {
   // Open loop: the pool may grow to this many connections when a request is due
   // and every connection is busy; 0 means no growth (= connections).
   uint32_t max_connections = 0;
+  // HTTP/2 and gRPC: concurrent streams per connection (closed loop: each is a
+  // virtual user, so concurrency = connections x streams_per_connection).
+  uint32_t streams_per_connection = 1;
   Millis duration{10'000};
   Millis warmup{0};
   Millis interval{1'000};
@@ -88,8 +115,11 @@ struct TlsSpec {
 
 struct Workload {
   std::string name;
-  std::vector<Url> targets;           // empty only when builtin_target is set
+  std::vector<Url> targets;  // empty only when builtin_target is set
+  // Default from the targets' scheme: h2c -> http2, grpc/grpcs -> grpc, else http1.
+  Protocol protocol = Protocol::kHttp1;
   std::vector<RequestSpec> requests;  // never empty after loading: default GET of the target
+  std::optional<GrpcSpec> grpc;       // protocol grpc: the call `requests` was made from
   LoadSpec load;
   std::vector<Threshold> thresholds;
   std::optional<BuiltinTarget> builtin_target;
@@ -127,6 +157,7 @@ namespace horde {
 // connections and of the rate. Travels as horde.v1.WorkloadSlice.
 struct WorkloadSlice {
   std::vector<Url> targets;
+  Protocol protocol = Protocol::kHttp1;
   std::vector<RequestSpec> requests;
   LoadSpec load;  // connections, rate, max_connections and stages are this agent's share
   TlsSpec tls;    // ca_pem travels; ca_file is informational only

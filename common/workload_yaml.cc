@@ -38,7 +38,9 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "tls",
                                                      "sweep",
                                                      "capacity",
-                                                     "tolerate_lost_agents"};
+                                                     "tolerate_lost_agents",
+                                                     "protocol",
+                                                     "grpc"};
 const std::initializer_list<const char*> kRequestKeys = {"method", "path", "headers", "body",
                                                          "weight"};
 const std::initializer_list<const char*> kLoadKeys = {"mode",
@@ -51,7 +53,10 @@ const std::initializer_list<const char*> kLoadKeys = {"mode",
                                                       "request_timeout",
                                                       "arrival",
                                                       "stages",
-                                                      "max_connections"};
+                                                      "max_connections",
+                                                      "streams_per_connection"};
+const std::initializer_list<const char*> kGrpcKeys = {
+    "method", "proto_files", "import_paths", "message", "message_file", "metadata", "deadline"};
 const std::initializer_list<const char*> kStageKeys = {"duration", "rate", "connections"};
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
@@ -147,11 +152,27 @@ class WorkloadReader {
         if (auto ok = read_capacity_yaml(v, source_, &*w->capacity); !ok) {
           return fail_with(ok.error());
         }
+      } else if (key == "protocol") {
+        std::string s;
+        if (!read_scalar(v, "protocol", "http1, http2 or grpc", &s)) return false;
+        if (!protocol_from_name(lower(trim(s)), &w->protocol)) {
+          return fail("protocol", "got " + quote(s) +
+                                      "; expected http1, http2 (h2c:// or https:// with ALPN h2) "
+                                      "or grpc (grpc:// or grpcs://)");
+        }
+      } else if (key == "grpc") {
+        w->grpc.emplace();
+        if (!read_grpc(v, &*w->grpc)) return false;
       } else if (key == "tolerate_lost_agents") {
         if (!read_uint(v, "tolerate_lost_agents", 0, 100'000, &w->faults.tolerate_lost_agents)) {
           return false;
         }
       }
+    }
+    if (w->grpc && root["requests"]) {
+      return fail("requests",
+                  "not used with grpc: (the call is grpc.method with grpc.message); "
+                  "remove requests");
     }
     if (have_builtin && w->builtin_target && !w->targets.empty()) {
       return fail("builtin_target",
@@ -607,6 +628,10 @@ class WorkloadReader {
         if (!read_uint(v, p, 1, kMaxConnections, &l->connections)) return false;
       } else if (key == "max_connections") {
         if (!read_uint(v, p, 1, kMaxConnections, &l->max_connections)) return false;
+      } else if (key == "streams_per_connection") {
+        if (!read_uint(v, p, 1, kMaxStreamsPerConnection, &l->streams_per_connection)) {
+          return false;
+        }
       } else if (key == "arrival") {
         std::string s;
         if (!read_scalar(v, p, "uniform or poisson", &s)) return false;
@@ -672,6 +697,96 @@ class WorkloadReader {
     }
     l->mode = mode.value_or(have_rate ? LoadMode::kOpen : LoadMode::kClosed);
     return check_load(*l);
+  }
+
+  // Only reads the keys; finalize_workload encodes the message (it needs the
+  // files, and the CLI may still change the targets).
+  bool read_grpc(const YAML::Node& n, GrpcSpec* g) {
+    if (!n.IsMap()) {
+      return fail("grpc", "got " + describe(n) + "; expected a map with keys " + join(kGrpcKeys));
+    }
+    if (!check_keys(n, "grpc", kGrpcKeys)) return false;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.Scalar();
+      const std::string p = "grpc." + key;
+      const YAML::Node& v = kv.second;
+      if (key == "method") {
+        if (!read_string(v, p, &g->method)) return false;
+      } else if (key == "proto_files" || key == "import_paths") {
+        auto& list = key == "proto_files" ? g->proto_files : g->import_paths;
+        if (v.IsScalar()) {
+          list.push_back(v.Scalar());
+          continue;
+        }
+        if (!v.IsSequence()) {
+          return fail(p, "got " + describe(v) + "; expected a list of paths");
+        }
+        for (size_t i = 0; i < v.size(); ++i) {
+          std::string path;
+          if (!read_string(v[i], item(p, i), &path)) return false;
+          list.push_back(std::move(path));
+        }
+      } else if (key == "message") {
+        // A JSON string as it is, or a YAML mapping turned into JSON.
+        if (v.IsScalar()) {
+          g->message_json = v.Scalar();
+        } else if (v.IsMap()) {
+          g->message_json = yaml_to_json(v).dump();
+        } else {
+          return fail(p, "got " + describe(v) +
+                             "; expected the request message as a JSON string or a YAML map");
+        }
+      } else if (key == "message_file") {
+        if (!read_string(v, p, &g->message_file)) return false;
+      } else if (key == "metadata") {
+        if (!v.IsMap()) {
+          return fail(p, "got " + describe(v) + "; expected a map of metadata names to values");
+        }
+        for (const auto& m : v) {
+          std::string value;
+          if (!read_string(m.second, p + "." + m.first.Scalar(), &value)) return false;
+          g->metadata.emplace_back(m.first.Scalar(), std::move(value));
+        }
+      } else if (key == "deadline") {
+        if (!read_millis(v, p, Millis(1), Millis(24LL * 3600 * 1000), true,
+                         std::string("a duration from 1ms to 24h, ") + kDurationExamples,
+                         &g->deadline)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // Plain scalars get their YAML type (true, 3, 1.5, null); quoted ones stay strings,
+  // so `text: "123"` reaches a string field as a string.
+  static nlohmann::json yaml_to_json(const YAML::Node& n) {
+    if (n.IsMap()) {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : n) out[kv.first.Scalar()] = yaml_to_json(kv.second);
+      return out;
+    }
+    if (n.IsSequence()) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : n) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    if (!n.IsScalar()) return nullptr;
+    const std::string& s = n.Scalar();
+    if (n.Tag() == "!") return s;  // quoted
+    if (s == "true" || s == "false") return s == "true";
+    if (s == "null" || s == "~") return nullptr;
+    double d = 0;
+    if (parse_number(s, &d) && std::isfinite(d)) {
+      uint64_t u = 0;
+      if (parse_uint(s, &u)) return u;
+      if (s.front() == '-' && parse_uint(std::string_view(s).substr(1), &u) &&
+          u <= static_cast<uint64_t>(INT64_MAX)) {
+        return -static_cast<int64_t>(u);
+      }
+      return d;
+    }
+    return s;
   }
 
   bool read_thresholds(const YAML::Node& n, Workload* w) {

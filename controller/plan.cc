@@ -56,6 +56,7 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
     WorkloadSlice s;
     s.targets = w.targets;
     s.tls = w.tls;
+    s.protocol = w.protocol;
     s.requests = w.requests;
     s.load = w.load;
     s.load.connections = std::max<uint32_t>(connections[i], 1);

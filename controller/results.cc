@@ -108,7 +108,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
   for (size_t i = 0; i < kErrorClassCount; ++i) {
     errors[error_class_name(static_cast<ErrorClass>(i))] = p.counters.errors_by_class[i];
   }
-  return {
+  nlohmann::json out = {
       {"name", p.name},
       {"requests", p.counters.requests},
       {"errors", p.counters.errors},
@@ -128,6 +128,12 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
   };
+  if (!p.counters.grpc_status.empty()) {
+    nlohmann::json grpc = nlohmann::json::object();
+    for (const auto& [code, n] : p.counters.grpc_status) grpc[grpc_status_name(code)] = n;
+    out["grpc_status"] = grpc;
+  }
+  return out;
 }
 
 nlohmann::json summary_json(const RunResult& r) {
@@ -229,6 +235,13 @@ std::string summary_table(const RunResult& r) {
   out += "status:";
   for (const auto& [code, n] : t.counters.status_codes) out += fmt::format(" {}={}", code, n);
   out += "\n";
+  if (!t.counters.grpc_status.empty()) {
+    out += "grpc status:";
+    for (const auto& [code, n] : t.counters.grpc_status) {
+      out += fmt::format(" {}={}", grpc_status_name(code), n);
+    }
+    out += "\n";
+  }
   for (const auto& a : r.agents) {
     out += fmt::format("agent {:<16} {:<16} cores {:>3}  requests {:>10}  errors {:>6}{}\n", a.name,
                        a.host, a.cores, a.requests, a.errors,

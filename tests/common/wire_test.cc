@@ -174,6 +174,7 @@ Counters sample_counters() {
   c.cpu_seconds = 0.731;
   c.connections_opened = 10;
   c.max_connections_hit = 77;
+  c.grpc_status = {{0, 990}, {14, 10}};
   return c;
 }
 
@@ -210,6 +211,10 @@ TEST(WireCounters, RejectsHostileInput) {
       {"infinite cpu",
        [](v1::Counters* c) { c->set_cpu_seconds(std::numeric_limits<double>::infinity()); },
        "cpu_seconds"},
+      {"grpc status out of range", [](v1::Counters* c) { c->mutable_grpc_status(0)->set_code(17); },
+       "grpc status 17"},
+      {"grpc status above requests",
+       [](v1::Counters* c) { c->mutable_grpc_status(0)->set_count(995); }, "grpc status counts"},
       {"too many status codes",
        [](v1::Counters* c) {
          for (uint32_t i = 0; i < 700; ++i) {
@@ -297,6 +302,10 @@ TEST(WireSlice, RoundTrip) {
   closed.load.rate = 0;
   closed.load.warmup = Millis(0);
   EXPECT_EQ((round_trip<WorkloadSlice, v1::WorkloadSlice>(closed)), closed);
+  WorkloadSlice h2 = sample_slice();
+  h2.protocol = Protocol::kGrpc;
+  h2.load.streams_per_connection = 100;
+  EXPECT_EQ((round_trip<WorkloadSlice, v1::WorkloadSlice>(h2)), h2);
 }
 
 TEST(WireSlice, RejectsHostileInput) {
@@ -416,6 +425,19 @@ TEST(WireSlice, RejectsHostileEngineKeys) {
        [](v1::WorkloadSlice* s) { s->mutable_stages(0)->set_connections(3); }, "stages"},
       {"max_connections below connections", [](v1::WorkloadSlice* s) { s->set_max_connections(3); },
        "max_connections"},
+      {"unknown protocol", [](v1::WorkloadSlice* s) { s->set_protocol("spdy"); }, "protocol"},
+      {"streams with HTTP/1.1",
+       [](v1::WorkloadSlice* s) {
+         s->set_protocol("http1");
+         s->set_streams_per_connection(4);
+       },
+       "streams_per_connection"},
+      {"too many streams",
+       [](v1::WorkloadSlice* s) {
+         s->set_protocol("http2");
+         s->set_streams_per_connection(kMaxStreamsPerConnection + 1);
+       },
+       "streams_per_connection"},
       {"huge CA bundle",
        [](v1::WorkloadSlice* s) { s->mutable_tls()->set_ca_pem(std::string(2 << 20, 'x')); },
        "tls"},
