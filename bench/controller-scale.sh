@@ -7,8 +7,9 @@
 # bytes on the wire per agent per second, whether every report was merged
 # (summary.json totals.requests == what the swarm sent, discarded_reports == 0),
 # interval publish latency (progress line on the controller's stdout, stamped
-# when read, minus the interval's scheduled end) and the spread of the start
-# times the agents were given.
+# when read, minus the interval's scheduled end), how much of that is the
+# swarm's own sending (its last report of each interval written, after the
+# interval's end) and the spread of the start times the agents were given.
 # Usage: bench/controller-scale.sh [build-dir]   (default build)
 #   AGENTS="10 100 1000" DURATION=20 bench/controller-scale.sh build
 set -euo pipefail
@@ -42,6 +43,7 @@ for line in open(f"{work}/lines.txt"):
     m = re.search(r"\] ([0-9.]+)/([0-9.]+)s ", text)
     if m and text.startswith("phase "):
         lat.append((int(ts) - start_ns) / 1e6 - float(m.group(1)) * 1000)
+sent_ms = [x for x in swarm.get("last_report_sent_after_end_ms", []) if x > -1e6]
 merged = summary["totals"]["requests"]
 sent = swarm["requests_measured"]
 discarded = summary["phases"][0]["discarded_reports"]
@@ -58,6 +60,9 @@ print(json.dumps({
     "intervals": len(lat),
     "publish_ms_p50": round(statistics.median(lat), 1) if lat else None,
     "publish_ms_max": round(max(lat), 1) if lat else None,
+    # The swarm's own part: when its last report of each interval was written.
+    "swarm_sent_ms_p50": round(statistics.median(sent_ms), 1) if sent_ms else None,
+    "swarm_sent_ms_max": round(max(sent_ms), 1) if sent_ms else None,
     "start_spread_ms": swarm["start_spread_ms"],
     "assignment_spread_ms": swarm["assignment_spread_ms"],
     "assignment_lead_ms": swarm["assignment_lead_ms"],
@@ -95,15 +100,17 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print()
 print("| agents | ctl CPU s (user+sys) | CPU ms / agent-s | max RSS MB | report B | B / agent / s "
-      "| all merged | publish ms p50 / max | start spread ms | assignment spread ms |")
-print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+      "| all merged | publish ms p50 / max | swarm sent ms p50 / max | start spread ms "
+      "| assignment spread ms |")
+print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['agents']} | {r['cpu_user_s'] + r['cpu_sys_s']:.2f} ({r['cpu_user_s']:.2f}+"
           f"{r['cpu_sys_s']:.2f}) | {r['cpu_per_agent_second_ms']:.3f} | {r['max_rss_mb']:.0f} "
           f"| {r['report_bytes']:.0f} | {r['report_bytes_per_agent_per_s']:.0f} "
           f"| {'yes' if r['all_merged'] else 'NO'} ({r['requests_merged']}/{r['requests_sent']}, "
           f"discarded {r['discarded_reports']}, lost {r['lost']}) "
-          f"| {r['publish_ms_p50']} / {r['publish_ms_max']} | {r['start_spread_ms']:.2f} "
+          f"| {r['publish_ms_p50']} / {r['publish_ms_max']} "
+          f"| {r['swarm_sent_ms_p50']} / {r['swarm_sent_ms_max']} | {r['start_spread_ms']:.2f} "
           f"| {r['assignment_spread_ms']:.1f} |")
 PY
 echo "work dir: $WORK"

@@ -154,6 +154,11 @@ class FakeAgent : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
+    if (ok && out_.front().has_report()) {
+      // When gRPC took the report: how much of the publish delay is the swarm's own.
+      const uint32_t i = out_.front().report().interval();
+      if (i < sent_ns_.size()) sent_ns_[i] = unix_ns();
+    }
     out_.pop_front();
     if (!ok) {
       write_failed_ = true;
@@ -209,6 +214,19 @@ class FakeAgent : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage
             {"status_message", finished_ ? status_.error_message() : "not finished"},
             {"write_failed", write_failed_}};
   }
+  // Per interval: when the report's write completed, in ns after the interval's end.
+  std::vector<int64_t> sent_after_end_ns() {
+    std::lock_guard lock(mu_);
+    std::vector<int64_t> out;
+    const uint64_t total = intervals_ * interval_ms_;
+    for (uint32_t i = 0; i < sent_ns_.size(); ++i) {
+      const int64_t end =
+          start_ns_ +
+          static_cast<int64_t>(std::min<uint64_t>((i + 1) * interval_ms_, total) * 1'000'000);
+      out.push_back(sent_ns_[i] == 0 ? -1 : sent_ns_[i] - end);
+    }
+    return out;
+  }
   void cancel() { ctx_.TryCancel(); }
 
  private:
@@ -233,6 +251,10 @@ class FakeAgent : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage
     intervals_ = static_cast<uint32_t>((total + interval_ms_ - 1) / interval_ms_);
     warmup_intervals_ = static_cast<uint32_t>(s.warmup_ms() / interval_ms_);
     report_ = make_report(opt_.rps * interval_ms_ / 1000, opt_.buckets, phase_);
+    {
+      std::lock_guard lock(mu_);
+      sent_ns_.assign(intervals_, 0);
+    }
     const auto start = SystemClock::time_point(
         std::chrono::duration_cast<SystemClock::duration>(std::chrono::nanoseconds(start_ns_)));
     for (uint32_t i = 0; i < intervals_; ++i) {
@@ -253,6 +275,7 @@ class FakeAgent : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage
   std::deque<AgentMessage> out_;
   bool writing_ = false;
   bool write_failed_ = false;
+  std::vector<int64_t> sent_ns_;  // per interval: when its report was written (unix ns)
   std::atomic<bool> welcomed_{false};
   // Written by the reactor before the scheduler sees them (the queue's mutex orders them).
   std::string run_id_;
@@ -370,7 +393,11 @@ int main(int argc, char** argv) {
   int64_t start_min = INT64_MAX, start_max = INT64_MIN, got_min = INT64_MAX, got_max = INT64_MIN;
   uint64_t interval_ms = 1000;
   int assigned = 0, complete = 0;
+  std::vector<int64_t> last_sent;  // per interval: the last agent's report, ns after the end
   for (const auto& a : agents) {
+    const auto sent = a->sent_after_end_ns();
+    if (last_sent.size() < sent.size()) last_sent.resize(sent.size(), INT64_MIN);
+    for (size_t i = 0; i < sent.size(); ++i) last_sent[i] = std::max(last_sent[i], sent[i]);
     const auto s = a->summary();
     requests += s["requests_measured"].get<uint64_t>();
     reports += s["reports"].get<uint64_t>();
@@ -404,6 +431,9 @@ int main(int argc, char** argv) {
   out["assignment_spread_ms"] = assigned ? (got_max - got_min) / 1e6 : 0;
   out["assignment_lead_ms"] = assigned ? (start_min - got_max) / 1e6 : 0;  // margin left
   out["opened_unix_ns"] = t0;
+  nlohmann::json sent_ms = nlohmann::json::array();
+  for (int64_t ns : last_sent) sent_ms.push_back(static_cast<double>(ns) / 1e6);
+  out["last_report_sent_after_end_ms"] = sent_ms;
   out["per_agent"] = list;
   if (!o.out.empty()) {
     std::ofstream(o.out) << out.dump(1) << "\n";

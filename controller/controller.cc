@@ -1,9 +1,11 @@
 #include "controller/controller.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -53,6 +55,9 @@ struct Controller::PhaseState {
   uint32_t index = 0;
   std::unique_ptr<PhaseMerger> merger;
   SteadyClock::time_point start;
+  SteadyClock::time_point end;  // of the load (warm-up + duration after start)
+  const Workload* workload = nullptr;
+  std::vector<uint64_t> members;
   PhaseResult result;
 };
 
@@ -135,12 +140,74 @@ void Controller::drop(Agent& a, const std::string& reason, bool lost) {
     a.lost = true;
     a.lost_reason = reason;
     spdlog::warn("agent {} ({}) lost: {}", a.name, a.peer, reason);
-    if (phase_) phase_->merger->agent_finished(a.session);
+    if (phase_) {
+      phase_->merger->agent_finished(a.session);
+      rebalance_after_loss(a);
+    }
   } else {
     spdlog::info("agent {} ({}) left: {}", a.name.empty() ? "?" : a.name, a.peer, reason);
   }
   server_.finish(a.session, grpc::Status(grpc::StatusCode::ABORTED, reason));
   publish_agents();
+}
+
+void Controller::rebalance_after_loss(const Agent& lost) {
+  if (!phase_ || !phase_->workload || !phase_->workload->faults.rebalance || abort_requested_) {
+    return;
+  }
+  const Workload& w = *phase_->workload;
+  // Soon enough to matter, late enough for the order to arrive before it is due.
+  constexpr auto kLead = std::chrono::milliseconds(100);
+  const auto now = SteadyClock::now();
+  if (now + kLead >= phase_->end) return;  // the phase is over by then: nothing to hand over
+  std::vector<uint32_t> member_cores, survivor_cores;
+  std::vector<Agent*> survivors;
+  for (uint64_t id : phase_->members) {
+    Agent& a = *agents_.at(id);
+    member_cores.push_back(a.threads);
+    if (a.gone || a.lost || a.phase_done) continue;
+    survivors.push_back(&a);
+    survivor_cores.push_back(a.threads);
+  }
+  if (survivors.empty()) return;
+  auto plan = plan_rebalance(w, member_cores, survivor_cores);
+  if (!plan) {
+    spdlog::warn("agent {} lost; its share stays unused: {}", lost.name, plan.error().message);
+    return;
+  }
+  const int64_t from_ns = unix_now_ns() + std::chrono::nanoseconds(kLead).count();
+  const double at_s = std::chrono::duration<double>(now + kLead - phase_->start).count();
+  nlohmann::json entry = {{"at_s", std::round(std::max(0.0, at_s) * 1000) / 1000},
+                          {"lost_agent", lost.name}};
+  nlohmann::json names = nlohmann::json::array();
+  for (size_t i = 0; i < survivors.size(); ++i) {
+    Agent& a = *survivors[i];
+    names.push_back(a.name);
+    v1::ControllerMessage m;
+    Rebalance r;
+    r.run_id = result_.run_id;
+    r.phase = phase_->index;
+    r.rate_factor = plan->rate_factor;
+    r.connections = plan->connections.empty() ? 0 : plan->connections[i];
+    r.from_unix_ns = from_ns + a.offset_ns;
+    to_wire(r, m.mutable_rebalance());
+    server_.send(a.session, m);
+  }
+  entry["survivors"] = names;
+  std::string what;
+  if (w.load.mode == LoadMode::kOpen) {
+    entry["rate_factor"] = plan->rate_factor;
+    what = fmt::format("rate x{:.3f} each ({} rps in all)", plan->rate_factor, w.load.rate);
+  } else {
+    entry["connections"] = plan->connections;
+    what = fmt::format("connections {} ({} in all)", fmt::join(plan->connections, "/"),
+                       w.load.connections);
+  }
+  phase_->result.rebalances.push_back(std::move(entry));
+  const std::string text = fmt::format("agent {} lost: its share goes to the {} survivor(s): {}",
+                                       lost.name, survivors.size(), what);
+  spdlog::info("{}", text);
+  if (opt_.live) progress_.message(text);
 }
 
 void Controller::on_hello(Agent& a, const v1::Hello& h) {
@@ -248,6 +315,7 @@ void Controller::handle(SessionEvent e) {
         a.lost = true;
         a.lost_reason = "agent could not run the phase: " + m.phase_done().error().substr(0, 512);
         spdlog::error("agent {}: {}", a.name, a.lost_reason);
+        rebalance_after_loss(a);
       }
       return;
     }
@@ -307,6 +375,8 @@ void Controller::pump_until(SteadyClock::time_point deadline) {
     auto e = events_.pop_until(wake);
     if (e) handle(std::move(*e));
     if (abort_requested_ || SteadyClock::now() >= deadline) return;
+    // The last report of an interval arrived: back to the run loop to publish it.
+    if (e && phase_ && phase_->merger->next_ready()) return;
   }
 }
 
@@ -358,6 +428,8 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   const uint32_t warmup_intervals = warmup_interval_count(w.load);
   phase_ = std::make_unique<PhaseState>();
   phase_->index = index;
+  phase_->workload = &w;
+  phase_->members = members;
   phase_->merger = std::make_unique<PhaseMerger>(
       intervals, warmup_intervals, std::set<uint64_t>(members.begin(), members.end()));
   phase_->result.index = index;
@@ -368,6 +440,8 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   const int64_t start_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(start_unix.time_since_epoch()).count();
   phase_->start = SteadyClock::now() + opt_.start_delay;
+  phase_->end = phase_->start + std::chrono::duration_cast<SteadyClock::duration>(
+                                    w.load.warmup + w.load.duration);
   for (size_t i = 0; i < members.size(); ++i) {
     Agent& a = *agents_.at(members[i]);
     a.in_phase = true;

@@ -36,6 +36,17 @@ Result<bool> PhaseMerger::add(uint64_t agent, const IntervalReport& report) {
   return true;
 }
 
+bool PhaseMerger::next_ready() const {
+  if (next_ >= intervals_) return false;
+  const auto it = open_.find(next_);
+  if (it == open_.end()) return waiting_for_.empty();
+  if (it->second.reported.size() < waiting_for_.size()) return false;  // the usual answer: O(1)
+  for (uint64_t a : waiting_for_) {
+    if (!it->second.reported.count(a)) return false;
+  }
+  return true;
+}
+
 void PhaseMerger::agent_finished(uint64_t agent) { waiting_for_.erase(agent); }
 
 std::vector<MergedInterval> PhaseMerger::take_ready(uint32_t force_before) {

@@ -40,6 +40,9 @@ class PhaseMerger {
   uint32_t next_interval() const { return next_; }
   uint32_t intervals() const { return intervals_; }
   bool done() const { return next_ >= intervals_; }
+  // Every agent still expected has reported the next interval to close: the
+  // run loop then publishes it at once instead of at its next tick.
+  bool next_ready() const;
   uint64_t discarded_reports() const { return discarded_; }
 
   // Sum of the measured (non-warm-up) intervals closed so far.

@@ -46,6 +46,23 @@ TEST(PhaseMerger, ClosesOnlyWhenEveryAgentReported) {
   EXPECT_TRUE(m.take_ready(100).empty());
 }
 
+TEST(PhaseMerger, NextReadyAgreesWithTakeReady) {
+  PhaseMerger m(2, 0, {1, 2, 3});
+  EXPECT_FALSE(m.next_ready());
+  ASSERT_TRUE(m.add(1, report(0, 1)).ok());
+  ASSERT_TRUE(m.add(2, report(0, 1)).ok());
+  ASSERT_TRUE(m.add(1, report(1, 1)).ok());
+  EXPECT_FALSE(m.next_ready());
+  m.agent_finished(3);  // lost: interval 0 no longer waits for it
+  EXPECT_TRUE(m.next_ready());
+  EXPECT_EQ(indexes(m.take_ready(0)), (std::vector<uint32_t>{0}));
+  EXPECT_FALSE(m.next_ready());  // interval 1 still waits for agent 2
+  ASSERT_TRUE(m.add(2, report(1, 1)).ok());
+  EXPECT_TRUE(m.next_ready());
+  m.take_ready(0);
+  EXPECT_FALSE(m.next_ready());  // done
+}
+
 TEST(PhaseMerger, ClosesInOrderEvenWhenLaterIntervalsAreComplete) {
   PhaseMerger m(3, 0, {1, 2});
   ASSERT_TRUE(m.add(1, report(1, 1)).ok());  // agent 1 skipped interval 0
