@@ -26,12 +26,19 @@ using std::chrono::duration_cast;
 
 // The SSL context of an https target: verification against the slice's CAs
 // (or the system's) and the host name, unless insecure_skip_verify.
-std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::string& name) {
+// HTTP/2 and gRPC offer ALPN "h2" only: a server that does not pick it fails
+// the connection (checked by the driver after the handshake).
+std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::string& name,
+                                               bool h2) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_compression,
                    ec);
+  if (h2) {
+    static constexpr unsigned char kAlpnH2[] = {2, 'h', '2'};
+    SSL_CTX_set_alpn_protos(ctx->native_handle(), kAlpnH2, sizeof kAlpnH2);
+  }
   if (tls.insecure_skip_verify) {
     ctx->set_verify_mode(ssl::verify_none, ec);
     return ctx;
@@ -49,10 +56,10 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::st
 
 // Numeric addresses need no DNS; names are resolved once, before the run.
 Target resolve_target(asio::io_context& io, const Url& url,
-                      const std::vector<RequestSpec>& requests, const TlsSpec& tls) {
+                      const std::vector<RequestSpec>& requests, const TlsSpec& tls, bool h2) {
   Target target{false, {}, RequestTable(url, requests), nullptr, {}};
-  const bool https = url.scheme == "https";
-  const uint16_t port = url.port != 0 ? url.port : (https ? 443 : 80);
+  const bool https = url_uses_tls(url);
+  const uint16_t port = url.port != 0 ? url.port : default_port(url.scheme);
   std::string host = url.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -61,7 +68,7 @@ Target resolve_target(asio::io_context& io, const Url& url,
   const auto address = asio::ip::make_address(host, ec);
   if (https) {
     const std::string name = tls.server_name.empty() ? host : tls.server_name;
-    target.tls = make_tls_context(tls, name);
+    target.tls = make_tls_context(tls, name, h2);
     // SNI carries names only (RFC 6066), never an IP address.
     boost::system::error_code not_ip;
     asio::ip::make_address(name, not_ip);
@@ -131,6 +138,9 @@ Counters Engine::run() {
   const LoadSpec& load = slice.load;
 
   Plan plan;
+  plan.protocol = slice.protocol;
+  plan.streams_per_connection =
+      slice.protocol == Protocol::kHttp1 ? 1 : std::max<uint32_t>(load.streams_per_connection, 1);
   plan.mode = load.mode;
   plan.arrival = load.arrival;
   const auto until_start = options.start - std::chrono::system_clock::now();
@@ -158,7 +168,8 @@ Counters Engine::run() {
   {
     asio::io_context resolver_io;
     for (const Url& url : slice.targets) {
-      plan.targets.push_back(resolve_target(resolver_io, url, requests, slice.tls));
+      plan.targets.push_back(resolve_target(resolver_io, url, requests, slice.tls,
+                                            slice.protocol != Protocol::kHttp1));
     }
   }
 

@@ -32,6 +32,10 @@ struct Target {
 
 // Everything the threads share, fixed before they start and read-only afterwards.
 struct Plan {
+  Protocol protocol = Protocol::kHttp1;
+  // HTTP/2 and gRPC: concurrent streams per connection (a server's lower
+  // SETTINGS_MAX_CONCURRENT_STREAMS caps it per connection).
+  uint32_t streams_per_connection = 1;
   LoadMode mode = LoadMode::kClosed;
   Arrival arrival = Arrival::kUniform;
   std::chrono::steady_clock::time_point start;
@@ -61,6 +65,9 @@ struct ThreadShare {
   uint64_t schedule_seed = 1;    // open-loop arrivals (Poisson gaps)
 };
 
+class ThreadLoop;
+
+// Runs the driver of the plan's protocol (see thread_loop.h).
 class EngineThread {
  public:
   // `targets`: the target of each of this thread's initial connections.
@@ -76,8 +83,7 @@ class EngineThread {
   void request_stop();
 
  private:
-  class Loop;
-  std::unique_ptr<Loop> loop_;
+  std::unique_ptr<ThreadLoop> loop_;
 };
 
 }  // namespace horde

@@ -2,7 +2,10 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
+#include <utility>
 
 namespace horde {
 
@@ -19,7 +22,75 @@ bool method_has_body(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
+std::string authority(const Url& target) {
+  std::string out;
+  const bool ipv6 = target.host.find(':') != std::string::npos;
+  if (ipv6) out += '[';
+  out += target.host;
+  if (ipv6) out += ']';
+  if (target.port != 0 && target.port != default_port(target.scheme)) {
+    out += ':';
+    out += std::to_string(target.port);
+  }
+  return out;
+}
+
+bool is_connection_header(const std::string& lower, const std::string& value) {
+  return lower == "connection" || lower == "keep-alive" || lower == "proxy-connection" ||
+         lower == "transfer-encoding" || lower == "upgrade" ||
+         (lower == "te" && strcasecmp(value.c_str(), "trailers") != 0);
+}
+
 }  // namespace
+
+H2Request build_h2_request(const Url& target, const RequestSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::string host = authority(target);
+  for (const auto& [key, value] : spec.headers) {
+    if (strcasecmp(key.c_str(), "Host") == 0) host = value;
+  }
+  fields.emplace_back(":method", spec.method.empty() ? std::string("GET") : spec.method);
+  fields.emplace_back(":scheme", url_uses_tls(target) ? "https" : "http");
+  fields.emplace_back(":authority", host);
+  fields.emplace_back(":path", spec.path.empty()
+                                   ? (target.path.empty() ? std::string("/") : target.path)
+                                   : spec.path);
+  for (const auto& [key, value] : spec.headers) {
+    std::string lower = key;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (lower == "host" || is_connection_header(lower, value)) continue;
+    fields.emplace_back(std::move(lower), value);
+  }
+  if ((!spec.body.empty() || method_has_body(spec.method)) && !has_header(spec, "Content-Length")) {
+    fields.emplace_back("content-length", std::to_string(spec.body.size()));
+  }
+  // One buffer for every name, value and the body; the views are taken after
+  // it is complete, so they never dangle.
+  auto storage = std::make_shared<std::string>();
+  std::vector<std::pair<size_t, size_t>> offsets;
+  for (const auto& [name, value] : fields) {
+    offsets.emplace_back(storage->size(), storage->size() + name.size());
+    *storage += name;
+    *storage += value;
+  }
+  const size_t body_at = storage->size();
+  *storage += spec.body;
+  H2Request out;
+  const char* base = storage->data();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    nghttp2_nv nv;
+    nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(base + offsets[i].first));
+    nv.namelen = fields[i].first.size();
+    nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(base + offsets[i].second));
+    nv.valuelen = fields[i].second.size();
+    nv.flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+    out.fields.push_back(nv);
+  }
+  out.body = std::string_view(base + body_at, spec.body.size());
+  out.storage = std::move(storage);
+  return out;
+}
 
 std::string serialize_request(const Url& target, const RequestSpec& spec) {
   std::string out;
@@ -62,7 +133,11 @@ RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& re
   bool all_zero = true;
   for (const auto& r : requests) all_zero = all_zero && r.weight == 0;
   for (const auto& r : requests) {
-    entries_.push_back(Entry{serialize_request(target, r), r.method == "HEAD"});
+    Entry entry;
+    entry.bytes = serialize_request(target, r);
+    entry.head = r.method == "HEAD";
+    entry.h2 = build_h2_request(target, r);
+    entries_.push_back(std::move(entry));
     total_weight_ += all_zero ? 1 : r.weight;
     cumulative_.push_back(total_weight_);
   }

@@ -4,8 +4,12 @@
 // request once, write it again and again).
 #pragma once
 
+#include <nghttp2/nghttp2.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/workload.h"
@@ -16,6 +20,20 @@ namespace horde {
 // a body or the method carries one, then the body. An empty spec path means the
 // target URL's own path.
 std::string serialize_request(const Url& target, const RequestSpec& spec);
+
+// The same request for HTTP/2 (and gRPC): header fields for nghttp2, pseudo-
+// headers first (:authority from a Host header when the spec has one), names
+// lower-cased, HTTP/1.1 connection headers dropped (te kept only as
+// "trailers"), content-length added as for HTTP/1.1; and the body. The bytes
+// live in one shared buffer that never moves, so nghttp2 takes the fields
+// without copying them (NGHTTP2_NV_FLAG_NO_COPY_NAME | NO_COPY_VALUE) and
+// copies of the entry stay valid.
+struct H2Request {
+  std::shared_ptr<const std::string> storage;
+  std::vector<nghttp2_nv> fields;
+  std::string_view body;
+};
+H2Request build_h2_request(const Url& target, const RequestSpec& spec);
 
 // A small, fast PRNG (xorshift64*): one per engine thread.
 class FastRandom {
@@ -41,6 +59,7 @@ class RequestTable {
   struct Entry {
     std::string bytes;
     bool head = false;  // the response to HEAD has no body
+    H2Request h2;       // the request for HTTP/2 connections
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.

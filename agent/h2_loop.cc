@@ -1,0 +1,688 @@
+// The HTTP/2 driver (h2c:// prior knowledge, https:// with ALPN h2, and gRPC
+// calls, which are HTTP/2 POSTs made at load time). Each connection runs one
+// nghttp2 client session on a fixed receive buffer and a write buffer reused
+// for the whole run; up to streams_per_connection requests are in flight on it,
+// each in a `Slot` that nghttp2 hands back as the stream's user data (no map).
+// Path of a request: submit() queues the pre-built header fields (no copy),
+// flush() serializes every queued frame into the write buffer and writes it
+// once per read batch, on_read() feeds nghttp2, whose callbacks note :status and
+// grpc-status per slot and close the stream; settle() then counts it, fills the
+// freed slots (closed loop: the next request; open loop: a due one) and flushes.
+#include <nghttp2/nghttp2.h>
+
+#include <array>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "agent/thread_loop.h"
+
+namespace horde {
+
+namespace {
+
+using namespace loop;
+
+constexpr size_t kReceiveBufferSize = 32 * 1024;
+constexpr size_t kWriteBufferReserve = 64 * 1024;
+// Flow control stays automatic (nghttp2 sends WINDOW_UPDATE), with windows so
+// large that a response body never waits for one, as h2load's defaults.
+constexpr int32_t kWindow = (1 << 30) - 1;
+constexpr uint16_t kGrpcStatusUnknown = 2;
+
+// kConnecting lasts until the server's first SETTINGS: only then is its
+// stream limit known. kParked: closed loop with stages, above the target count.
+enum class H2State : uint8_t { kBackoff, kConnecting, kOpen, kParked };
+
+struct H2Conn;
+
+// One request in flight (stream_id != 0) or a free place for one.
+struct Slot {
+  H2Conn* conn = nullptr;
+  int32_t stream_id = 0;
+  uint16_t status = 0;
+  int16_t grpc_status = -1;  // -1: none seen
+  bool ended = false;        // the response's END_STREAM arrived
+  bool reset = false;        // the server sent RST_STREAM
+  bool cancelled = false;    // timed out: counted, RST_STREAM sent, waiting for the close
+  const H2Request* request = nullptr;
+  size_t body_sent = 0;
+  TimePoint since;   // send time; for a cancelled slot, when it was cancelled
+  TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
+};
+
+class H2Loop;
+
+struct H2Conn : Transport {
+  H2Conn(asio::io_context& io, const Target* t, uint32_t i, H2Loop* o, size_t streams)
+      : Transport(io, t), owner(o), index(i), slots(streams) {
+    for (auto& s : slots) s.conn = this;
+    free.reserve(streams);
+    reset_slots();
+    out.reserve(kWriteBufferReserve);
+    writing_out.reserve(kWriteBufferReserve);
+  }
+  void reset_slots() {
+    free.clear();
+    // Popped from the back: slot 0 first.
+    for (size_t i = slots.size(); i-- > 0;) {
+      slots[i] = Slot{};
+      slots[i].conn = this;
+      free.push_back(static_cast<uint32_t>(i));
+    }
+    active = 0;
+  }
+
+  H2Loop* owner;
+  uint32_t index;  // in this thread; the ramp parks connections from the top index down
+  H2State state = H2State::kBackoff;
+  nghttp2_session* session = nullptr;
+  bool goaway = false;  // the server sent GOAWAY (or ids ran out): no new streams
+  int32_t goaway_last = 0;
+  bool grown = false;  // opened for a due request, not yet open
+  bool in_ready_list = false;
+  bool in_dirty_list = false;
+  bool writing = false;  // writing_out is being written asynchronously
+  bool read_was_full = false;
+  bool settings_seen = false;
+  uint32_t cap = 0;     // streams usable: min(streams_per_connection, the server's limit)
+  uint32_t active = 0;  // streams in flight
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free;
+  std::vector<uint8_t> out;          // frames serialized since the last write
+  std::vector<uint8_t> writing_out;  // the frames of the write in flight
+  TimePoint since;                   // connect start, or when to retry after backoff
+  Clock::duration backoff{};
+  std::array<uint8_t, kReceiveBufferSize> buffer;
+};
+
+class H2Loop final : public ThreadLoop {
+ public:
+  H2Loop(const Plan& plan, std::vector<const Target*> targets, ThreadShare share,
+         IntervalCollector& collector)
+      : ThreadLoop(plan, std::move(targets), share, collector, plan.streams_per_connection),
+        streams_(std::max<uint32_t>(plan.streams_per_connection, 1)),
+        grpc_(plan.protocol == Protocol::kGrpc) {
+    nghttp2_session_callbacks_new(&callbacks_);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks_, &H2Loop::on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_, &H2Loop::on_frame_recv);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, &H2Loop::on_stream_close);
+    connections_.reserve(max_connections_);
+    for (const Target* t : targets_) add_connection(t);
+    ready_.reserve(max_connections_);
+    dirty_.reserve(max_connections_);
+  }
+  ~H2Loop() override {
+    for (auto& c : connections_) {
+      if (c->session != nullptr) nghttp2_session_del(c->session);
+    }
+    nghttp2_session_callbacks_del(callbacks_);
+  }
+
+ private:
+  H2Conn* add_connection(const Target* t) {
+    const auto index = static_cast<uint32_t>(connections_.size());
+    connections_.push_back(std::make_unique<H2Conn>(io_, t, index, this, streams_));
+    return connections_.back().get();
+  }
+
+  // ---- hooks ----
+
+  void open_connections(TimePoint now) override {
+    for (auto& c : connections_) {
+      if (ramped_ && c->index >= active_) {
+        c->state = H2State::kParked;
+      } else {
+        connect(c.get(), now);
+      }
+    }
+  }
+
+  void start_closed(TimePoint now) override {
+    now_ = now;
+    for (auto& c : connections_) {
+      if (c->state == H2State::kOpen) settle(c.get(), now);
+    }
+  }
+
+  bool dispatch(TimePoint intended, TimePoint now) override {
+    now_ = now;
+    while (!ready_.empty()) {
+      H2Conn* c = ready_.back();
+      if (can_take(c) && submit(c, intended, now)) {
+        if (!c->in_dirty_list) {
+          c->in_dirty_list = true;
+          dirty_.push_back(c);
+        }
+        return true;
+      }
+      ready_.pop_back();
+      c->in_ready_list = false;
+    }
+    return false;
+  }
+
+  // The due requests of one timer tick leave in one write per connection.
+  void after_dispatch() override {
+    for (H2Conn* c : dirty_) {
+      c->in_dirty_list = false;
+      if (c->session != nullptr) flush(c);
+    }
+    dirty_.clear();
+  }
+
+  size_t connection_count() const override { return connections_.size(); }
+
+  void grow(const Target* target, TimePoint now) override {
+    H2Conn* c = add_connection(target);
+    c->grown = true;
+    connect(c, now);
+  }
+
+  // One pass over this thread's streams instead of a timer per request.
+  void sweep(TimePoint now) override {
+    now_ = now;
+    for (auto& owned : connections_) {
+      H2Conn* c = owned.get();
+      switch (c->state) {
+        case H2State::kOpen:
+          if (c->active > 0) expire_streams(c, now);
+          break;
+        case H2State::kConnecting:
+          if (now - c->since > plan_.connect_timeout) connect_failed(c, now);
+          break;
+        case H2State::kBackoff:
+          if (now >= c->since) connect(c, now);
+          break;
+        case H2State::kParked:
+          break;
+      }
+    }
+  }
+
+  // Opens connections up to the target count; those above it close once their
+  // streams have finished (settle() parks them).
+  void follow_ramp(TimePoint now) override {
+    now_ = now;
+    for (auto& owned : connections_) {
+      H2Conn* c = owned.get();
+      if (c->index < active_) {
+        if (c->state == H2State::kParked) connect(c, now);
+      } else if (c->state == H2State::kConnecting || c->state == H2State::kBackoff ||
+                 (c->state == H2State::kOpen && c->active == 0)) {
+        park(c);
+      }
+    }
+  }
+
+  void close_all() override {
+    for (auto& c : connections_) close(c.get());
+  }
+
+  // ---- connection life cycle ----
+
+  void connect(H2Conn* c, TimePoint now) {
+    if (!c->target->resolved) {
+      connect_failed(c, now);
+      return;
+    }
+    c->state = H2State::kConnecting;
+    c->since = now;
+    dial(*c, [this, c](boost::system::error_code ec) { on_connect(c, ec); });
+  }
+
+  void on_connect(H2Conn* c, boost::system::error_code ec) {
+    const TimePoint now = Clock::now();
+    now_ = now;
+    if (ec || (c->tls && !alpn_h2(c))) {  // a TLS server that does not speak h2 is a connect error
+      connect_failed(c, now);
+      return;
+    }
+    boost::system::error_code ignored;
+    c->lowest().non_blocking(true, ignored);
+    if (nghttp2_session_client_new(&c->session, callbacks_, c) != 0) {
+      connect_failed(c, now);
+      return;
+    }
+    const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                               {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kWindow}};
+    nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, kWindow);
+    // Still kConnecting: the connection takes streams once the server's SETTINGS arrive.
+    start_read(c);
+    flush(c);
+  }
+
+  static bool alpn_h2(H2Conn* c) {
+    const unsigned char* proto = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(c->tls->native_handle(), &proto, &len);
+    return len == 2 && std::memcmp(proto, "h2", 2) == 0;
+  }
+
+  void connect_failed(H2Conn* c, TimePoint now) {
+    record_error(ErrorClass::kConnect, now);
+    close(c);
+    // Back off so a dead target costs a few attempts per second, not a spinning CPU.
+    c->backoff = next_backoff(c->backoff);
+    c->state = H2State::kBackoff;
+    c->since = now + c->backoff;
+  }
+
+  // Counts every stream still in flight as failed with `cls` (the cancelled
+  // ones were counted when they timed out); how many there were.
+  size_t fail_streams(H2Conn* c, ErrorClass cls, TimePoint now) {
+    size_t failed = 0;
+    for (Slot& s : c->slots) {
+      if (s.stream_id != 0 && !s.cancelled) {
+        record_error(cls, now);
+        ++failed;
+      }
+    }
+    return failed;
+  }
+
+  void close(H2Conn* c) {
+    if (c->session != nullptr) {
+      nghttp2_session_del(c->session);  // runs no callbacks
+      c->session = nullptr;
+    }
+    c->reset_slots();
+    c->goaway = false;
+    c->goaway_last = 0;
+    c->writing = false;
+    c->read_was_full = false;
+    c->settings_seen = false;
+    c->cap = 0;
+    c->out.clear();
+    c->writing_out.clear();
+    if (c->grown) {
+      c->grown = false;
+      grown_done();
+    }
+    hang_up(*c);
+  }
+
+  // The connection is gone: its streams in flight fail with `cls`, a new one replaces it.
+  void replace(H2Conn* c, ErrorClass cls, TimePoint now) {
+    fail_streams(c, cls, now);
+    close(c);
+    connect(c, now);
+  }
+
+  void park(H2Conn* c) {
+    close(c);
+    c->state = H2State::kParked;
+    c->backoff = {};
+  }
+
+  bool can_take(const H2Conn* c) const {
+    return c->state == H2State::kOpen && !c->goaway && c->active < c->cap &&
+           !(ramped_ && c->index >= active_);
+  }
+
+  // After nghttp2 has run: the connection's state follows what it learned,
+  // freed slots take their next requests, and what was queued is written.
+  // False when the connection was closed (replaced or parked).
+  bool settle(H2Conn* c, TimePoint now) {
+    if (c->state == H2State::kConnecting && c->settings_seen) {
+      c->state = H2State::kOpen;
+      c->backoff = {};
+      ++stats_.connections_opened;
+      if (c->grown) {
+        c->grown = false;
+        grown_done();
+      }
+    }
+    if (c->goaway && c->active == 0) {
+      // Every stream the server kept has finished: a fresh connection takes over.
+      close(c);
+      connect(c, now);
+      return false;
+    }
+    if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
+      // nghttp2 ended the session (a connection error it answered with GOAWAY).
+      if (c->state == H2State::kConnecting) {
+        connect_failed(c, now);  // not an HTTP/2 server: retried after a backoff
+        return false;
+      }
+      if (fail_streams(c, ErrorClass::kProtocol, now) == 0) {
+        record_error(ErrorClass::kProtocol, now);
+      }
+      close(c);
+      connect(c, now);
+      return false;
+    }
+    if (c->state == H2State::kOpen) {
+      if (ramped_ && c->index >= active_ && c->active == 0) {
+        park(c);
+        return false;
+      }
+      fill(c, now);
+    }
+    return flush(c);
+  }
+
+  // Free slots take requests: closed loop the next one, open loop the due ones;
+  // a connection with room left waits in the ready list for the schedule.
+  void fill(H2Conn* c, TimePoint now) {
+    if (finished_ || now >= plan_.end) return;
+    if (plan_.mode == LoadMode::kClosed) {
+      if (now < plan_.start) return;  // start_closed() fills every open connection
+      while (can_take(c)) submit(c, now, now);
+      return;
+    }
+    while (now >= plan_.start && can_take(c) && has_due()) {
+      if (!submit(c, pop_due(), now)) break;
+    }
+    if (can_take(c) && !c->in_ready_list) {
+      c->in_ready_list = true;
+      ready_.push_back(c);
+    }
+  }
+
+  // ---- the request path ----
+
+  // False when the connection can take no more streams.
+  bool submit(H2Conn* c, TimePoint intended, TimePoint now) {
+    const RequestTable::Entry& request = c->target->requests.pick(rng_);
+    const uint32_t i = c->free.back();
+    Slot& s = c->slots[i];
+    s.request = &request.h2;
+    s.body_sent = 0;
+    nghttp2_data_provider body;
+    body.source.ptr = &s;
+    body.read_callback = &H2Loop::read_body;
+    const bool has_body = !request.h2.body.empty();
+    const int32_t id =
+        nghttp2_submit_request(c->session, nullptr, request.h2.fields.data(),
+                               request.h2.fields.size(), has_body ? &body : nullptr, &s);
+    if (id < 0) {
+      // Stream ids ran out (2^31 per connection): drain it, then replace it.
+      c->goaway = true;
+      c->goaway_last = INT32_MAX;
+      return false;
+    }
+    c->free.pop_back();
+    ++c->active;
+    s.stream_id = id;
+    s.status = 0;
+    s.grpc_status = -1;
+    s.ended = s.reset = s.cancelled = false;
+    s.since = now;
+    s.origin = intended;
+    note_send(intended, now);
+    return true;
+  }
+
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                           nghttp2_data_source* source, void*) {
+    Slot& s = *static_cast<Slot*>(source->ptr);
+    const std::string_view body = s.request->body;
+    const size_t n = std::min(length, body.size() - s.body_sent);
+    std::memcpy(buf, body.data() + s.body_sent, n);
+    s.body_sent += n;
+    if (s.body_sent == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  // Serializes what nghttp2 has queued and writes it: at once on a plain
+  // socket (one non-blocking send nearly always takes it all), else, or for
+  // the rest, asynchronously; frames queued meanwhile go in the next write.
+  // False when the connection was replaced.
+  bool flush(H2Conn* c) {
+    if (c->writing) return true;  // the write's completion flushes again
+    for (;;) {
+      const uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(c->session, &data);
+      if (n < 0) {
+        replace(c, ErrorClass::kProtocol, now_);
+        return false;
+      }
+      if (n == 0) break;
+      c->out.insert(c->out.end(), data, data + n);
+    }
+    if (c->out.empty()) return true;
+    size_t written = 0;
+    if (!c->tls) {
+      boost::system::error_code ec;
+      written = c->socket.write_some(asio::buffer(c->out), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        written = 0;
+      }
+      if (ec) {
+        replace(c, ErrorClass::kWrite, now_);
+        return false;
+      }
+      stats_.bytes_sent += written;
+      if (written == c->out.size()) {
+        c->out.clear();
+        return true;
+      }
+    }
+    c->writing_out.assign(c->out.begin() + static_cast<std::ptrdiff_t>(written), c->out.end());
+    c->out.clear();
+    c->writing = true;
+    const uint32_t gen = c->generation;
+    c->with_stream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(c->writing_out),
+                        [this, c, gen](boost::system::error_code ec, size_t n) {
+                          if (gen != c->generation) return;
+                          c->writing = false;
+                          c->writing_out.clear();
+                          stats_.bytes_sent += n;
+                          const TimePoint now = Clock::now();
+                          now_ = now;
+                          if (ec) {
+                            replace(c, ErrorClass::kWrite, now);
+                            return;
+                          }
+                          settle(c, now);
+                        });
+    });
+    return true;
+  }
+
+  // One read is outstanding whenever the connection is open (see engine_thread.cc).
+  void start_read(H2Conn* c) {
+    const uint32_t gen = c->generation;
+    if (!c->tls && !c->read_was_full) {
+      c->socket.async_wait(tcp::socket::wait_read, [this, c, gen](boost::system::error_code ec) {
+        if (gen != c->generation) return;
+        if (ec) {
+          on_read(c, ec, 0);
+          return;
+        }
+        const size_t n = c->socket.receive(asio::buffer(c->buffer), 0, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          start_read(c);  // a spurious wake-up
+          return;
+        }
+        on_read(c, ec, n);
+      });
+      return;
+    }
+    c->with_stream([&](auto& stream) {
+      stream.async_read_some(asio::buffer(c->buffer),
+                             [this, c, gen](boost::system::error_code ec, size_t n) {
+                               if (gen != c->generation) return;
+                               on_read(c, ec, n);
+                             });
+    });
+  }
+
+  void on_read(H2Conn* c, boost::system::error_code ec, size_t n) {
+    const TimePoint now = Clock::now();
+    now_ = now;
+    c->read_was_full = n == c->buffer.size();
+    if (ec) {
+      // In flight: a read error; idle: the server closed the connection, replace it.
+      if (c->state == H2State::kConnecting) {
+        connect_failed(c, now);
+      } else {
+        replace(c, ErrorClass::kRead, now);
+      }
+      return;
+    }
+    stats_.bytes_received += n;
+    const ssize_t rv = nghttp2_session_mem_recv(c->session, c->buffer.data(), n);
+    if (rv < 0) {
+      if (c->state == H2State::kConnecting) {
+        connect_failed(c, now);  // not an HTTP/2 server
+      } else if (fail_streams(c, ErrorClass::kProtocol, now) == 0) {
+        record_error(ErrorClass::kProtocol, now);
+        close(c);
+        connect(c, now);
+      } else {
+        close(c);
+        connect(c, now);
+      }
+      return;
+    }
+    if (settle(c, now)) start_read(c);
+  }
+
+  // ---- timeouts ----
+
+  // Streams past request_timeout count as timeouts and are cancelled with
+  // RST_STREAM; the connection lives on. A connection that cannot even deliver
+  // the cancellation within another timeout is stuck and replaced.
+  void expire_streams(H2Conn* c, TimePoint now) {
+    bool cancelled = false;
+    for (Slot& s : c->slots) {
+      if (s.stream_id == 0 || now - s.since <= plan_.request_timeout) continue;
+      if (s.cancelled) {
+        replace(c, ErrorClass::kTimeout, now);
+        return;
+      }
+      record_error(ErrorClass::kTimeout, now);
+      s.cancelled = true;
+      s.since = now;
+      nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s.stream_id, NGHTTP2_CANCEL);
+      cancelled = true;
+    }
+    if (cancelled) settle(c, now);
+  }
+
+  // ---- nghttp2 callbacks: they only note what arrived; settle() acts on it ----
+
+  static Slot* slot_of(nghttp2_session* session, int32_t stream_id) {
+    return static_cast<Slot*>(nghttp2_session_get_stream_user_data(session, stream_id));
+  }
+
+  static int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    Slot* s = slot_of(session, frame->hd.stream_id);
+    if (s == nullptr) return 0;
+    if (namelen == 7 && std::memcmp(name, ":status", 7) == 0) {
+      s->status = static_cast<uint16_t>(parse_number(value, valuelen, 999));
+    } else if (namelen == 11 && std::memcmp(name, "grpc-status", 11) == 0) {
+      s->grpc_status = static_cast<int16_t>(parse_number(value, valuelen, 999));
+    }
+    return 0;
+  }
+
+  // Decimal digits up to `limit`; `limit` for anything else.
+  static uint32_t parse_number(const uint8_t* p, size_t n, uint32_t limit) {
+    if (n == 0 || n > 3) return limit;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] < '0' || p[i] > '9') return limit;
+      v = v * 10 + (p[i] - '0');
+    }
+    return v;
+  }
+
+  static int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
+    H2Conn* c = static_cast<H2Conn*>(user);
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+      case NGHTTP2_DATA:
+        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
+          if (Slot* s = slot_of(session, frame->hd.stream_id)) s->ended = true;
+        }
+        break;
+      case NGHTTP2_SETTINGS:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+          c->settings_seen = true;
+          const uint32_t limit =
+              nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+          c->cap = std::min<uint32_t>(static_cast<uint32_t>(c->slots.size()), limit);
+        }
+        break;
+      case NGHTTP2_RST_STREAM:
+        if (Slot* s = slot_of(session, frame->hd.stream_id)) s->reset = true;
+        break;
+      case NGHTTP2_GOAWAY:
+        c->goaway = true;
+        c->goaway_last = frame->goaway.last_stream_id;
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
+                             void*) {
+    Slot* s = slot_of(session, stream_id);
+    if (s == nullptr || s->stream_id != stream_id) return 0;
+    s->conn->owner->stream_closed(*s, error_code);
+    return 0;
+  }
+
+  void stream_closed(Slot& s, uint32_t error_code) {
+    H2Conn* c = s.conn;
+    const TimePoint now = now_;
+    if (!s.cancelled) {
+      if (s.ended && s.status != 0) {
+        record(s, now);
+      } else if (s.reset) {
+        record_error(ErrorClass::kStream, now);
+      } else if ((c->goaway && s.stream_id > c->goaway_last) ||
+                 error_code == NGHTTP2_REFUSED_STREAM) {
+        record_error(ErrorClass::kGoaway, now);
+      } else {
+        record_error(ErrorClass::kProtocol, now);
+      }
+    }
+    s.stream_id = 0;
+    s.cancelled = false;
+    c->free.push_back(static_cast<uint32_t>(&s - c->slots.data()));
+    --c->active;
+  }
+
+  void record(const Slot& s, TimePoint now) {
+    if (!record_response(s.status, s.origin, now) || !grpc_) return;
+    if (s.grpc_status >= 0) {
+      const auto code = static_cast<size_t>(s.grpc_status);
+      ++stats_.grpc_status[code < stats_.grpc_status.size() ? code : kGrpcStatusUnknown];
+    }
+    if (s.status >= 400) return;  // counted as an HTTP error already
+    if (s.grpc_status < 0) {
+      count_error(ErrorClass::kProtocol);  // a gRPC response must carry grpc-status
+    } else if (s.grpc_status != 0) {
+      count_error(ErrorClass::kGrpc);
+    }
+  }
+
+  const uint32_t streams_;
+  const bool grpc_;
+  nghttp2_session_callbacks* callbacks_ = nullptr;
+  std::vector<std::unique_ptr<H2Conn>> connections_;
+  std::vector<H2Conn*> ready_;  // open loop: connections that may have a free slot
+  std::vector<H2Conn*> dirty_;  // open loop: connections with requests queued by dispatch()
+  TimePoint now_;               // when the current event began: what the callbacks count at
+};
+
+}  // namespace
+
+std::unique_ptr<ThreadLoop> make_h2_loop(const Plan& plan, std::vector<const Target*> targets,
+                                         ThreadShare share, IntervalCollector& collector) {
+  return std::make_unique<H2Loop>(plan, std::move(targets), share, collector);
+}
+
+}  // namespace horde
