@@ -64,7 +64,7 @@ TEST(MetricsText, RendersEveryFamilyWithTypes) {
   EXPECT_EQ(m["horde_interval_index"], "11");
   EXPECT_NE(text.find("# TYPE horde_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE horde_latency_ms gauge\n"), std::string::npos);
-  EXPECT_EQ(m.size(), 1u + 7u + 1u + 8u + 2u + 1u + 1u + 2u + 1u + 1u);
+  EXPECT_EQ(m.size(), 1u + kErrorClassCount + 1u + 8u + 2u + 1u + 1u + 2u + 1u + 1u);
   EXPECT_EQ(text.back(), '\n');
 }
 
