@@ -113,7 +113,7 @@ class ThreadLoop {
     }
     const uint32_t gen = t.generation;
     t.lowest().async_connect(
-        t.target->endpoint, [this, &t, gen, done](boost::system::error_code ec) mutable {
+        t.target->endpoint, [&t, gen, done](boost::system::error_code ec) mutable {
           if (gen != t.generation) return;
           boost::system::error_code ignored;
           if (!ec) t.lowest().set_option(loop::tcp::no_delay(true), ignored);
