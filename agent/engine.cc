@@ -5,9 +5,11 @@
 #include <boost/asio/ssl.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "agent/engine_thread.h"
@@ -103,6 +105,15 @@ struct Engine::Impl {
   std::condition_variable stopped_cv;
   bool stopped = false;
   std::vector<std::unique_ptr<EngineThread>> workers;
+  // The last rebalance, for threads that start after it came (guarded by mu).
+  std::optional<std::tuple<double, uint32_t, std::chrono::system_clock::time_point>> rebalance;
+
+  void apply_rebalance(EngineThread& w) {
+    const auto& [factor, connections, from] = *rebalance;
+    const auto at =
+        Clock::now() + duration_cast<Clock::duration>(from - std::chrono::system_clock::now());
+    w.rebalance(factor, connections, at);
+  }
 
   // No connections on this agent: still report every interval, empty, on time.
   void run_idle(const Plan& plan, IntervalCollector& collector) {
@@ -130,6 +141,13 @@ void Engine::stop() {
   impl_->stopped = true;
   for (auto& w : impl_->workers) w->request_stop();
   impl_->stopped_cv.notify_all();
+}
+
+void Engine::rebalance(double rate_factor, uint32_t connections,
+                       std::chrono::system_clock::time_point from) {
+  std::lock_guard lock(impl_->mu);
+  impl_->rebalance.emplace(rate_factor, connections, from);
+  for (auto& w : impl_->workers) impl_->apply_rebalance(*w);
 }
 
 Counters Engine::run() {
@@ -211,6 +229,7 @@ Counters Engine::run() {
       share.schedule_seed = schedule_seed + i;
       impl_->workers.push_back(std::make_unique<EngineThread>(plan, conns, share, collector));
       if (impl_->stopped) impl_->workers.back()->request_stop();
+      if (impl_->rebalance) impl_->apply_rebalance(*impl_->workers.back());
     }
   }
   std::vector<std::thread> pool;

@@ -46,6 +46,15 @@ class Engine {
   Counters run();
   // Thread-safe; makes run() return promptly (the current interval is still reported).
   void stop();
+  // Thread-safe: a lost agent's share handed to this one from `from` on. Open
+  // loop: every thread's rate (each remaining stage too) is the assigned one
+  // times `rate_factor`, its schedule continuing without a gap. Closed loop
+  // with constant connections: the agent keeps `connections` requests in
+  // flight, opening connections or parking them after their answer. Relative
+  // to the assignment, so a repeated order changes nothing; 0 leaves a level
+  // as it is. An order before run() started is applied when the threads start.
+  void rebalance(double rate_factor, uint32_t connections,
+                 std::chrono::system_clock::time_point from);
 
  private:
   struct Impl;

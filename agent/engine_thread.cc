@@ -408,4 +408,9 @@ void EngineThread::run() { loop_->run(); }
 
 void EngineThread::request_stop() { loop_->request_stop(); }
 
+void EngineThread::rebalance(double rate_factor, uint32_t connections,
+                             std::chrono::steady_clock::time_point from) {
+  loop_->rebalance(rate_factor, connections, from);
+}
+
 }  // namespace horde

@@ -81,6 +81,9 @@ class EngineThread {
   void run();
   // From any thread: ends the run promptly, reporting the current interval.
   void request_stop();
+  // From any thread: see Engine::rebalance (`from` in this machine's steady clock).
+  void rebalance(double rate_factor, uint32_t connections,
+                 std::chrono::steady_clock::time_point from);
 
  private:
   std::unique_ptr<ThreadLoop> loop_;

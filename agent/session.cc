@@ -70,6 +70,8 @@ class Session {
         spdlog::info("joined controller {} as {}", opt_.controller, m.welcome().agent_id());
       } else if (m.has_assignment()) {
         start_phase(m.assignment());
+      } else if (m.has_rebalance()) {
+        rebalance(m.rebalance());
       } else if (m.has_stop()) {
         spdlog::info("controller says stop: {}", m.stop().reason());
         stop_engine();
@@ -160,6 +162,9 @@ class Session {
     {
       std::lock_guard lock(engine_mu_);
       engine_ = engine;
+      assigned_ = *slice;
+      run_id_ = run_id;
+      phase_ = phase;
     }
     intervals_sent_ = 0;
     phase_thread_ = std::thread([this, engine, run_id, phase] {
@@ -174,6 +179,43 @@ class Session {
       std::lock_guard lock(engine_mu_);
       engine_.reset();
     });
+  }
+
+  // A lost agent's share handed to this one: checked like an assignment (the
+  // agent's own limits still hold); a refused order leaves the load as it is.
+  void rebalance(const v1::Rebalance& in) {
+    auto order = from_wire(in);
+    if (!order) {
+      spdlog::error("rebalance refused ({}); keeping the current load", order.error().message);
+      return;
+    }
+    std::lock_guard lock(engine_mu_);
+    if (!engine_ || order->run_id != run_id_ || order->phase != phase_) {
+      spdlog::warn("rebalance for run {} phase {} ignored: not the running phase", order->run_id,
+                   order->phase);
+      return;
+    }
+    auto slice = rebalanced(assigned_, *order);
+    std::optional<std::string> refusal;
+    if (!slice) {
+      refusal = slice.error().message;
+    } else {
+      AgentLimits limits = opt_.limits;
+      limits.allow = TargetAllowList{};  // the targets were checked with the assignment
+      refusal = check_limits(limits, *slice);
+    }
+    if (refusal) {
+      spdlog::error("rebalance refused ({}); keeping the current load", *refusal);
+      return;
+    }
+    const auto from = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(order->from_unix_ns)));
+    spdlog::info("phase {}: rebalanced to {} from {} ms from now", phase_,
+                 order->connections ? fmt::format("{} connections", order->connections)
+                                    : fmt::format("{:.1f} rps", slice->load.rate),
+                 (order->from_unix_ns - unix_ns()) / 1'000'000);
+    engine_->rebalance(order->rate_factor, order->connections, from);
   }
 
   void stop_engine() {
@@ -204,6 +246,9 @@ class Session {
   std::mutex write_mu_;
   std::mutex engine_mu_;
   std::shared_ptr<Engine> engine_;
+  WorkloadSlice assigned_;  // the running phase's slice as assigned (guarded by engine_mu_)
+  std::string run_id_;
+  uint32_t phase_ = 0;
   std::thread phase_thread_;
   std::atomic<int64_t> last_heard_{0};
   std::atomic<uint32_t> lease_ms_{5000};

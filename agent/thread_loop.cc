@@ -1,6 +1,7 @@
 #include "agent/thread_loop.h"
 
 #include <cmath>
+#include <limits>
 
 namespace horde {
 
@@ -16,6 +17,32 @@ Ramp scaled(const Ramp& ramp, double share) {
     s.to *= share;
   }
   return r;
+}
+
+// The part of `ramp` between lo and hi seconds, appended to `out`.
+void append_clipped(const Ramp& ramp, double lo, double hi, Ramp* out) {
+  double begin = 0;
+  for (const auto& s : ramp.segments) {
+    const double end = begin + s.seconds;
+    const double a = std::max(begin, lo);
+    const double b = std::min(end, hi);
+    if (b > a) {
+      auto level = [&](double t) {
+        return s.seconds > 0 ? s.from + (s.to - s.from) * (t - begin) / s.seconds : s.to;
+      };
+      out->segments.push_back({b - a, level(a), level(b)});
+    }
+    begin = end;
+  }
+}
+
+// `before` up to t seconds, then `after` from t on: the same integral up to t,
+// so a schedule over the result repeats the old one's requests before t.
+Ramp splice(const Ramp& before, const Ramp& after, double t) {
+  Ramp out;
+  append_clipped(before, 0, t, &out);
+  append_clipped(after, t, std::numeric_limits<double>::infinity(), &out);
+  return out;
 }
 
 size_t due_capacity(const Ramp& ramp, double share) {
@@ -42,7 +69,9 @@ ThreadLoop::ThreadLoop(const Plan& plan, std::vector<const Target*> targets, Thr
       end_timer_(io_),
       send_timer_(io_),
       ramp_timer_(io_),
-      schedule_(scaled(plan.rate, share.rate_share), plan.arrival, share.schedule_seed),
+      rebalance_timer_(io_),
+      rate_(scaled(plan.rate, share.rate_share)),
+      schedule_(rate_, plan.arrival, share.schedule_seed),
       due_(due_capacity(plan.rate, share.rate_share)) {
   max_connections_ = std::max<size_t>(share.max_connections, targets_.size());
   ramped_ = plan_.mode == LoadMode::kClosed && !plan_.connections.segments.empty();
@@ -60,8 +89,68 @@ void ThreadLoop::request_stop() {
   asio::post(io_, [this] { finish(/*natural_end=*/false); });
 }
 
+void ThreadLoop::rebalance(double rate_factor, uint32_t connections, loop::TimePoint from) {
+  asio::post(io_, [this, rate_factor, connections, from] {
+    if (finished_) return;
+    if (!begun_) {  // posted before run(): no schedule and no connections yet
+      pending_rebalance_ = [this, rate_factor, connections, from] {
+        rebalance(rate_factor, connections, from);
+      };
+      return;
+    }
+    if (plan_.mode == LoadMode::kOpen) {
+      apply_rebalance(rate_factor, connections, from);  // the schedule itself says from when
+      return;
+    }
+    rebalance_timer_.expires_at(from);
+    rebalance_timer_.async_wait(
+        [this, rate_factor, connections, from](boost::system::error_code ec) {
+          if (!ec && !finished_) apply_rebalance(rate_factor, connections, from);
+        });
+  });
+}
+
+void ThreadLoop::apply_rebalance(double rate_factor, uint32_t connections, TimePoint from) {
+  const TimePoint now = Clock::now();
+  if (plan_.mode == LoadMode::kOpen) {
+    if (rate_factor <= 0) return;
+    // Never in the past: what was already due stays as it was sent.
+    const double t =
+        std::chrono::duration<double>(std::max({from, now, plan_.start}) - plan_.start).count();
+    rate_ = splice(rate_, scaled(plan_.rate, share_.rate_share * rate_factor), t);
+    // Same seed, same integral up to t: replaying the requests already taken
+    // keeps intended times continuous; the pending one is drawn again.
+    Schedule next(rate_, plan_.arrival, share_.schedule_seed);
+    for (uint64_t i = 1; i < produced_; ++i) next.next();
+    schedule_ = std::move(next);
+    if (produced_ > 0) --produced_;
+    advance_schedule();
+    if (next_due_ >= plan_.end) return;
+    send_timer_.expires_at(std::max(next_due_, plan_.start));
+    send_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) send_due();
+    });
+    return;
+  }
+  if (connections == 0 || !plan_.connections.segments.empty()) return;
+  // This thread's part of the agent's connections: k * threads + index < connections.
+  const uint32_t want =
+      connections <= share_.index ? 0 : (connections - share_.index - 1) / plan_.threads + 1;
+  rebalanced_level_ = connections;
+  ramped_ = true;  // from now on connections at or above active_ are parked
+  while (connection_count() < want) {
+    const size_t k = connection_count();
+    ++growing_;
+    grow(&plan_.targets[(k * plan_.threads + share_.index) % plan_.targets.size()], now);
+  }
+  active_ = want;
+  if (now >= plan_.start) follow_ramp(now);
+}
+
 void ThreadLoop::begin() {
   if (finished_) return;
+  begun_ = true;
+  if (pending_rebalance_) std::exchange(pending_rebalance_, nullptr)();  // runs after this
   const TimePoint now = Clock::now();
   // Connections open before the start so they are ready when it comes; with
   // a connection ramp, only as many as it wants at the start (none at 0).
@@ -134,7 +223,10 @@ void ThreadLoop::arm_sweep() {
 // Agent connection k * threads + index is active when it is below the ramp's level.
 uint32_t ThreadLoop::active_at(TimePoint t) const {
   const double seconds = std::chrono::duration<double>(t - plan_.start).count();
-  const auto level = static_cast<uint64_t>(std::floor(plan_.connections.level_at(seconds) + 1e-9));
+  const auto level =
+      rebalanced_level_
+          ? uint64_t{*rebalanced_level_}
+          : static_cast<uint64_t>(std::floor(plan_.connections.level_at(seconds) + 1e-9));
   if (level <= share_.index) return 0;
   const uint64_t n = (level - share_.index - 1) / plan_.threads + 1;
   return static_cast<uint32_t>(std::min<uint64_t>(n, connection_count()));
@@ -174,6 +266,7 @@ void ThreadLoop::send_due() {
 }
 
 void ThreadLoop::advance_schedule() {
+  ++produced_;
   const double t = schedule_.next();
   next_due_ = t == Schedule::kNever
                   ? TimePoint::max()
@@ -215,6 +308,7 @@ void ThreadLoop::finish(bool natural_end) {
   end_timer_.cancel(ignored);
   send_timer_.cancel(ignored);
   ramp_timer_.cancel(ignored);
+  rebalance_timer_.cancel(ignored);
   close_all();
   io_.stop();
 }

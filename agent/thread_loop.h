@@ -8,14 +8,20 @@
 // driver with no virtual call, except the one per due request in open loop.
 #pragma once
 
-// Before Boost.Asio: 1.74's awaitable.hpp uses std::exchange without including it.
+// Before Boost.Asio (kept first by clang-format off): 1.74's awaitable.hpp uses
+// std::exchange without including <utility>.
+// clang-format off
+#include <utility>
+// clang-format on
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <utility>
+#include <optional>
 #include <vector>
 
 #include "agent/due_queue.h"
@@ -74,6 +80,9 @@ class ThreadLoop {
   void run();
   // From any thread.
   void request_stop();
+  // From any thread: a lost agent's share taken over from `from` on (see
+  // Engine::rebalance); both levels are relative to the assignment.
+  void rebalance(double rate_factor, uint32_t connections, loop::TimePoint from);
 
  protected:
   using TimePoint = loop::TimePoint;
@@ -218,6 +227,7 @@ class ThreadLoop {
   void send_due();
   void advance_schedule();
   void wait_for_connection(TimePoint now);
+  void apply_rebalance(double rate_factor, uint32_t connections, TimePoint from);
 
   IntervalCollector& collector_;
   const size_t streams_per_connection_;
@@ -226,7 +236,15 @@ class ThreadLoop {
   boost::asio::steady_timer end_timer_;
   boost::asio::steady_timer send_timer_;
   boost::asio::steady_timer ramp_timer_;
+  boost::asio::steady_timer rebalance_timer_;
+  Ramp rate_;  // open loop: this thread's rate over time, rebalances included
   Schedule schedule_;
+  uint64_t produced_ = 0;  // times schedule_ was asked for the next request
+  // Closed loop after a rebalance: the agent's connection count (overrides the ramp).
+  std::optional<uint32_t> rebalanced_level_;
+  // A rebalance that came before begin(): posted again once begin() is done.
+  bool begun_ = false;
+  std::function<void()> pending_rebalance_;
   DueQueue due_;
   TimePoint next_due_ = TimePoint::max();
   size_t growing_ = 0;  // grown connections still connecting

@@ -54,6 +54,8 @@ struct Sweep {
 // What to do when agents are lost mid-run.
 struct FaultPolicy {
   uint32_t tolerate_lost_agents = 0;  // more lost than this: exit code 3
+  // A lost agent's share of the load goes to the survivors for the rest of its phase.
+  bool rebalance = false;
   bool operator==(const FaultPolicy&) const = default;
 };
 

@@ -343,4 +343,45 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
   return s;
 }
 
+void to_wire(const Rebalance& r, v1::Rebalance* out) {
+  out->set_run_id(r.run_id);
+  out->set_phase(r.phase);
+  out->set_rate_factor(r.rate_factor);
+  out->set_connections(r.connections);
+  out->set_from_unix_ns(r.from_unix_ns);
+}
+
+Result<Rebalance> from_wire(const v1::Rebalance& in) {
+  if (in.run_id().size() > kMaxNameLength) return Error{"rebalance: run_id too long"};
+  const double f = in.rate_factor();
+  if (!std::isfinite(f) || f < 0 || f > kMaxRebalanceFactor) {
+    return Error{fmt::format("rebalance: rate_factor must be 0 (unchanged) or in (0, {}]",
+                             kMaxRebalanceFactor)};
+  }
+  if (in.connections() > kMaxConnectionsPerAgent) {
+    return Error{
+        fmt::format("rebalance: connections must be 0 (unchanged) .. {}", kMaxConnectionsPerAgent)};
+  }
+  if (f == 0 && in.connections() == 0)
+    return Error{"rebalance: changes neither rate nor connections"};
+  if (in.from_unix_ns() <= 0) return Error{"rebalance: from_unix_ns must be a time > 0"};
+  return Rebalance{in.run_id(), in.phase(), f, in.connections(), in.from_unix_ns()};
+}
+
+Result<WorkloadSlice> rebalanced(const WorkloadSlice& assigned, const Rebalance& r) {
+  WorkloadSlice s = assigned;
+  if (s.load.mode == LoadMode::kOpen) {
+    if (r.connections != 0) return Error{"rebalance: connections given for an open-loop phase"};
+    s.load.rate *= r.rate_factor;
+    for (Stage& st : s.load.stages) st.rate *= r.rate_factor;
+    return s;
+  }
+  if (r.rate_factor != 0) return Error{"rebalance: rate_factor given for a closed-loop phase"};
+  if (!s.load.stages.empty()) {
+    return Error{"rebalance: not supported for closed loop with connection stages"};
+  }
+  s.load.connections = r.connections;
+  return s;
+}
+
 }  // namespace horde

@@ -29,4 +29,24 @@ Result<IntervalReport> from_wire(const v1::Report& in);
 void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out);
 Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in);
 
+// A lost agent's share handed to a survivor (workload `rebalance: true`). Both
+// levels are absolute, relative to the assignment: a repeated order changes nothing.
+struct Rebalance {
+  std::string run_id;
+  uint32_t phase = 0;
+  double rate_factor = 0;    // open loop: assigned rate (every stage) times this; 0: unchanged
+  uint32_t connections = 0;  // closed loop: the agent's new concurrency; 0: unchanged
+  int64_t from_unix_ns = 0;  // the agent's clock
+  bool operator==(const Rebalance&) const = default;
+};
+inline constexpr double kMaxRebalanceFactor = 1000;
+
+void to_wire(const Rebalance& r, v1::Rebalance* out);
+// Rejects a factor that is not finite or outside (0, 1000], connections above
+// kMaxConnectionsPerAgent, an order that changes nothing, a bad start time.
+Result<Rebalance> from_wire(const v1::Rebalance& in);
+// The assigned slice with the order applied (rate and stage rates scaled, or the
+// connection count replaced); an error when the order does not fit the slice's mode.
+Result<WorkloadSlice> rebalanced(const WorkloadSlice& assigned, const Rebalance& r);
+
 }  // namespace horde

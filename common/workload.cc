@@ -327,6 +327,7 @@ nlohmann::json to_json(const Workload& w) {
   if (w.faults.tolerate_lost_agents > 0) {
     out["tolerate_lost_agents"] = w.faults.tolerate_lost_agents;
   }
+  if (w.faults.rebalance) out["rebalance"] = true;
   return out;
 }
 }  // namespace horde

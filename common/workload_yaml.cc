@@ -39,6 +39,7 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "sweep",
                                                      "capacity",
                                                      "tolerate_lost_agents",
+                                                     "rebalance",
                                                      "protocol",
                                                      "grpc"};
 const std::initializer_list<const char*> kRequestKeys = {"method", "path", "headers", "body",
@@ -167,7 +168,16 @@ class WorkloadReader {
         if (!read_uint(v, "tolerate_lost_agents", 0, 100'000, &w->faults.tolerate_lost_agents)) {
           return false;
         }
+      } else if (key == "rebalance") {
+        if (!read_bool(v, "rebalance", &w->faults.rebalance)) return false;
       }
+    }
+    // Handing a lost agent's connections to the survivors would have to rescale
+    // every later stage of each survivor's connection ramp; not built (yet).
+    if (w->faults.rebalance && w->load.mode == LoadMode::kClosed && !w->load.stages.empty()) {
+      return fail("rebalance",
+                  "not supported for closed loop with load.stages (connection ramps); use "
+                  "constant load.connections, an open-loop workload, or remove rebalance");
     }
     if (w->grpc && root["requests"]) {
       return fail("requests",

@@ -440,8 +440,8 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   const int64_t start_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(start_unix.time_since_epoch()).count();
   phase_->start = SteadyClock::now() + opt_.start_delay;
-  phase_->end = phase_->start + std::chrono::duration_cast<SteadyClock::duration>(
-                                    w.load.warmup + w.load.duration);
+  phase_->end = phase_->start +
+                std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
   for (size_t i = 0; i < members.size(); ++i) {
     Agent& a = *agents_.at(members[i]);
     a.in_phase = true;

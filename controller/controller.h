@@ -58,6 +58,8 @@ class Controller {
   void handle(SessionEvent e);
   void on_hello(Agent& a, const v1::Hello& h);
   void drop(Agent& a, const std::string& reason, bool lost);
+  // `rebalance: true`: hands a lost agent's share to the phase's survivors.
+  void rebalance_after_loss(const Agent& lost);
   void ping_all();
   void ping(Agent& a);
   bool wait_for_agents();

@@ -92,6 +92,27 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
   return slices;
 }
 
+Result<RebalancePlan> plan_rebalance(const Workload& w, const std::vector<uint32_t>& member_cores,
+                                     const std::vector<uint32_t>& survivor_cores) {
+  if (survivor_cores.empty()) return Error{"no surviving agents to take the load"};
+  RebalancePlan plan;
+  if (w.load.mode == LoadMode::kOpen) {
+    auto sum = [](const std::vector<uint32_t>& cores) {
+      return std::accumulate(cores.begin(), cores.end(), 0.0,
+                             [](double s, uint32_t c) { return s + std::max(c, 1u); });
+    };
+    plan.rate_factor = sum(member_cores) / sum(survivor_cores);
+    return plan;
+  }
+  if (!w.load.stages.empty()) {
+    return Error{"rebalance: not supported for closed loop with load.stages"};
+  }
+  auto slices = split_load(w, survivor_cores);
+  if (!slices) return slices.error();
+  for (const auto& s : *slices) plan.connections.push_back(s.load.connections);
+  return plan;
+}
+
 uint32_t interval_count(const LoadSpec& load) {
   const auto total = load.warmup + load.duration;
   return static_cast<uint32_t>((total.count() + load.interval.count() - 1) / load.interval.count());

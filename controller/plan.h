@@ -20,6 +20,18 @@ std::vector<uint32_t> split_proportional(uint32_t total, const std::vector<uint3
 Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
                                               const std::vector<uint32_t>& agent_cores);
 
+// A lost agent's share handed to the survivors (`rebalance: true`). Open loop:
+// every survivor's rate is its assignment times `rate_factor` (all phase
+// members' cores over the survivors' cores, so the survivors offer the whole
+// rate again). Closed loop: each survivor's new concurrency, split over the
+// survivors' cores so the parts add up to load.connections again.
+struct RebalancePlan {
+  double rate_factor = 0;             // open loop; 0 in closed loop
+  std::vector<uint32_t> connections;  // closed loop, in the order of survivor_cores
+};
+Result<RebalancePlan> plan_rebalance(const Workload& w, const std::vector<uint32_t>& member_cores,
+                                     const std::vector<uint32_t>& survivor_cores);
+
 // Number of intervals of a phase (warm-up included), and how many of them are warm-up.
 uint32_t interval_count(const LoadSpec& load);
 uint32_t warmup_interval_count(const LoadSpec& load);

@@ -128,6 +128,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
   };
+  if (!p.rebalances.empty()) out["rebalances"] = p.rebalances;
   if (!p.counters.grpc_status.empty()) {
     nlohmann::json grpc = nlohmann::json::object();
     for (const auto& [code, n] : p.counters.grpc_status) grpc[grpc_status_name(code)] = n;

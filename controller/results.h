@@ -35,6 +35,8 @@ struct PhaseResult {
   std::optional<double> offered_rps;  // open loop only
   std::vector<IntervalRow> intervals;
   uint64_t discarded_reports = 0;
+  // `rebalance: true`: one entry per lost agent whose share went to the survivors.
+  nlohmann::json rebalances = nlohmann::json::array();
 };
 
 struct AgentSummary {

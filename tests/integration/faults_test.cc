@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <set>
+
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
@@ -144,6 +146,54 @@ TEST(Faults, FrozenAgentIsDroppedAndStopsByItsLeaseWhenItWakes) {
   }
   EXPECT_TRUE(a1_lost);
   a2.wait_until(in(std::chrono::seconds(10)));
+}
+
+}  // namespace
+}  // namespace horde::testing
+
+namespace horde::testing {
+namespace {
+
+// An agent reusing a joined agent's name is refused (exit 2, never merged); an
+// agent that joins after the phase started is welcomed but given no work: the
+// target serves no more than the two rostered agents counted.
+TEST(Joins, DuplicateNameIsRefusedAndLateJoinerSendsNothing) {
+  Rig s = start("joins", "3s", 2);
+  ASSERT_FALSE(s.address.empty());
+  auto agent = [&](const std::string& name) {
+    return start_horde({"agent", "--controller", s.address, "--once", "--name", name, "--threads",
+                        "1", "--insecure-no-token"});
+  };
+  Subprocess first = agent("a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Subprocess second = agent("a");
+  // Whichever of the two came second is refused (exit 2) and never joins the run.
+  const auto deadline = in(std::chrono::seconds(15));
+  std::optional<int> refused;
+  while (!refused && Clock::now() < deadline) {
+    for (Subprocess* p : {&first, &second}) {
+      if (auto c = p->wait_until(in(std::chrono::milliseconds(100)))) refused = *c;
+    }
+  }
+  ASSERT_TRUE(refused) << "neither agent named a was refused";
+  EXPECT_EQ(*refused, 2);
+  Subprocess b = agent("b");
+  ASSERT_TRUE(wait_for_line(s.controller, "rps", std::chrono::seconds(20)));  // phase running
+  Subprocess late = agent("late");
+  auto code = s.controller.wait_until(in(std::chrono::seconds(30)));
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(late.wait_until(in(std::chrono::seconds(10))).value_or(-1), 0);
+  const auto summary = read_json(s.dir / "out" / "summary.json");
+  ASSERT_EQ(summary["agents"].size(), 2u);
+  std::set<std::string> names;
+  for (const auto& ag : summary["agents"]) names.insert(ag["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"a", "b"}));
+  const uint64_t requests = summary["totals"]["requests"];
+  const uint64_t total_served = served(s.url);
+  EXPECT_GT(requests, 0u);
+  EXPECT_GE(total_served, requests);
+  EXPECT_LE(total_served, requests + 4);  // 4 connections in flight at the end, nothing from late
 }
 
 }  // namespace
