@@ -58,7 +58,8 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::st
 
 // Numeric addresses need no DNS; names are resolved once, before the run.
 Target resolve_target(asio::io_context& io, const Url& url,
-                      const std::vector<RequestSpec>& requests, const TlsSpec& tls, bool h2) {
+                      const std::vector<RequestSpec>& requests, const TlsSpec& tls, bool h2,
+                      const std::map<std::string, std::string>& pinned) {
   Target target{false, {}, RequestTable(url, requests), nullptr, {}};
   const bool https = url_uses_tls(url);
   const uint16_t port = url.port != 0 ? url.port : default_port(url.scheme);
@@ -67,7 +68,8 @@ Target resolve_target(asio::io_context& io, const Url& url,
     host = host.substr(1, host.size() - 2);
   }
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  const auto at = pinned.find(url.host);
+  const auto address = asio::ip::make_address(at != pinned.end() ? at->second : host, ec);
   if (https) {
     const std::string name = tls.server_name.empty() ? host : tls.server_name;
     target.tls = make_tls_context(tls, name, h2);
@@ -187,7 +189,8 @@ Counters Engine::run() {
     asio::io_context resolver_io;
     for (const Url& url : slice.targets) {
       plan.targets.push_back(resolve_target(resolver_io, url, requests, slice.tls,
-                                            slice.protocol != Protocol::kHttp1));
+                                            slice.protocol != Protocol::kHttp1,
+                                            options.pinned_addresses));
     }
   }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 
 #include "common/report.h"
@@ -28,6 +29,9 @@ struct EngineOptions {
   // seed + i, so a run can be repeated exactly; 0 draws a random seed. Give
   // each agent a different one, or their Poisson arrivals coincide.
   uint64_t seed = 0;
+  // Host name -> the address to connect to instead of resolving it again: the
+  // addresses check_limits already checked against --allow-target.
+  std::map<std::string, std::string> pinned_addresses;
 };
 
 class Engine {

@@ -143,7 +143,8 @@ Result<std::vector<IpAddress>> resolve_host(const std::string& host) {
 }
 
 std::optional<std::string> check_limits(const AgentLimits& limits, const WorkloadSlice& slice,
-                                        const Resolve& resolve) {
+                                        const Resolve& resolve,
+                                        std::map<std::string, std::string>* pinned) {
   const LoadSpec& load = slice.load;
   if (limits.max_connections > 0) {
     uint32_t most = std::max(load.connections, load.max_connections);
@@ -184,6 +185,17 @@ std::optional<std::string> check_limits(const AgentLimits& limits, const Workloa
         return fmt::format("refused: target {} ({}) is not in --allow-target {}", t.text,
                            a.to_string(), limits.allow.text());
       }
+    }
+    if (pinned != nullptr && !addresses->empty()) {
+      // IPv4 first, as the engine's own resolution prefers it.
+      const IpAddress* use = &addresses->front();
+      for (const IpAddress& a : *addresses) {
+        if (!a.v6) {
+          use = &a;
+          break;
+        }
+      }
+      (*pinned)[t.host] = use->to_string();
     }
   }
   return std::nullopt;

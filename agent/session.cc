@@ -124,10 +124,11 @@ class Session {
     const std::string run_id = a.run_id();
     const uint32_t phase = a.phase();
     std::optional<std::string> refusal;
+    std::map<std::string, std::string> pinned;
     if (!slice) {
       refusal = slice.error().message;
     } else {
-      refusal = check_limits(opt_.limits, *slice);  // before a single byte goes out
+      refusal = check_limits(opt_.limits, *slice, resolve_host, &pinned);  // before any traffic
     }
     if (refusal) {
       spdlog::error("assignment rejected: {}", *refusal);
@@ -140,6 +141,7 @@ class Session {
     }
     EngineOptions eo;
     eo.slice = std::move(*slice);
+    eo.pinned_addresses = std::move(pinned);
     eo.threads = std::min<unsigned>(threads_, std::max<uint32_t>(eo.slice.load.connections, 1));
     eo.phase = phase;
     // Poisson arrivals repeatable per agent and run, and different between agents.

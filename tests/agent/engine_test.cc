@@ -98,6 +98,20 @@ TEST(Engine, ClosedLoopMatchesServerCount) {
   EXPECT_EQ(c.late, 0u);
 }
 
+// A name pinned by check_limits is dialled at the pinned address, never looked
+// up again: "pinned.invalid" does not resolve, yet every request is answered.
+TEST(Engine, PinnedHostIsDialledWithoutAnotherLookup) {
+  TestHttpServer server;
+  EngineOptions o = options(server.port(), 2, 400ms);
+  o.slice.targets = {
+      parse_url("http://pinned.invalid:" + std::to_string(server.port()) + "/").value()};
+  o.pinned_addresses = {{"pinned.invalid", "127.0.0.1"}};
+  const Counters c = run_engine(o).total;
+  EXPECT_GT(c.requests, 0u);
+  EXPECT_EQ(c.errors, 0u);
+  EXPECT_EQ(c.status_codes.at(200), c.requests);
+}
+
 TEST(Engine, HttpErrorStatusesAreCountedByClass) {
   {
     TestHttpServer server(TestHttpServer::Mode::kStatus, 404);

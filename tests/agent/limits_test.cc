@@ -115,6 +115,18 @@ TEST(CheckLimits, EveryResolvedAddressMustBeAllowed) {
   EXPECT_TRUE(check_limits(l, two, fake_dns));  // one bad target refuses the assignment
 }
 
+TEST(CheckLimits, PinsTheCheckedAddressForTheEngine) {
+  AgentLimits l;
+  l.allow = allow("10.0.0.0/8,fd00::/8,named.test");
+  std::map<std::string, std::string> pinned;
+  WorkloadSlice s = slice_for("http://inside.test/");
+  s.targets.push_back(parse_url("http://named.test/").value());
+  EXPECT_FALSE(check_limits(l, s, fake_dns, &pinned));
+  // inside.test was allowed by its addresses: the engine must dial the one checked
+  // (IPv4 first); named.test was allowed by name, so it may resolve freely.
+  EXPECT_EQ(pinned, (std::map<std::string, std::string>{{"inside.test", "10.1.1.1"}}));
+}
+
 TEST(CheckLimits, Connections) {
   AgentLimits l;
   l.max_connections = 4;
