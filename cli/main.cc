@@ -72,6 +72,7 @@ Result<std::chrono::milliseconds> flag_duration(const std::string& flag, const s
 struct RunFlags {
   std::string file, target, duration, warmup, out;
   uint32_t connections = 0;
+  uint32_t streams = 0;  // HTTP/2 and gRPC: streams per connection
   double rate = 0;
   unsigned threads = 0;
   uint32_t local_agents = 2;
@@ -102,6 +103,7 @@ Result<Workload> workload_from(const RunFlags& f, std::string* source) {
     w.builtin_target.reset();
   }
   if (f.connections) w.load.connections = f.connections;
+  if (f.streams) w.load.streams_per_connection = f.streams;
   if (f.rate < 0) return Error{"--rate: must be > 0 requests/s"};
   if (f.rate > 0) {
     w.load.mode = LoadMode::kOpen;
@@ -137,6 +139,9 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--target", f->target, "Target URL (overrides the file's targets)");
   cmd->add_option("-c,--connections", f->connections, "Total connections over all agents")
       ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("-m,--streams", f->streams,
+                  "HTTP/2 and gRPC: concurrent streams per connection (as h2load -m)")
+      ->check(CLI::Range(1u, kMaxStreamsPerConnection));
   cmd->add_option("--rate", f->rate, "Open loop at this total rate (requests/s)");
   cmd->add_option("-d,--duration", f->duration, "Measured duration, e.g. 10s");
   cmd->add_option("--warmup", f->warmup, "Warm-up before it, excluded from results");
