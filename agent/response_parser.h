@@ -4,6 +4,11 @@
 // bytes, and it understands content-length, chunked and close-delimited bodies,
 // responses split over any number of reads and several responses in one read.
 // No allocation: it keeps only the status code of the response being parsed.
+// A response that arrives whole in one read and is plainly formed (HTTP/1.1,
+// Content-Length, keep-alive, printable header bytes, nothing else http-parser
+// treats specially) takes a fast path: one table-driven pass over its head.
+// Anything else goes to http-parser from its first byte, so both agree on every
+// input the fast path takes and http-parser alone judges the rest.
 #pragma once
 
 #include <http_parser.h>
@@ -42,6 +47,9 @@ class ResponseParser {
   const char* error_name() const;
 
  private:
+  // The fast path: true with `step` filled when `data` begins with a whole plain
+  // response; false (nothing consumed) to let http-parser read it.
+  bool feed_plain(const char* data, size_t len, Step& step) const;
   static int on_message_begin(http_parser* p);
   static int on_headers_complete(http_parser* p);
   static int on_message_complete(http_parser* p);

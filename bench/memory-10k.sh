@@ -7,6 +7,8 @@
 # Installs nothing: needs nginx (nginx-light), python3; raises `ulimit -n` to the hard limit.
 # Usage: bench/memory-10k.sh [path/to/horde] (default build/horde).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 HORDE=${1:-${HORDE:-build/horde}}
 CONNS=${CONNS:-10000}
@@ -21,37 +23,8 @@ if [ "$HARD" -lt $((CONNS + 1000)) ]; then
 fi
 
 WORK=$(mktemp -d /tmp/horde-mem.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile $HARD;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$PORT backlog=16384;
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
-trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
-  sleep 0.05
-done
+PORT=$(free_port)
+NGINX_LISTEN="backlog=16384" NGINX_TOP="worker_rlimit_nofile $HARD;" NGINX_CONNECTIONS=20000 start_nginx "$WORK" "$PORT"
 
 "$HORDE" run --target "http://127.0.0.1:$PORT/" -c "$CONNS" --rate 100 -d 15s --local-agents 1 \
   --threads 1 --no-live --out "$WORK/out" >"$WORK/horde.out" 2>&1 &

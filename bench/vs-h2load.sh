@@ -11,6 +11,8 @@
 # (Debian package `time`), python3, taskset.
 # Usage: bench/vs-h2load.sh [path/to/horde] (default build/horde).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 HORDE=${1:-${HORDE:-build/horde}}
 DURATION=${DURATION:-5}
@@ -22,37 +24,8 @@ for tool in "$NGINX" h2load /usr/bin/time taskset python3 "$HORDE"; do
 done
 
 WORK=$(mktemp -d /tmp/horde-vs-h2load.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 60s;
-  http2_max_concurrent_streams 1000;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$PORT http2;
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
-trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
-  sleep 0.05
-done
+PORT=$(free_port)
+NGINX_LISTEN="http2" NGINX_HTTP="http2_max_concurrent_streams 1000;" start_nginx "$WORK" "$PORT" 0
 echo "nginx pid $NGINX_PID on h2c://127.0.0.1:$PORT/ (cpu 0); generators on cpu 1;" \
   "${DURATION}s runs, $ROUNDS rounds"
 

@@ -8,6 +8,8 @@
 # Installs nothing: needs nginx (nginx-light), wrk, GNU time (Debian package `time`),
 # python3, taskset. Usage: bench/vs-wrk.sh [path/to/horde] (default build/horde).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 HORDE=${1:-${HORDE:-build/horde}}
 DURATION=${DURATION:-5}
@@ -19,36 +21,8 @@ for tool in "$NGINX" wrk /usr/bin/time taskset python3 "$HORDE"; do
 done
 
 WORK=$(mktemp -d /tmp/horde-vs-wrk.XXXXXX)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx/logs"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 60s;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
-    listen 127.0.0.1:$PORT;
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
-trap 'kill $NGINX_PID 2>/dev/null; wait $NGINX_PID 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do
-  (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break
-  sleep 0.05
-done
+PORT=$(free_port)
+start_nginx "$WORK" "$PORT" 0
 URL="http://127.0.0.1:$PORT/"
 echo "nginx pid $NGINX_PID on $URL (cpu 0); generators on cpu 1; ${DURATION}s runs, $ROUNDS rounds"
 

@@ -6,12 +6,18 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
 namespace {
+
+nlohmann::json sorted(nlohmann::json list) {
+  std::sort(list.begin(), list.end());
+  return list;
+}
 
 struct IntervalCount {
   uint32_t interval = 0;
@@ -118,7 +124,8 @@ TEST(Rebalance, OpenLoopSurvivorsTakeTheLostShare) {
   const auto& rebalances = o.summary["phases"][0]["rebalances"];
   ASSERT_EQ(rebalances.size(), 1u) << o.summary["phases"][0].dump(2);
   EXPECT_EQ(rebalances[0]["lost_agent"], "a1");
-  EXPECT_EQ(rebalances[0]["survivors"], nlohmann::json({"a2", "a3"}));
+  // In join order, which the agents' start races decide.
+  EXPECT_EQ(sorted(rebalances[0]["survivors"]), nlohmann::json({"a2", "a3"}));
   EXPECT_DOUBLE_EQ(rebalances[0]["rate_factor"].get<double>(), 1.5);
   const auto rows = after_loss(o.intervals);
   ASSERT_GE(rows.size(), 2u) << describe(o.intervals);
@@ -151,7 +158,7 @@ TEST(Rebalance, ClosedLoopConnectionsAddUpToTheTotalAgain) {
   ASSERT_TRUE(o.summary.is_object()) << o.out;
   const auto& rebalances = o.summary["phases"][0]["rebalances"];
   ASSERT_EQ(rebalances.size(), 1u) << o.summary["phases"][0].dump(2);
-  EXPECT_EQ(rebalances[0]["connections"], nlohmann::json({5, 4}));
+  EXPECT_EQ(sorted(rebalances[0]["connections"]), nlohmann::json({4, 5}));  // 9 in all
   uint64_t before = 0;
   uint32_t before_n = 0;
   for (const auto& r : o.intervals) {
