@@ -288,38 +288,9 @@ class Http1Loop final : public ThreadLoop {
     });
   }
 
-  // One read is outstanding whenever the connection is open, so a server that
-  // closes an idle keep-alive connection is noticed and replaced before use.
   void start_read(Connection* c) {
-    const uint32_t gen = c->generation;
-    if (!c->tls && !c->read_was_full) {
-      // wrk's pattern: wait until readable, then one recv(). Asio's
-      // async_read_some would first try a speculative recv() that, on a
-      // keep-alive connection just answered, fails with EAGAIN: one wasted
-      // system call per request. A read that came back short drained the
-      // socket, so the next edge-triggered readiness event cannot be missed.
-      c->socket.async_wait(tcp::socket::wait_read, [this, c, gen](boost::system::error_code ec) {
-        if (gen != c->generation) return;
-        if (ec) {
-          on_read(c, ec, 0);
-          return;
-        }
-        const size_t n = c->socket.receive(asio::buffer(c->buffer), 0, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-          start_read(c);  // a spurious wake-up
-          return;
-        }
-        on_read(c, ec, n);
-      });
-      return;
-    }
-    c->with_stream([&](auto& stream) {
-      stream.async_read_some(asio::buffer(c->buffer),
-                             [this, c, gen](boost::system::error_code ec, size_t n) {
-                               if (gen != c->generation) return;
-                               on_read(c, ec, n);
-                             });
-    });
+    read_next(c,
+              [this](Connection* c, boost::system::error_code ec, size_t n) { on_read(c, ec, n); });
   }
 
   void on_read(Connection* c, boost::system::error_code ec, size_t n) {

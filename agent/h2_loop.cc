@@ -485,32 +485,9 @@ class H2Loop final : public ThreadLoop {
     return true;
   }
 
-  // One read is outstanding whenever the connection is open (see engine_thread.cc).
+  // One read is outstanding whenever the connection is open (ThreadLoop::read_next).
   void start_read(H2Conn* c) {
-    const uint32_t gen = c->generation;
-    if (!c->tls && !c->read_was_full) {
-      c->socket.async_wait(tcp::socket::wait_read, [this, c, gen](boost::system::error_code ec) {
-        if (gen != c->generation) return;
-        if (ec) {
-          on_read(c, ec, 0);
-          return;
-        }
-        const size_t n = c->socket.receive(asio::buffer(c->buffer), 0, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-          start_read(c);  // a spurious wake-up
-          return;
-        }
-        on_read(c, ec, n);
-      });
-      return;
-    }
-    c->with_stream([&](auto& stream) {
-      stream.async_read_some(asio::buffer(c->buffer),
-                             [this, c, gen](boost::system::error_code ec, size_t n) {
-                               if (gen != c->generation) return;
-                               on_read(c, ec, n);
-                             });
-    });
+    read_next(c, [this](H2Conn* c, boost::system::error_code ec, size_t n) { on_read(c, ec, n); });
   }
 
   void on_read(H2Conn* c, boost::system::error_code ec, size_t n) {

@@ -137,6 +137,42 @@ class ThreadLoop {
                                  });
         });
   }
+  // Keeps one read outstanding on `c` (a Transport with `buffer` and
+  // `read_was_full`), so a server that closes an idle keep-alive connection is
+  // noticed and replaced before use; `on_read(c, ec, n)` gets what it read.
+  // Plain TCP follows wrk: wait until readable, then one recv(). Asio's
+  // async_read_some would first try a speculative recv() that, on a keep-alive
+  // connection just answered, fails with EAGAIN: one wasted system call per
+  // request. A read that came back short drained the socket, so the next
+  // edge-triggered readiness event cannot be missed; a full one reads again first.
+  template <typename Conn, typename OnRead>
+  void read_next(Conn* c, OnRead on_read) {
+    const uint32_t gen = c->generation;
+    if (!c->tls && !c->read_was_full) {
+      c->socket.async_wait(loop::tcp::socket::wait_read, [this, c, gen, on_read](
+                                                             boost::system::error_code ec) mutable {
+        if (gen != c->generation) return;
+        if (ec) {
+          on_read(c, ec, 0);
+          return;
+        }
+        const size_t n = c->socket.receive(loop::asio::buffer(c->buffer), 0, ec);
+        if (ec == loop::asio::error::would_block || ec == loop::asio::error::try_again) {
+          read_next(c, on_read);  // a spurious wake-up
+          return;
+        }
+        on_read(c, ec, n);
+      });
+      return;
+    }
+    c->with_stream([&](auto& stream) {
+      stream.async_read_some(loop::asio::buffer(c->buffer),
+                             [c, gen, on_read](boost::system::error_code ec, size_t n) mutable {
+                               if (gen != c->generation) return;
+                               on_read(c, ec, n);
+                             });
+    });
+  }
   // Closes `t`; an SSL stream is retired, not destroyed, because its aborted
   // operations still refer to it until their completions have run.
   void hang_up(Transport& t);
