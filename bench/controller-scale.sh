@@ -6,8 +6,8 @@
 # For each N it prints: controller CPU (user+sys, GNU time) and max RSS, report
 # bytes on the wire per agent per second, whether every report was merged
 # (summary.json totals.requests == what the swarm sent, discarded_reports == 0),
-# interval publish latency (progress line on the controller's stdout, stamped
-# when read, minus the interval's scheduled end), how much of that is the
+# interval publish latency (when the controller merged each interval, from
+# intervals.jsonl, minus the interval's scheduled end), how much of that is the
 # swarm's own sending (its last report of each interval written, after the
 # interval's end) and the spread of the start times the agents were given.
 # Usage: bench/controller-scale.sh [build-dir]   (default build)
@@ -37,12 +37,15 @@ summary = json.load(open(f"{work}/out/summary.json"))
 swarm = json.load(open(f"{work}/swarm.json"))
 user, sys_s, rss_kb = open(f"{work}/time.txt").read().split()[:3]
 start_ns = swarm["start_unix_ns"]
+# Publish delay: when the controller merged interval i (intervals.jsonl, its own
+# clock, the same as the swarm's here) minus the interval's scheduled end.
+interval_ms = swarm["per_agent"][0]["interval_ms"] if swarm.get("per_agent") else 1000
 lat = []
-for line in open(f"{work}/lines.txt"):
-    ts, _, text = line.partition(" ")
-    m = re.search(r"\] ([0-9.]+)/([0-9.]+)s ", text)
-    if m and text.startswith("phase "):
-        lat.append((int(ts) - start_ns) / 1e6 - float(m.group(1)) * 1000)
+for line in open(f"{work}/out/intervals.jsonl"):
+    row = json.loads(line)
+    end_ns = start_ns + (row["interval"] + 1) * interval_ms * 1_000_000
+    if row.get("merged_unix_us") and row["interval"] + 1 < duration * 1000 / interval_ms:
+        lat.append(row["merged_unix_us"] / 1000 - end_ns / 1e6)
 sent_ms = [x for x in swarm.get("last_report_sent_after_end_ms", []) if x > -1e6]
 merged = summary["totals"]["requests"]
 sent = swarm["requests_measured"]

@@ -484,6 +484,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
       row.p50_us = m.latency.value_at_percentile(50);
       row.p99_us = m.latency.value_at_percentile(99);
       row.max_us = m.latency.max();
+      row.merged_unix_us = unix_now_ns() / 1000;
       row.counters = std::move(m.counters);
       interval_log_.append(row, m.latency, result_.run_id);
       if (hlog_) {

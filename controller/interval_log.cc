@@ -47,7 +47,8 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
                                {"time_s", row.time_s},
                                {"warmup", row.warmup},
                                {"agents", row.agents},
-                               {"duration_s", row.duration_s}};
+                               {"duration_s", row.duration_s},
+                               {"merged_unix_us", row.merged_unix_us}};
   std::string line = head.dump();
   line.pop_back();  // splice the protobuf JSON objects into the same line
   line += ",\"counters\":" + to_json_text(counters) + ",\"latency\":" + to_json_text(hist) + "}\n";

@@ -24,6 +24,9 @@ struct IntervalRow {
   Counters counters;
   double duration_s = 0;
   int64_t p50_us = 0, p99_us = 0, max_us = 0;
+  // When the controller merged it (system clock, µs since the epoch): its
+  // publish delay is this minus the interval's scheduled end.
+  int64_t merged_unix_us = 0;
 };
 
 struct PhaseResult {
