@@ -24,12 +24,13 @@ void to_wire(const Histogram& h, v1::SparseHistogram* out) {
   out->set_max_us(h.max());
 }
 
-Result<Histogram> from_wire(const v1::SparseHistogram& in) {
+Result<bool> from_wire(const v1::SparseHistogram& in, Histogram* out) {
   if (in.gap_size() != in.count_size()) {
     return Error{
         fmt::format("histogram: {} bucket gaps but {} counts", in.gap_size(), in.count_size())};
   }
-  Histogram h;
+  Histogram& h = *out;
+  h.reset();
   size_t index = 0;
   for (int i = 0; i < in.gap_size(); ++i) {
     if (i > 0 && in.gap(i) == 0) return Error{"histogram: repeated bucket index"};
@@ -49,6 +50,12 @@ Result<Histogram> from_wire(const v1::SparseHistogram& in) {
     }
     h.merge_extremes(in.min_us(), in.max_us());
   }
+  return true;
+}
+
+Result<Histogram> from_wire(const v1::SparseHistogram& in) {
+  Histogram h;
+  if (auto ok = from_wire(in, &h); !ok) return ok.error();
   return h;
 }
 
@@ -147,19 +154,23 @@ void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out
   to_wire(r.latency, out->mutable_latency());
 }
 
-Result<IntervalReport> from_wire(const v1::Report& in) {
-  IntervalReport r;
+Result<bool> from_wire(const v1::Report& in, IntervalReport* out) {
+  IntervalReport& r = *out;
   r.phase = in.phase();
   r.interval = in.interval();
   auto counters = from_wire(in.counters());
   if (!counters) return counters.error();
   r.counters = std::move(*counters);
-  auto latency = from_wire(in.latency());
-  if (!latency) return latency.error();
-  r.latency = std::move(*latency);
+  if (auto ok = from_wire(in.latency(), &r.latency); !ok) return ok.error();
   if (r.latency.total_count() > r.counters.requests) {
     return Error{"report: more latency samples than requests"};
   }
+  return true;
+}
+
+Result<IntervalReport> from_wire(const v1::Report& in) {
+  IntervalReport r;
+  if (auto ok = from_wire(in, &r); !ok) return ok.error();
   return r;
 }
 

@@ -295,8 +295,11 @@ void Controller::handle(SessionEvent e) {
         if (phase_) ++phase_->result.discarded_reports;
         return;
       }
-      auto report = from_wire(m.report());
-      if (!report) return drop(a, "invalid report: " + report.error().message, true);
+      // Decoded into one reused report: no 188 KB histogram allocated per report.
+      IntervalReport* report = &scratch_report_;
+      if (auto ok = from_wire(m.report(), report); !ok) {
+        return drop(a, "invalid report: " + ok.error().message, true);
+      }
       auto added = phase_->merger->add(a.session, *report);
       if (!added) return drop(a, "invalid report: " + added.error().message, true);
       a.last_interval = report->interval;

@@ -77,6 +77,7 @@ class Controller {
   SessionServer server_;
   std::map<uint64_t, std::unique_ptr<Agent>> agents_;  // by session id
   std::vector<uint64_t> roster_;                       // agents taking part, in join order
+  IntervalReport scratch_report_;  // every Report is decoded into this one (run thread only)
   RunResult result_;
   std::string out_dir_;
   std::atomic<bool> abort_requested_{false};

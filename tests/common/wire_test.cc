@@ -249,6 +249,25 @@ TEST(WireReport, RoundTrip) {
   EXPECT_EQ(*back, r);
 }
 
+TEST(WireReport, DecodingIntoAReusedReportLeavesNothingBehind) {
+  IntervalReport a;
+  a.counters = sample_counters();
+  a.latency = realistic_histogram(5, 900);
+  IntervalReport b;
+  b.interval = 7;
+  b.counters.requests = 3;
+  b.latency.record_n(50'000, 3);  // far from a's buckets and extremes
+  v1::Report wa, wb;
+  to_wire(a, "run", &wa);
+  to_wire(b, "run", &wb);
+  IntervalReport reused;
+  ASSERT_TRUE(from_wire(wa, &reused).ok());
+  EXPECT_EQ(reused, a);
+  ASSERT_TRUE(from_wire(wb, &reused).ok());
+  EXPECT_EQ(reused, b);
+  EXPECT_EQ(reused.latency.min(), 50'000);  // a's minimum did not survive
+}
+
 TEST(WireReport, RejectsMoreLatencySamplesThanRequests) {
   IntervalReport r;
   r.counters.requests = 2;
