@@ -41,7 +41,5 @@ Result<bool> check_grpc_method(const std::string& method);
 std::string grpc_timeout_value(Millis d);
 // 1 byte compressed flag (0) + 4-byte big-endian length + the message.
 std::string grpc_frame(const std::string& message_bytes);
-// Standard base64 with padding (binary metadata values).
-std::string base64_encode(const std::string& bytes);
 
 }  // namespace horde

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <string_view>
+
+#include "common/base64.h"
 
 namespace horde {
 
@@ -17,52 +20,6 @@ constexpr uint32_t kCookieBaseMask = ~uint32_t{0xf0};
 constexpr size_t kHeaderBytes = 40;
 // A V2 word is at most 9 bytes; no valid payload for our layout is larger.
 const size_t kMaxPayload = 9 * Histogram().bucket_count();
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(const std::vector<uint8_t>& in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = uint32_t(in[i]) << 16 | uint32_t(in[i + 1]) << 8 | in[i + 2];
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const uint32_t v = uint32_t(in[i]) << 16;
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const uint32_t v = uint32_t(in[i]) << 16 | uint32_t(in[i + 1]) << 8;
-    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-Result<std::vector<uint8_t>> base64_decode(const std::string& in) {
-  if (in.empty() || in.size() % 4 != 0) {
-    return Error{"base64 text length must be a positive multiple of 4"};
-  }
-  auto value = [](char c) -> int {
-    const char* p = std::strchr(kB64, c);
-    return c != '\0' && p ? static_cast<int>(p - kB64) : -1;
-  };
-  std::vector<uint8_t> out;
-  out.reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    const int pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
-    uint32_t v = 0;
-    for (int j = 0; j < 4; ++j) {
-      const int d = j >= 4 - pad ? 0 : value(in[i + j]);
-      if (d < 0) return Error{fmt::format("invalid base64 character at offset {}", i + j)};
-      v = v << 6 | uint32_t(d);
-    }
-    out.push_back(uint8_t(v >> 16));
-    if (pad < 2) out.push_back(uint8_t(v >> 8));
-    if (pad < 1) out.push_back(uint8_t(v));
-  }
-  return out;
-}
 
 void put32(std::vector<uint8_t>& b, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back(uint8_t(v >> s));
@@ -201,7 +158,7 @@ std::string encode_compressed_base64(const Histogram& h) {
     out[k] = uint8_t(kV2CompressedCookie >> (24 - 8 * k));
     out[4 + k] = uint8_t(uint32_t(len) >> (24 - 8 * k));
   }
-  return base64_encode(out);
+  return base64_encode(std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
 }
 
 Result<Histogram> decode_compressed_base64(const std::string& text) {

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/base64.h"
+
 namespace horde {
 namespace {
 
