@@ -56,15 +56,30 @@ std::string workload(uint16_t port, const std::string& message) {
          "load: {connections: 2, streams_per_connection: 4, duration: 2s}\n";
 }
 
+struct GrpcRun {
+  Finished run;
+  nlohmann::json summary;  // null when the run did not write one
+};
+
+// `horde run` of workload(target, message) with `agents` local agents.
+GrpcRun run_grpc(const GrpcTarget& target, const std::string& name, const std::string& message,
+                 int agents) {
+  const auto dir = temp_dir(name);
+  write_file(dir / "w.yaml", workload(target.port(), message));
+  GrpcRun r;
+  r.run = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", std::to_string(agents),
+                     "--threads", "1", "--out", (dir / "out").string(), "--no-live"});
+  if (std::filesystem::exists(dir / "out" / "summary.json")) {
+    r.summary = read_json(dir / "out" / "summary.json");
+  }
+  return r;
+}
+
 TEST(Grpc, TwoAgentsCountEveryCallTheTargetAnswered) {
   GrpcTarget target;
   ASSERT_NE(target.port(), 0);
-  const auto dir = temp_dir("grpc-ok");
-  write_file(dir / "w.yaml", workload(target.port(), "{text: hello}"));
-  auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "2", "--threads", "1",
-                      "--out", (dir / "out").string(), "--no-live"});
+  const auto [f, summary] = run_grpc(target, "grpc-ok", "{text: hello}", 2);
   ASSERT_EQ(f.code, 0) << f.out;
-  const auto summary = read_json(dir / "out" / "summary.json");
   const auto& phase = summary["phases"][0];
   const uint64_t requests = summary["totals"]["requests"];
   EXPECT_GT(requests, 50u);
@@ -82,12 +97,8 @@ TEST(Grpc, TwoAgentsCountEveryCallTheTargetAnswered) {
 TEST(Grpc, NonOkStatusIsAnErrorCountedByName) {
   GrpcTarget target;
   ASSERT_NE(target.port(), 0);
-  const auto dir = temp_dir("grpc-notfound");
-  write_file(dir / "w.yaml", workload(target.port(), "{text: x, code: 5}"));
-  auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "1", "--threads", "1",
-                      "--out", (dir / "out").string(), "--no-live"});
+  const auto [f, summary] = run_grpc(target, "grpc-notfound", "{text: x, code: 5}", 1);
   ASSERT_EQ(f.code, 0) << f.out;
-  const auto summary = read_json(dir / "out" / "summary.json");
   const auto& phase = summary["phases"][0];
   const uint64_t requests = summary["totals"]["requests"];
   EXPECT_GT(requests, 50u);
