@@ -21,26 +21,26 @@ double IntervalCollector::process_cpu_seconds() {
 
 void IntervalCollector::deliver(uint32_t index, const Counters& counters,
                                 const Histogram& latency) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (index < next_) return;  // cannot happen with in-order delivery; never report twice
   Pending& p = pending_[index];
   p.report.counters.add(counters);
   p.report.latency.add(latency);
   ++p.delivered;
-  flush_locked();
+  flush(lock);
 }
 
 void IntervalCollector::thread_done() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   ++done_;
-  flush_locked();
+  flush(lock);
 }
 
-void IntervalCollector::flush_locked() {
+void IntervalCollector::flush(std::unique_lock<std::mutex>& lock) {
   while (!pending_.empty()) {
     auto it = pending_.begin();
     const bool all_in = it->second.delivered >= threads_;
-    if (!all_in && done_ < threads_) return;
+    if (!all_in && done_ < threads_) break;
     // Indices are dense (threads deliver 0, 1, 2, ...); fill any gap with an empty report.
     while (next_ < it->first) {
       IntervalReport empty;
@@ -50,6 +50,17 @@ void IntervalCollector::flush_locked() {
     pending_.erase(it);
     report_locked(std::move(report));
   }
+  // One emitter at a time keeps the index order; it takes what others left.
+  if (emitting_) return;
+  emitting_ = true;
+  while (!ready_.empty()) {
+    IntervalReport report = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    if (on_interval_) on_interval_(std::move(report));
+    lock.lock();
+  }
+  emitting_ = false;
 }
 
 void IntervalCollector::report_locked(IntervalReport report) {
@@ -59,8 +70,7 @@ void IntervalCollector::report_locked(IntervalReport report) {
   report.counters.cpu_seconds = cpu - last_cpu_;
   last_cpu_ = cpu;
   total_.add(report.counters);
-  // Under the lock, so reports reach the callback in index order.
-  if (on_interval_) on_interval_(std::move(report));
+  ready_.push_back(std::move(report));
 }
 
 Counters IntervalCollector::total() const {

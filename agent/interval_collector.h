@@ -3,10 +3,16 @@
 // delivered i (or has finished), the collector adds them up, stamps the agent's
 // CPU use since the previous report and calls `on_interval`, strictly in index
 // order and once per index. One mutex, taken once per interval per thread: far
-// off the per-request hot path.
+// off the per-request hot path. `on_interval` never runs under that mutex: the
+// thread that finds reports ready takes them out and calls back with the lock
+// released; a thread that finds another one already calling back leaves its
+// reports to it and returns at once, so no load thread waits on a slow
+// callback of another (the agent's callback only queues the report for the
+// session thread, see agent/outbox.h).
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -40,7 +46,9 @@ class IntervalCollector {
     IntervalReport report;
     unsigned delivered = 0;
   };
-  void flush_locked();
+  // Moves every report now complete to ready_. Then, unless another thread is
+  // already emitting, emits ready_ with the lock released until it stays empty.
+  void flush(std::unique_lock<std::mutex>& lock);
   void report_locked(IntervalReport report);
 
   const uint32_t phase_;
@@ -49,6 +57,8 @@ class IntervalCollector {
   CpuClock cpu_;
   mutable std::mutex mu_;
   std::map<uint32_t, Pending> pending_;
+  std::deque<IntervalReport> ready_;  // complete, in index order, not yet given to on_interval_
+  bool emitting_ = false;             // a thread is calling on_interval_
   uint32_t next_ = 0;
   unsigned done_ = 0;
   double last_cpu_ = 0;

@@ -1,8 +1,9 @@
 // The agent's side of the session: dial the controller (agents open no port),
-// say hello, answer pings (clock offset and lease), run each assignment on the
-// load engine and stream one report per interval. If the controller goes
-// silent for the lease time, traffic stops at once; then the agent reconnects
-// with backoff, or exits with --once.
+// say hello, answer pings (clock offset and lease), hand each assignment to the
+// phase runner (agent/phase_runner.h) and write what it reports through the
+// outbox (agent/outbox.h), on the session's own writer thread. If the
+// controller goes silent for the lease time, traffic stops at once; then the
+// agent reconnects with backoff, or exits with --once.
 #pragma once
 
 #include <atomic>

@@ -1,0 +1,140 @@
+#include "agent/phase_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "agent/engine.h"
+#include "common/wire.h"
+#include "horde/v1/session.pb.h"
+
+namespace horde {
+
+namespace {
+
+int64_t unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::chrono::system_clock::time_point from_unix_ns(int64_t ns) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(ns)));
+}
+
+}  // namespace
+
+PhaseRunner::PhaseRunner(const AgentLimits& limits, std::string agent_name, unsigned threads,
+                         Outbox& outbox)
+    : limits_(limits), name_(std::move(agent_name)), threads_(threads), outbox_(outbox) {}
+
+PhaseRunner::~PhaseRunner() {
+  stop();
+  join();
+}
+
+void PhaseRunner::assign(const v1::Assignment& a) {
+  auto slice = from_wire(a.slice());
+  if (phase_thread_.joinable()) {
+    // The controller sends a phase only after the previous one is done.
+    stop();
+    join();
+  }
+  const std::string run_id = a.run_id();
+  const uint32_t phase = a.phase();
+  std::optional<std::string> refusal;
+  std::map<std::string, std::string> pinned;
+  if (!slice) {
+    refusal = slice.error().message;
+  } else {
+    refusal = check_limits(limits_, *slice, resolve_host, &pinned);  // before any traffic
+  }
+  if (refusal) {
+    spdlog::error("assignment rejected: {}", *refusal);
+    outbox_.push(PhaseEnd{run_id, phase, 0, Counters{}, *refusal});
+    return;
+  }
+  EngineOptions eo;
+  eo.slice = *slice;  // a copy: rebalance() scales the slice as assigned
+  eo.pinned_addresses = std::move(pinned);
+  eo.threads = std::min<unsigned>(threads_, std::max<uint32_t>(eo.slice.load.connections, 1));
+  eo.phase = phase;
+  // Poisson arrivals repeatable per agent and run, and different between agents.
+  eo.seed = std::hash<std::string>{}(name_ + "/" + run_id) | 1;
+  eo.start = from_unix_ns(a.start_unix_ns());
+  spdlog::info("phase {}: {} connections{}, start in {} ms", phase, eo.slice.load.connections,
+               eo.slice.load.mode == LoadMode::kOpen
+                   ? fmt::format(", {:.1f} rps", eo.slice.load.rate)
+                   : std::string(),
+               (a.start_unix_ns() - unix_ns()) / 1'000'000);
+  ran_phase_ = true;
+  intervals_ = 0;
+  // On a load thread: only queue (the session thread encodes and writes).
+  auto engine = std::make_shared<Engine>(std::move(eo), [this, run_id](IntervalReport r) {
+    ++intervals_;
+    outbox_.push(ReportOut{run_id, std::move(r)});
+  });
+  {
+    std::lock_guard lock(mu_);
+    engine_ = engine;
+    assigned_ = std::move(*slice);
+    run_id_ = run_id;
+    phase_ = phase;
+  }
+  phase_thread_ = std::thread([this, engine, run_id, phase] {
+    Counters totals = engine->run();
+    outbox_.push(PhaseEnd{run_id, phase, intervals_.load(), std::move(totals), {}});
+    std::lock_guard lock(mu_);
+    engine_.reset();
+  });
+}
+
+// A lost agent's share handed to this one: checked like an assignment (the
+// agent's own limits still hold); a refused order leaves the load as it is.
+void PhaseRunner::rebalance(const v1::Rebalance& in) {
+  auto order = from_wire(in);
+  if (!order) {
+    spdlog::error("rebalance refused ({}); keeping the current load", order.error().message);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (!engine_ || order->run_id != run_id_ || order->phase != phase_) {
+    spdlog::warn("rebalance for run {} phase {} ignored: not the running phase", order->run_id,
+                 order->phase);
+    return;
+  }
+  auto slice = rebalanced(assigned_, *order);
+  std::optional<std::string> refusal;
+  if (!slice) {
+    refusal = slice.error().message;
+  } else {
+    AgentLimits limits = limits_;
+    limits.allow = TargetAllowList{};  // the targets were checked with the assignment
+    refusal = check_limits(limits, *slice);
+  }
+  if (refusal) {
+    spdlog::error("rebalance refused ({}); keeping the current load", *refusal);
+    return;
+  }
+  spdlog::info("phase {}: rebalanced to {} from {} ms from now", phase_,
+               order->connections ? fmt::format("{} connections", order->connections)
+                                  : fmt::format("{:.1f} rps", slice->load.rate),
+               (order->from_unix_ns - unix_ns()) / 1'000'000);
+  engine_->rebalance(order->rate_factor, order->connections, from_unix_ns(order->from_unix_ns));
+}
+
+void PhaseRunner::stop() {
+  std::lock_guard lock(mu_);
+  if (engine_) engine_->stop();
+}
+
+void PhaseRunner::join() {
+  if (phase_thread_.joinable()) phase_thread_.join();
+}
+
+}  // namespace horde
