@@ -12,8 +12,9 @@
 #include <tuple>
 #include <vector>
 
-#include "agent/engine_thread.h"
 #include "agent/interval_collector.h"
+#include "agent/plan.h"
+#include "agent/thread_loop.h"
 
 namespace horde {
 
@@ -106,11 +107,11 @@ struct Engine::Impl {
   std::mutex mu;
   std::condition_variable stopped_cv;
   bool stopped = false;
-  std::vector<std::unique_ptr<EngineThread>> workers;
+  std::vector<std::unique_ptr<ThreadLoop>> workers;
   // The last rebalance, for threads that start after it came (guarded by mu).
   std::optional<std::tuple<double, uint32_t, std::chrono::system_clock::time_point>> rebalance;
 
-  void apply_rebalance(EngineThread& w) {
+  void apply_rebalance(ThreadLoop& w) {
     const auto& [factor, connections, from] = *rebalance;
     const auto at =
         Clock::now() + duration_cast<Clock::duration>(from - std::chrono::system_clock::now());
@@ -230,7 +231,7 @@ Counters Engine::run() {
       share.max_connections = max_per_thread[i];
       share.seed = (static_cast<uint64_t>(seed_source()) << 32) ^ seed_source();
       share.schedule_seed = schedule_seed + i;
-      impl_->workers.push_back(std::make_unique<EngineThread>(plan, conns, share, collector));
+      impl_->workers.push_back(make_thread_loop(plan, conns, share, collector));
       if (impl_->stopped) impl_->workers.back()->request_stop();
       if (impl_->rebalance) impl_->apply_rebalance(*impl_->workers.back());
     }

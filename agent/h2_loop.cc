@@ -31,10 +31,6 @@ constexpr size_t kWriteBufferReserve = 64 * 1024;
 constexpr int32_t kWindow = (1 << 30) - 1;
 constexpr uint16_t kGrpcStatusUnknown = 2;
 
-// kConnecting lasts until the server's first SETTINGS: only then is its
-// stream limit known. kParked: closed loop with stages, above the target count.
-enum class H2State : uint8_t { kBackoff, kConnecting, kOpen, kParked };
-
 struct H2Conn;
 
 // One request in flight (stream_id != 0) or a free place for one.
@@ -54,14 +50,19 @@ struct Slot {
 
 class H2Loop;
 
-struct H2Conn : Transport {
+// kConnecting lasts until the server's first SETTINGS: only then is its
+// stream limit known (see settle()).
+struct H2Conn : Connection {
   H2Conn(asio::io_context& io, const Target* t, uint32_t i, H2Loop* o, size_t streams)
-      : Transport(io, t), owner(o), index(i), slots(streams) {
+      : Connection(io, t, i), owner(o), slots(streams) {
     for (auto& s : slots) s.conn = this;
     free.reserve(streams);
     reset_slots();
     out.reserve(kWriteBufferReserve);
     writing_out.reserve(kWriteBufferReserve);
+  }
+  ~H2Conn() override {
+    if (session != nullptr) nghttp2_session_del(session);
   }
   void reset_slots() {
     free.clear();
@@ -75,16 +76,12 @@ struct H2Conn : Transport {
   }
 
   H2Loop* owner;
-  uint32_t index;  // in this thread; the ramp parks connections from the top index down
-  H2State state = H2State::kBackoff;
   nghttp2_session* session = nullptr;
   bool goaway = false;  // the server sent GOAWAY (or ids ran out): no new streams
   int32_t goaway_last = 0;
-  bool grown = false;  // opened for a due request, not yet open
   bool in_ready_list = false;
   bool in_dirty_list = false;
   bool writing = false;  // writing_out is being written asynchronously
-  bool read_was_full = false;
   bool settings_seen = false;
   uint32_t cap = 0;     // streams usable: min(streams_per_connection, the server's limit)
   uint32_t active = 0;  // streams in flight
@@ -92,8 +89,6 @@ struct H2Conn : Transport {
   std::vector<uint32_t> free;
   std::vector<uint8_t> out;          // frames serialized since the last write
   std::vector<uint8_t> writing_out;  // the frames of the write in flight
-  TimePoint since;                   // connect start, or when to retry after backoff
-  Clock::duration backoff{};
   std::array<uint8_t, kReceiveBufferSize> buffer;
 };
 
@@ -108,41 +103,21 @@ class H2Loop final : public ThreadLoop {
     nghttp2_session_callbacks_set_on_header_callback(callbacks_, &H2Loop::on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_, &H2Loop::on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, &H2Loop::on_stream_close);
-    connections_.reserve(max_connections_);
     for (const Target* t : targets_) add_connection(t);
     ready_.reserve(max_connections_);
     dirty_.reserve(max_connections_);
   }
-  ~H2Loop() override {
-    for (auto& c : connections_) {
-      if (c->session != nullptr) nghttp2_session_del(c->session);
-    }
-    nghttp2_session_callbacks_del(callbacks_);
-  }
+  ~H2Loop() override { nghttp2_session_callbacks_del(callbacks_); }
 
  private:
-  H2Conn* add_connection(const Target* t) {
-    const auto index = static_cast<uint32_t>(connections_.size());
-    connections_.push_back(std::make_unique<H2Conn>(io_, t, index, this, streams_));
-    return connections_.back().get();
-  }
+  static H2Conn* of(Connection* c) { return static_cast<H2Conn*>(c); }
 
   // ---- hooks ----
-
-  void open_connections(TimePoint now) override {
-    for (auto& c : connections_) {
-      if (ramped_ && c->index >= active_) {
-        c->state = H2State::kParked;
-      } else {
-        connect(c.get(), now);
-      }
-    }
-  }
 
   void start_closed(TimePoint now) override {
     now_ = now;
     for (auto& c : connections_) {
-      if (c->state == H2State::kOpen) settle(c.get(), now);
+      if (c->state == ConnState::kOpen) settle(of(c.get()), now);
     }
   }
 
@@ -172,76 +147,15 @@ class H2Loop final : public ThreadLoop {
     dirty_.clear();
   }
 
-  size_t connection_count() const override { return connections_.size(); }
-
-  void grow(const Target* target, TimePoint now) override {
-    H2Conn* c = add_connection(target);
-    c->grown = true;
-    connect(c, now);
+  std::unique_ptr<Connection> make_connection(const Target* t, uint32_t index) override {
+    return std::make_unique<H2Conn>(io_, t, index, this, streams_);
   }
 
-  // One pass over this thread's streams instead of a timer per request.
-  void sweep(TimePoint now) override {
+  void on_connected(Connection& conn, TimePoint now) override {
+    H2Conn* c = of(&conn);
     now_ = now;
-    for (auto& owned : connections_) {
-      H2Conn* c = owned.get();
-      switch (c->state) {
-        case H2State::kOpen:
-          if (c->active > 0) expire_streams(c, now);
-          break;
-        case H2State::kConnecting:
-          if (now - c->since > plan_.connect_timeout) connect_failed(c, now);
-          break;
-        case H2State::kBackoff:
-          if (now >= c->since) connect(c, now);
-          break;
-        case H2State::kParked:
-          break;
-      }
-    }
-  }
-
-  // Opens connections up to the target count; those above it close once their
-  // streams have finished (settle() parks them).
-  void follow_ramp(TimePoint now) override {
-    now_ = now;
-    for (auto& owned : connections_) {
-      H2Conn* c = owned.get();
-      if (c->index < active_) {
-        if (c->state == H2State::kParked) connect(c, now);
-      } else if (c->state == H2State::kConnecting || c->state == H2State::kBackoff ||
-                 (c->state == H2State::kOpen && c->active == 0)) {
-        park(c);
-      }
-    }
-  }
-
-  void close_all() override {
-    for (auto& c : connections_) close(c.get());
-  }
-
-  // ---- connection life cycle ----
-
-  void connect(H2Conn* c, TimePoint now) {
-    if (!c->target->resolved) {
-      connect_failed(c, now);
-      return;
-    }
-    c->state = H2State::kConnecting;
-    c->since = now;
-    dial(*c, [this, c](boost::system::error_code ec) { on_connect(c, ec); });
-  }
-
-  void on_connect(H2Conn* c, boost::system::error_code ec) {
-    const TimePoint now = Clock::now();
-    now_ = now;
-    if (ec || (c->tls && !alpn_h2(c))) {  // a TLS server that does not speak h2 is a connect error
-      connect_failed(c, now);
-      return;
-    }
-    boost::system::error_code ignored;
-    c->lowest().non_blocking(true, ignored);
-    if (nghttp2_session_client_new(&c->session, callbacks_, c) != 0) {
+    // A TLS server that does not speak h2 is a connect error.
+    if ((c->tls && !alpn_h2(c)) || nghttp2_session_client_new(&c->session, callbacks_, c) != 0) {
       connect_failed(c, now);
       return;
     }
@@ -254,20 +168,39 @@ class H2Loop final : public ThreadLoop {
     flush(c);
   }
 
+  void on_expiry(Connection& conn, TimePoint now) override {
+    now_ = now;
+    H2Conn* c = of(&conn);
+    if (c->active > 0) expire_streams(c, now);
+  }
+
+  bool is_idle(const Connection& c) const override {
+    return static_cast<const H2Conn&>(c).active == 0;
+  }
+
+  void on_close(Connection& conn) override {
+    H2Conn* c = of(&conn);
+    if (c->session != nullptr) {
+      nghttp2_session_del(c->session);  // runs no callbacks
+      c->session = nullptr;
+    }
+    c->reset_slots();
+    c->goaway = false;
+    c->goaway_last = 0;
+    c->writing = false;
+    c->settings_seen = false;
+    c->cap = 0;
+    c->out.clear();
+    c->writing_out.clear();
+  }
+
+  // ---- connection life cycle ----
+
   static bool alpn_h2(H2Conn* c) {
     const unsigned char* proto = nullptr;
     unsigned int len = 0;
     SSL_get0_alpn_selected(c->tls->native_handle(), &proto, &len);
     return len == 2 && std::memcmp(proto, "h2", 2) == 0;
-  }
-
-  void connect_failed(H2Conn* c, TimePoint now) {
-    record_error(ErrorClass::kConnect, now);
-    close(c);
-    // Back off so a dead target costs a few attempts per second, not a spinning CPU.
-    c->backoff = next_backoff(c->backoff);
-    c->state = H2State::kBackoff;
-    c->since = now + c->backoff;
   }
 
   // Counts every stream still in flight as failed with `cls` (the cancelled
@@ -283,79 +216,44 @@ class H2Loop final : public ThreadLoop {
     return failed;
   }
 
-  void close(H2Conn* c) {
-    if (c->session != nullptr) {
-      nghttp2_session_del(c->session);  // runs no callbacks
-      c->session = nullptr;
-    }
-    c->reset_slots();
-    c->goaway = false;
-    c->goaway_last = 0;
-    c->writing = false;
-    c->read_was_full = false;
-    c->settings_seen = false;
-    c->cap = 0;
-    c->out.clear();
-    c->writing_out.clear();
-    if (c->grown) {
-      c->grown = false;
-      grown_done();
-    }
-    hang_up(*c);
-  }
-
   // The connection is gone: its streams in flight fail with `cls`, a new one replaces it.
   void replace(H2Conn* c, ErrorClass cls, TimePoint now) {
     fail_streams(c, cls, now);
-    close(c);
-    connect(c, now);
+    reconnect(c, now);
   }
 
-  void park(H2Conn* c) {
-    close(c);
-    c->state = H2State::kParked;
-    c->backoff = {};
+  // nghttp2 gave up on the session: its streams fail as protocol errors (one
+  // error when none was in flight), a new connection replaces it.
+  void replace_broken(H2Conn* c, TimePoint now) {
+    if (fail_streams(c, ErrorClass::kProtocol, now) == 0) record_error(ErrorClass::kProtocol, now);
+    reconnect(c, now);
   }
 
   bool can_take(const H2Conn* c) const {
-    return c->state == H2State::kOpen && !c->goaway && c->active < c->cap &&
-           !(ramped_ && c->index >= active_);
+    return c->state == ConnState::kOpen && !c->goaway && c->active < c->cap && !above_ramp(c);
   }
 
   // After nghttp2 has run: the connection's state follows what it learned,
   // freed slots take their next requests, and what was queued is written.
   // False when the connection was closed (replaced or parked).
   bool settle(H2Conn* c, TimePoint now) {
-    if (c->state == H2State::kConnecting && c->settings_seen) {
-      c->state = H2State::kOpen;
-      c->backoff = {};
-      ++stats_.connections_opened;
-      if (c->grown) {
-        c->grown = false;
-        grown_done();
-      }
-    }
+    if (c->state == ConnState::kConnecting && c->settings_seen) opened(c);
     if (c->goaway && c->active == 0) {
       // Every stream the server kept has finished: a fresh connection takes over.
-      close(c);
-      connect(c, now);
+      reconnect(c, now);
       return false;
     }
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
       // nghttp2 ended the session (a connection error it answered with GOAWAY).
-      if (c->state == H2State::kConnecting) {
+      if (c->state == ConnState::kConnecting) {
         connect_failed(c, now);  // not an HTTP/2 server: retried after a backoff
         return false;
       }
-      if (fail_streams(c, ErrorClass::kProtocol, now) == 0) {
-        record_error(ErrorClass::kProtocol, now);
-      }
-      close(c);
-      connect(c, now);
+      replace_broken(c, now);
       return false;
     }
-    if (c->state == H2State::kOpen) {
-      if (ramped_ && c->index >= active_ && c->active == 0) {
+    if (c->state == ConnState::kOpen) {
+      if (above_ramp(c) && c->active == 0) {
         park(c);
         return false;
       }
@@ -496,7 +394,7 @@ class H2Loop final : public ThreadLoop {
     c->read_was_full = n == c->buffer.size();
     if (ec) {
       // In flight: a read error; idle: the server closed the connection, replace it.
-      if (c->state == H2State::kConnecting) {
+      if (c->state == ConnState::kConnecting) {
         connect_failed(c, now);
       } else {
         replace(c, ErrorClass::kRead, now);
@@ -506,15 +404,10 @@ class H2Loop final : public ThreadLoop {
     stats_.bytes_received += n;
     const ssize_t rv = nghttp2_session_mem_recv(c->session, c->buffer.data(), n);
     if (rv < 0) {
-      if (c->state == H2State::kConnecting) {
+      if (c->state == ConnState::kConnecting) {
         connect_failed(c, now);  // not an HTTP/2 server
-      } else if (fail_streams(c, ErrorClass::kProtocol, now) == 0) {
-        record_error(ErrorClass::kProtocol, now);
-        close(c);
-        connect(c, now);
       } else {
-        close(c);
-        connect(c, now);
+        replace_broken(c, now);
       }
       return;
     }
@@ -649,7 +542,6 @@ class H2Loop final : public ThreadLoop {
   const uint32_t streams_;
   const bool grpc_;
   nghttp2_session_callbacks* callbacks_ = nullptr;
-  std::vector<std::unique_ptr<H2Conn>> connections_;
   std::vector<H2Conn*> ready_;  // open loop: connections that may have a free slot
   std::vector<H2Conn*> dirty_;  // open loop: connections with requests queued by dispatch()
   TimePoint now_;               // when the current event began: what the callbacks count at

@@ -74,6 +74,7 @@ ThreadLoop::ThreadLoop(const Plan& plan, std::vector<const Target*> targets, Thr
       schedule_(rate_, plan.arrival, share.schedule_seed),
       due_(due_capacity(plan.rate, share.rate_share)) {
   max_connections_ = std::max<size_t>(share.max_connections, targets_.size());
+  connections_.reserve(max_connections_);
   ramped_ = plan_.mode == LoadMode::kClosed && !plan_.connections.segments.empty();
   next_boundary_ = plan_.boundary(0);
 }
@@ -138,8 +139,8 @@ void ThreadLoop::apply_rebalance(double rate_factor, uint32_t connections, TimeP
       connections <= share_.index ? 0 : (connections - share_.index - 1) / plan_.threads + 1;
   rebalanced_level_ = connections;
   ramped_ = true;  // from now on connections at or above active_ are parked
-  while (connection_count() < want) {
-    const size_t k = connection_count();
+  while (connections_.size() < want) {
+    const size_t k = connections_.size();
     ++growing_;
     grow(&plan_.targets[(k * plan_.threads + share_.index) % plan_.targets.size()], now);
   }
@@ -180,11 +181,147 @@ void ThreadLoop::begin() {
   });
 }
 
-void ThreadLoop::hang_up(Transport& t) {
-  ++t.generation;
+// ---- the connection life cycle ----
+
+Connection* ThreadLoop::add_connection(const Target* t) {
+  connections_.push_back(make_connection(t, static_cast<uint32_t>(connections_.size())));
+  return connections_.back().get();
+}
+
+void ThreadLoop::open_connections(TimePoint now) {
+  for (auto& c : connections_) {
+    if (above_ramp(c.get())) {
+      c->state = ConnState::kParked;
+    } else {
+      connect(c.get(), now);
+    }
+  }
+}
+
+void ThreadLoop::grow(const Target* target, TimePoint now) {
+  Connection* c = add_connection(target);
+  c->grown = true;
+  connect(c, now);
+}
+
+void ThreadLoop::grown_done(Connection* c) {
+  if (!c->grown) return;
+  c->grown = false;
+  --growing_;
+}
+
+void ThreadLoop::connect(Connection* c, TimePoint now) {
+  if (!c->target->resolved) {
+    connect_failed(c, now);
+    return;
+  }
+  c->state = ConnState::kConnecting;
+  c->since = now;
+  dial(c);
+}
+
+void ThreadLoop::dial(Connection* c) {
+  if (c->target->tls) {
+    // A fresh SSL object per TCP connection (allocated per connect, not per request).
+    c->tls = std::make_unique<ssl::stream<tcp::socket>>(io_, *c->target->tls);
+    if (!c->target->sni.empty()) {
+      SSL_set_tlsext_host_name(c->tls->native_handle(), c->target->sni.c_str());
+    }
+  }
+  const uint32_t gen = c->generation;
+  auto done = [this, c, gen](boost::system::error_code ec) {
+    if (gen != c->generation) return;  // closed meanwhile
+    const TimePoint now = Clock::now();
+    if (ec) {
+      connect_failed(c, now);  // a failed handshake is a connect error too
+      return;
+    }
+    boost::system::error_code ignored;
+    c->lowest().non_blocking(true, ignored);
+    on_connected(*c, now);
+  };
+  c->lowest().async_connect(c->target->endpoint,
+                            [c, gen, done](boost::system::error_code ec) mutable {
+                              if (gen != c->generation) return;
+                              boost::system::error_code ignored;
+                              if (!ec) c->lowest().set_option(tcp::no_delay(true), ignored);
+                              if (ec || !c->tls) {
+                                done(ec);
+                                return;
+                              }
+                              c->tls->async_handshake(ssl::stream_base::client, done);
+                            });
+}
+
+void ThreadLoop::connect_failed(Connection* c, TimePoint now) {
+  record_error(ErrorClass::kConnect, now);
+  close(c);
+  // Back off so a dead target costs a few attempts per second, not a spinning CPU.
+  c->backoff = next_backoff(c->backoff);
+  c->state = ConnState::kBackoff;
+  c->since = now + c->backoff;
+}
+
+void ThreadLoop::opened(Connection* c) {
+  c->state = ConnState::kOpen;
+  c->backoff = {};
+  ++stats_.connections_opened;
+  grown_done(c);
+}
+
+void ThreadLoop::close(Connection* c) {
+  on_close(*c);
+  c->read_was_full = false;
+  grown_done(c);
+  hang_up(*c);
+}
+
+void ThreadLoop::park(Connection* c) {
+  close(c);
+  c->state = ConnState::kParked;
+  c->backoff = {};
+}
+
+void ThreadLoop::hang_up(Connection& c) {
+  ++c.generation;
   boost::system::error_code ignored;
-  t.lowest().close(ignored);
-  if (t.tls) retired_.push_back(std::move(t.tls));
+  c.lowest().close(ignored);
+  if (c.tls) retired_.push_back(std::move(c.tls));
+}
+
+// One pass over this thread's connections instead of a timer per request.
+void ThreadLoop::sweep(TimePoint now) {
+  for (auto& owned : connections_) {
+    Connection* c = owned.get();
+    switch (c->state) {
+      case ConnState::kOpen:
+        on_expiry(*c, now);
+        break;
+      case ConnState::kConnecting:
+        if (now - c->since > plan_.connect_timeout) connect_failed(c, now);
+        break;
+      case ConnState::kBackoff:
+        if (now >= c->since) connect(c, now);
+        break;
+      case ConnState::kParked:
+        break;
+    }
+  }
+}
+
+// Opens connections up to the target count; those above it are closed as
+// soon as nothing is in flight on them (a busy one finishes first: the driver
+// parks it when its requests are done).
+void ThreadLoop::follow_ramp(TimePoint now) {
+  for (auto& owned : connections_) {
+    Connection* c = owned.get();
+    if (c->index < active_) {
+      if (c->state == ConnState::kParked) connect(c, now);
+    } else if (c->state == ConnState::kConnecting || c->state == ConnState::kBackoff ||
+               (c->state == ConnState::kOpen && is_idle(*c))) {
+      park(c);
+    }
+  }
 }
 
 // ---- intervals ----
@@ -229,7 +366,7 @@ uint32_t ThreadLoop::active_at(TimePoint t) const {
           : static_cast<uint64_t>(std::floor(plan_.connections.level_at(seconds) + 1e-9));
   if (level <= share_.index) return 0;
   const uint64_t n = (level - share_.index - 1) / plan_.threads + 1;
-  return static_cast<uint32_t>(std::min<uint64_t>(n, connection_count()));
+  return static_cast<uint32_t>(std::min<uint64_t>(n, connections_.size()));
 }
 
 void ThreadLoop::arm_ramp() {
@@ -276,7 +413,7 @@ void ThreadLoop::advance_schedule() {
 // A due request found every connection busy: grow the pool when allowed
 // (enough new connections for the waiting requests), else count that the limit held it.
 void ThreadLoop::wait_for_connection(TimePoint now) {
-  const size_t count = connection_count();
+  const size_t count = connections_.size();
   if (count >= max_connections_) {
     ++stats_.max_connections_hit;
     return;
@@ -309,8 +446,15 @@ void ThreadLoop::finish(bool natural_end) {
   send_timer_.cancel(ignored);
   ramp_timer_.cancel(ignored);
   rebalance_timer_.cancel(ignored);
-  close_all();
+  for (auto& c : connections_) close(c.get());
   io_.stop();
+}
+
+std::unique_ptr<ThreadLoop> make_thread_loop(const Plan& plan, std::vector<const Target*> targets,
+                                             ThreadShare share, IntervalCollector& collector) {
+  return plan.protocol == Protocol::kHttp1
+             ? make_http1_loop(plan, std::move(targets), share, collector)
+             : make_h2_loop(plan, std::move(targets), share, collector);
 }
 
 }  // namespace horde

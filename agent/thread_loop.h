@@ -1,11 +1,16 @@
-// What every engine thread does whatever protocol its connections speak: the
-// io_context and timers, the interval clock and the recorder, the open-loop
-// schedule with its queue of due requests and pool growth, the connection ramp
-// of closed loop with stages, and opening a TCP (and TLS) transport. A protocol
-// driver (HTTP/1.1 in engine_thread.cc, HTTP/2 and gRPC in h2_loop.cc) derives
-// from ThreadLoop and supplies only its connections: the hooks below run per
-// timer tick or per connection event; the request path itself stays inside the
-// driver with no virtual call, except the one per due request in open loop.
+// One engine thread, whatever protocol its connections speak: the io_context
+// and timers, the interval clock and the recorder, the open-loop schedule with
+// its queue of due requests and pool growth, the connection ramp of closed loop
+// with stages, and the life cycle of every connection (connect, connect failed,
+// backoff, park, follow the ramp, sweep for timeouts). It owns everything it
+// touches on the request path, so nothing there is shared or locked; it meets
+// the other threads only at interval boundaries, through the IntervalCollector.
+// A protocol driver (HTTP/1.1 in http1_loop.cc, HTTP/2 and gRPC in h2_loop.cc)
+// derives from ThreadLoop and supplies only what differs: its connection type,
+// what happens once connected, on a read and at a request's expiry. The hooks
+// run per timer tick or per connection event; the request path itself stays
+// inside the driver with no virtual call, except the one per due request in
+// open loop.
 #pragma once
 
 // Before Boost.Asio (kept first by clang-format off): 1.74's awaitable.hpp uses
@@ -25,7 +30,8 @@
 #include <vector>
 
 #include "agent/due_queue.h"
-#include "agent/engine_thread.h"
+#include "agent/interval_collector.h"
+#include "agent/plan.h"
 #include "agent/recorder.h"
 #include "agent/schedule.h"
 
@@ -46,16 +52,36 @@ inline constexpr auto kBackoffMax = 1000ms;
 inline constexpr auto kRampPeriod = 10ms;  // closed loop with stages: connection count updates
 }  // namespace loop
 
-// The byte stream of one connection. For TLS targets the SSL stream (and its
-// own socket) is made anew for every TCP connection, since an SSL object is
+// kOpen: connected (HTTP/2: the server's SETTINGS arrived), taking requests
+// as the driver sees fit. kParked: closed loop with stages, above the current
+// target count; closed until the ramp needs it again.
+enum class ConnState : uint8_t { kBackoff, kConnecting, kOpen, kParked };
+
+// One connection: its byte stream and where it is in its life cycle, the part
+// every driver shares (HTTP/1.1 and HTTP/2 derive from it with their parser,
+// buffers and requests in flight). For TLS targets the SSL stream (and its own
+// socket) is made anew for every TCP connection, since an SSL object is
 // single-use; `socket` then stays closed. `generation` is bumped whenever the
 // stream closes, so completions of the old one are ignored.
-struct Transport {
-  Transport(boost::asio::io_context& io, const Target* t) : socket(io), target(t) {}
+struct Connection {
+  Connection(boost::asio::io_context& io, const Target* t, uint32_t i)
+      : socket(io), target(t), index(i) {}
+  virtual ~Connection() = default;  // owned by ThreadLoop as the driver's type
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
   boost::asio::ip::tcp::socket socket;
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls;
   const Target* target;
   uint32_t generation = 0;
+  uint32_t index;  // in this thread; the ramp parks connections from the top index down
+  ConnState state = ConnState::kBackoff;
+  bool grown = false;          // opened for a due request, not yet open
+  bool read_was_full = false;  // the last read filled the buffer
+  // Connect start, or when to retry after backoff; the HTTP/1.1 driver also
+  // keeps a request's send time here while it is in flight.
+  loop::TimePoint since;
+  loop::Clock::duration backoff{};
 
   boost::asio::ip::tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
   // Calls f with the stream requests travel on: the SSL stream or the socket.
@@ -88,60 +114,48 @@ class ThreadLoop {
   using TimePoint = loop::TimePoint;
   using Clock = loop::Clock;
 
-  // ---- the driver's hooks ----
-  // Before the start: opens the initial connections (with a ramp, those below active_).
-  virtual void open_connections(TimePoint now) = 0;
-  // Closed loop, at the start: every ready connection takes its requests.
+  // ---- the driver's hooks: what differs between protocols ----
+  // Closed loop, at the start: every open connection takes its requests.
   virtual void start_closed(TimePoint now) = 0;
   // Open loop: a free connection (or stream) takes the request due at `intended`; false if none.
   virtual bool dispatch(TimePoint intended, TimePoint now) = 0;
   // After a pass of dispatch() calls: flush what they batched.
   virtual void after_dispatch() {}
-  // Open loop: connections in the pool, and a new one opened for waiting requests.
-  virtual size_t connection_count() const = 0;
-  virtual void grow(const Target* target, TimePoint now) = 0;
-  // Every kSweepPeriod: timeouts, connect timeouts, backoff.
-  virtual void sweep(TimePoint now) = 0;
-  // Closed loop with stages, every kRampPeriod after active_ was updated.
-  virtual void follow_ramp(TimePoint now) = 0;
-  // The run ended: close every connection.
-  virtual void close_all() = 0;
+  // A new, closed connection of the driver's type (see add_connection).
+  virtual std::unique_ptr<Connection> make_connection(const Target* target, uint32_t index) = 0;
+  // The transport is up (TCP connected, TLS handshaken): the driver starts its
+  // protocol and calls opened() once the connection can take requests.
+  virtual void on_connected(Connection& c, TimePoint now) = 0;
+  // Every kSweepPeriod, for an open connection: its requests' timeouts.
+  virtual void on_expiry(Connection& c, TimePoint now) = 0;
+  // An open connection with nothing in flight (the ramp may park it).
+  virtual bool is_idle(const Connection& c) const = 0;
+  // The connection is about to close: the driver drops its protocol state.
+  virtual void on_close(Connection& c) = 0;
 
-  // ---- transports ----
-  // Connects (and for TLS handshakes) `t`; `done(ec)` runs unless t closed meanwhile.
-  template <typename Done>
-  void dial(Transport& t, Done done) {
-    namespace asio = loop::asio;
-    namespace ssl = loop::ssl;
-    if (t.target->tls) {
-      // A fresh SSL object per TCP connection (allocated per connect, not per request).
-      t.tls = std::make_unique<ssl::stream<loop::tcp::socket>>(io_, *t.target->tls);
-      if (!t.target->sni.empty()) {
-        SSL_set_tlsext_host_name(t.tls->native_handle(), t.target->sni.c_str());
-      }
-    }
-    const uint32_t gen = t.generation;
-    t.lowest().async_connect(
-        t.target->endpoint, [&t, gen, done](boost::system::error_code ec) mutable {
-          if (gen != t.generation) return;
-          boost::system::error_code ignored;
-          if (!ec) t.lowest().set_option(loop::tcp::no_delay(true), ignored);
-          if (ec || !t.tls) {
-            done(ec);
-            return;
-          }
-          t.tls->async_handshake(ssl::stream_base::client,
-                                 [&t, gen, done](boost::system::error_code ec) mutable {
-                                   if (gen != t.generation) return;
-                                   done(ec);  // a failed handshake is a connect error
-                                 });
-        });
+  // ---- the connection life cycle, one for every driver ----
+  // Adds a connection to `t` (closed; the driver's constructor adds the initial ones).
+  Connection* add_connection(const Target* t);
+  // Connects (and for TLS handshakes) `c`; on_connected() follows, or connect_failed().
+  void connect(Connection* c, TimePoint now);
+  // Counts a connect error, closes `c` and retries it after a growing backoff.
+  void connect_failed(Connection* c, TimePoint now);
+  // The driver's connection can take requests: counted as opened.
+  void opened(Connection* c);
+  void close(Connection* c);
+  void reconnect(Connection* c, TimePoint now) {
+    close(c);
+    connect(c, now);
   }
-  // Keeps one read outstanding on `c` (a Transport with `buffer` and
-  // `read_was_full`), so a server that closes an idle keep-alive connection is
-  // noticed and replaced before use; `on_read(c, ec, n)` gets what it read.
-  // Plain TCP follows wrk: wait until readable, then one recv(). Asio's
-  // async_read_some would first try a speculative recv() that, on a keep-alive
+  // Closed loop with stages: closed until the ramp wants it again.
+  void park(Connection* c);
+  // Is `c` above the ramp's current count (closed loop with stages)?
+  bool above_ramp(const Connection* c) const { return ramped_ && c->index >= active_; }
+
+  // Keeps one read outstanding on `c` (a Connection with a `buffer`), so a
+  // server that closes an idle keep-alive connection is noticed and replaced before use;
+  // `on_read(c, ec, n)` gets what it read. Plain TCP follows wrk: wait until readable, then one
+  // recv(). Asio's async_read_some would first try a speculative recv() that, on a keep-alive
   // connection just answered, fails with EAGAIN: one wasted system call per
   // request. A read that came back short drained the socket, so the next
   // edge-triggered readiness event cannot be missed; a full one reads again first.
@@ -173,9 +187,6 @@ class ThreadLoop {
                              });
     });
   }
-  // Closes `t`; an SSL stream is retired, not destroyed, because its aborted
-  // operations still refer to it until their completions have run.
-  void hang_up(Transport& t);
   static Clock::duration next_backoff(Clock::duration previous) {
     return previous == Clock::duration{}
                ? Clock::duration(loop::kBackoffFirst)
@@ -235,9 +246,6 @@ class ThreadLoop {
   // takes them with due_.pop() when a connection or stream frees up.
   bool has_due() const { return !due_.empty(); }
   TimePoint pop_due() { return due_.pop(); }
-  // A grown connection connected or failed.
-  void grown_done() { --growing_; }
-
   // ---- closed loop with stages ----
   // This thread's share of the agent's connection count at `t`.
   uint32_t active_at(TimePoint t) const;
@@ -247,6 +255,8 @@ class ThreadLoop {
   boost::asio::io_context io_;
   FastRandom rng_;
   std::vector<const Target*> targets_;
+  // Every connection of this thread, in index order, as the driver's type.
+  std::vector<std::unique_ptr<Connection>> connections_;
   size_t max_connections_ = 0;
   bool ramped_ = false;
   uint32_t active_ = 0;  // closed loop with stages: connections wanted now
@@ -264,6 +274,16 @@ class ThreadLoop {
   void advance_schedule();
   void wait_for_connection(TimePoint now);
   void apply_rebalance(double rate_factor, uint32_t connections, TimePoint from);
+  // The life cycle's timer-driven part, over every connection.
+  void open_connections(TimePoint now);
+  void sweep(TimePoint now);
+  void follow_ramp(TimePoint now);
+  void grow(const Target* target, TimePoint now);
+  void dial(Connection* c);
+  void grown_done(Connection* c);
+  // Closes `c`'s stream; an SSL stream is retired, not destroyed, because its
+  // aborted operations still refer to it until their completions have run.
+  void hang_up(Connection& c);
 
   IntervalCollector& collector_;
   const size_t streams_per_connection_;
@@ -291,7 +311,11 @@ class ThreadLoop {
   TimePoint next_boundary_;
 };
 
-// The drivers: HTTP/1.1 (engine_thread.cc) and HTTP/2 or gRPC (h2_loop.cc).
+// The driver of the plan's protocol; `targets`: the target of each of this
+// thread's initial connections.
+std::unique_ptr<ThreadLoop> make_thread_loop(const Plan& plan, std::vector<const Target*> targets,
+                                             ThreadShare share, IntervalCollector& collector);
+// The drivers: HTTP/1.1 (http1_loop.cc) and HTTP/2 or gRPC (h2_loop.cc).
 std::unique_ptr<ThreadLoop> make_http1_loop(const Plan& plan, std::vector<const Target*> targets,
                                             ThreadShare share, IntervalCollector& collector);
 std::unique_ptr<ThreadLoop> make_h2_loop(const Plan& plan, std::vector<const Target*> targets,

@@ -10,6 +10,7 @@ PACKAGES=(
   libhttp-parser-dev libnghttp2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk nghttp2-client openssl procps iproute2 time chromium
+  gunicorn python3-h2
 )
 # Node.js runs the test-side checkers (hdr-histogram-js, kubernetes-models); take
 # Debian's only when the machine has none.

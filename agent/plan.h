@@ -1,7 +1,7 @@
-// One engine thread: its io_context, its connections, its recorder and, in
-// open loop, its share of the schedule. It owns everything it touches on the
-// request path, so nothing there is shared or locked; it meets the other threads
-// only at interval boundaries, through the IntervalCollector.
+// What an engine thread is given before it starts: the targets resolved once
+// (with their requests serialized), the phase's plan shared read-only by every
+// thread, and this thread's share of the load. Built by engine.cc, read by
+// ThreadLoop and its drivers; nothing here changes after the threads start.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/interval_collector.h"
 #include "agent/request_table.h"
 #include "agent/schedule.h"
 #include "common/workload.h"
@@ -63,30 +62,6 @@ struct ThreadShare {
   uint32_t max_connections = 0;  // open loop: the thread's pool may grow to this
   uint64_t seed = 1;             // request choice
   uint64_t schedule_seed = 1;    // open-loop arrivals (Poisson gaps)
-};
-
-class ThreadLoop;
-
-// Runs the driver of the plan's protocol (see thread_loop.h).
-class EngineThread {
- public:
-  // `targets`: the target of each of this thread's initial connections.
-  EngineThread(const Plan& plan, std::vector<const Target*> targets, ThreadShare share,
-               IntervalCollector& collector);
-  ~EngineThread();
-  EngineThread(const EngineThread&) = delete;
-  EngineThread& operator=(const EngineThread&) = delete;
-
-  // The thread's body: returns when the run ends or after request_stop().
-  void run();
-  // From any thread: ends the run promptly, reporting the current interval.
-  void request_stop();
-  // From any thread: see Engine::rebalance (`from` in this machine's steady clock).
-  void rebalance(double rate_factor, uint32_t connections,
-                 std::chrono::steady_clock::time_point from);
-
- private:
-  std::unique_ptr<ThreadLoop> loop_;
 };
 
 }  // namespace horde
