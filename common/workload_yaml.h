@@ -1,11 +1,15 @@
 // Reading the workload file's YAML tree into a Workload, field by field, with
-// errors that name the field path and what is expected. Internal to common/:
-// the public entry points are parse_workload and finalize_workload in
+// errors that name the field path and what is expected. One file per section:
+// workload_yaml.cc (the top level, targets, thresholds, builtin_target, tls),
+// load_yaml.cc, request_yaml.cc, grpc_yaml.cc and sweep_yaml.cc; they only map
+// YAML to structs, the load rules are common/load_validate.h's. Internal to
+// common/: the public entry points are parse_workload and finalize_workload in
 // common/workload.h.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/result.h"
@@ -13,10 +17,18 @@
 
 namespace horde {
 
+class YamlReader;
+
 // Reads one parsed document into *w (whose defaults are already set); the
 // first problem found is returned as `<source>: <field path>: <what>`.
 Result<bool> read_workload_yaml(const YAML::Node& root, const std::string& source, Workload* w);
 // The load rules that still apply after CLI overrides (see finalize_workload).
 Result<bool> check_load(const LoadSpec& l, const std::string& source);
+
+// The sections. Each returns false after storing the first problem in `r`.
+bool read_load_yaml(YamlReader& r, const YAML::Node& n, LoadSpec* l);
+bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w);
+// Only reads the keys; finalize_workload encodes the message.
+bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);
 
 }  // namespace horde

@@ -1,0 +1,123 @@
+#include "common/load_validate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace horde {
+
+namespace {
+
+constexpr uint32_t kMaxConnections = 1'000'000;
+
+Error at(const std::string& path, const std::string& what) { return Error{path + ": " + what}; }
+
+std::string stage_path(size_t i) { return "load.stages[" + std::to_string(i) + "]"; }
+
+Result<bool> validate_stages(const LoadSpec& l, LoadCheck how) {
+  Millis sum{0};
+  uint32_t most_connections = 0;
+  double most_rate = 0;
+  for (size_t i = 0; i < l.stages.size(); ++i) {
+    const Stage& s = l.stages[i];
+    const std::string p = stage_path(i);
+    if (!std::isfinite(s.rate) || s.rate < 0) {
+      return at(p + ".rate", "expected a number >= 0 (requests/s over all agents)");
+    }
+    if (l.mode == LoadMode::kOpen && s.connections != 0) {
+      return at(p + ".connections",
+                "not allowed in open mode (stages set the rate); use rate: N requests/s");
+    }
+    if (l.mode == LoadMode::kClosed && s.rate != 0) {
+      return at(p + ".rate",
+                "not allowed in closed mode (stages set connections); use connections: N, "
+                "or set load.mode: open");
+    }
+    sum += s.duration;
+    most_connections = std::max(most_connections, s.connections);
+    most_rate = std::max(most_rate, s.rate);
+  }
+  if (sum.count() <= 0) return at("load.stages", "the durations add up to 0; expected > 0");
+  if (l.duration != sum) {
+    return at("load.duration", "got " + format_duration(l.duration) +
+                                   " but load.stages add up to " + format_duration(sum) +
+                                   "; leave duration out or make them equal");
+  }
+  if (l.warmup.count() != 0) {
+    return at("load.warmup",
+              "not allowed with load.stages (the stages are the whole phase, their ramp-up "
+              "included); remove it");
+  }
+  // An agent's share of a small ramp can be nothing at all (1 connection over 2 agents).
+  if (l.mode == LoadMode::kOpen && !(most_rate > 0) && !how.agent_share) {
+    return at("load.stages", "every stage has rate 0; expected some rate > 0");
+  }
+  if (l.mode == LoadMode::kClosed) {
+    if (most_connections == 0 && !how.agent_share) {
+      return at("load.stages", "every stage has 0 connections; expected some connections > 0");
+    }
+    if (l.connections < most_connections) {
+      return at("load.connections",
+                "got " + std::to_string(l.connections) + " but a stage wants " +
+                    std::to_string(most_connections) +
+                    "; with stages it is the pool size, leave it out or make it larger");
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> validate(const LoadSpec& l, LoadCheck how) {
+  if (l.connections < 1 || l.connections > kMaxConnections) {
+    return at("load.connections",
+              "got " + std::to_string(l.connections) + "; expected an integer from 1 to 1000000");
+  }
+  if (!l.stages.empty()) {
+    if (auto ok = validate_stages(l, how); !ok) return ok;
+  }
+  if (l.max_connections != 0) {
+    if (l.mode != LoadMode::kOpen && !how.agent_share) {
+      return at("load.max_connections",
+                "only for open mode (the pool grows when requests are due and every "
+                "connection is busy); remove it, or set load.mode: open");
+    }
+    if (l.max_connections > kMaxConnections) {
+      return at("load.max_connections", "got " + std::to_string(l.max_connections) +
+                                            "; expected an integer from 1 to 1000000");
+    }
+    if (l.max_connections < l.connections) {
+      return at("load.max_connections", "got " + std::to_string(l.max_connections) +
+                                            "; expected at least " + "load.connections (" +
+                                            std::to_string(l.connections) + ")");
+    }
+  }
+  if (l.mode == LoadMode::kOpen && l.stages.empty() && !(l.rate > 0 && std::isfinite(l.rate))) {
+    return at("load.rate", "missing; open mode needs a rate > 0 in requests/s, like rate: 1000");
+  }
+  if (l.mode == LoadMode::kOpen && !l.stages.empty() && l.rate != 0) {
+    return at("load.rate",
+              "not allowed with load.stages (each stage sets its rate; the first ramps up "
+              "from 0); remove it, or add a first stage {duration: 0s, rate: ...}");
+  }
+  if (l.mode == LoadMode::kClosed && l.rate != 0) {
+    return at("load.rate",
+              "not allowed in closed mode (closed mode keeps load.connections requests in "
+              "flight); remove it, or set load.mode: open");
+  }
+  if (l.duration.count() <= 0) return at("load.duration", "expected a duration > 0");
+  if (l.warmup.count() < 0) return at("load.warmup", "expected a duration >= 0");
+  if (l.interval < Millis(100) || l.interval > Millis(60'000)) {
+    return at("load.interval",
+              "got " + format_duration(l.interval) + "; expected a duration from 100ms to 60s");
+  }
+  if (l.connect_timeout.count() <= 0) {
+    return at("load.connect_timeout", "expected a duration > 0");
+  }
+  if (l.request_timeout.count() <= 0) {
+    return at("load.request_timeout", "expected a duration > 0");
+  }
+  return true;
+}
+
+}  // namespace horde

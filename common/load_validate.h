@@ -1,0 +1,25 @@
+// The load rules, in one place: stages add up to the duration and exclude a
+// warm-up, open loop needs a rate and closed loop forbids one, max_connections
+// is a growth limit above connections, the interval and timeouts are in range.
+// Called by the workload reader (common/workload_yaml.cc, finalize_workload)
+// and by the wire decoder of a WorkloadSlice (common/wire.cc), so a file and an
+// Assignment are judged by the same rules.
+#pragma once
+
+#include "common/result.h"
+#include "common/workload.h"
+
+namespace horde {
+
+// What the LoadSpec is, which changes a few rules.
+struct LoadCheck {
+  // One agent's share of a phase (a WorkloadSlice): a stage may carry nothing
+  // for this agent, and max_connections is taken as given in either mode.
+  bool agent_share = false;
+};
+
+// The first broken rule as `<field path>: <what is wrong>; <what is expected>`
+// (e.g. `load.rate: missing; ...`); callers prefix the source.
+Result<bool> validate(const LoadSpec& l, LoadCheck how = {});
+
+}  // namespace horde

@@ -1,0 +1,139 @@
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/text.h"
+#include "common/workload_yaml.h"
+#include "common/yaml_reader.h"
+
+// `requests:` - method, path, headers, body and weight of each request, with
+// the checks that keep them one well-formed HTTP request line and header block.
+
+namespace horde {
+
+namespace {
+
+using text::has_space_or_control;
+using text::join;
+using text::lower;
+using text::quote;
+using text::trim;
+using text::upper;
+
+const std::initializer_list<const char*> kRequestKeys = {"method", "path", "headers", "body",
+                                                         "weight"};
+const std::initializer_list<const char*> kMethods = {"GET",   "POST", "PUT",    "DELETE",
+                                                     "PATCH", "HEAD", "OPTIONS"};
+constexpr uint32_t kMaxWeight = 1'000'000;
+
+bool read_headers(YamlReader& r, const YAML::Node& n, const std::string& path, RequestSpec* spec) {
+  if (!n.IsMap()) {
+    return r.fail(path, "got " + yaml_describe(n) +
+                            "; expected a map of header names to values, "
+                            "like {Accept: application/json}");
+  }
+  std::vector<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) {
+      return r.fail(path,
+                    "got " + yaml_describe(kv.first) + " as a header name; expected a string");
+    }
+    const std::string name = kv.first.Scalar();
+    const std::string p = yaml_child(path, name);
+    if (name.find_first_of("\r\n") != std::string::npos) {
+      return r.fail(path + "." + quote(name),
+                    "header name contains CR or LF; expected a single-line header name");
+    }
+    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) ||
+             std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+    });
+    if (!token) {
+      return r.fail(p, "invalid header name " + quote(name) +
+                           "; expected letters, digits and !#$%&'*+-.^_`|~");
+    }
+    const std::string lname = lower(name);
+    if (std::find(seen.begin(), seen.end(), lname) != seen.end()) {
+      return r.fail(p, "given twice; give each header once");
+    }
+    seen.push_back(lname);
+    if (lname == "host") {
+      return r.fail(p, "set by the engine from the target URL; remove it");
+    }
+    if (lname == "content-length") {
+      return r.fail(p, "set by the engine from the body; remove it");
+    }
+    if (lname == "transfer-encoding") {
+      return r.fail(p, "not supported; the engine sends bodies with Content-Length, remove it");
+    }
+    std::string value;
+    if (!r.read_scalar(kv.second, p, "a string value", &value)) return false;
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return r.fail(p, "value contains CR, LF or NUL; expected a single-line value");
+    }
+    spec->headers.emplace_back(name, std::move(value));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w) {
+  const std::string expected_item = "a map like {method: GET, path: /items, weight: 1}";
+  if (!n.IsSequence() || n.size() == 0) {
+    return r.fail("requests",
+                  "got " + (n.IsSequence() ? std::string("an empty list") : yaml_describe(n)) +
+                      "; expected a list of " + expected_item +
+                      " (leave requests out for one GET of the target URL)");
+  }
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string path = yaml_item("requests", i);
+    const YAML::Node& req = n[i];
+    if (!req.IsMap())
+      return r.fail(path, "got " + yaml_describe(req) + "; expected " + expected_item);
+    if (!r.check_keys(req, path, kRequestKeys)) return false;
+    RequestSpec spec;
+    for (const auto& kv : req) {
+      const std::string key = kv.first.Scalar();
+      const std::string p = yaml_child(path, key);
+      if (key == "method") {
+        std::string m;
+        if (!r.read_scalar(kv.second, p, "one of " + join(kMethods), &m)) return false;
+        spec.method = upper(trim(m));
+        if (std::none_of(kMethods.begin(), kMethods.end(),
+                         [&](const char* a) { return spec.method == a; })) {
+          return r.fail(p, "got " + quote(m) + "; expected one of " + join(kMethods));
+        }
+      } else if (key == "path") {
+        const std::string expected = "a path starting with '/', like /items?id=1";
+        if (!r.read_scalar(kv.second, p, expected, &spec.path)) return false;
+        // "" is the default (the target URL's own path), so to_json output parses back.
+        if (!spec.path.empty() && spec.path.front() != '/') {
+          return r.fail(p, "got " + quote(spec.path) + "; expected " + expected);
+        }
+        if (has_space_or_control(spec.path)) {
+          return r.fail(p, "got " + quote(spec.path) +
+                               " with spaces or control characters; expected a percent-encoded "
+                               "path like /search?q=a%20b");
+        }
+      } else if (key == "headers") {
+        if (!read_headers(r, kv.second, p, &spec)) return false;
+      } else if (key == "body") {
+        if (!r.read_scalar(kv.second, p, "a string (quote JSON bodies: body: '{\"a\": 1}')",
+                           &spec.body)) {
+          return false;
+        }
+      } else if (key == "weight") {
+        if (!r.read_uint(kv.second, p, 1, kMaxWeight, &spec.weight)) return false;
+      }
+    }
+    w->requests.push_back(std::move(spec));
+  }
+  return true;
+}
+
+}  // namespace horde
