@@ -26,31 +26,6 @@ using SteadyClock = std::chrono::steady_clock;
 std::mutex g_abort_mu;  // guards Controller::abort_reason_
 }  // namespace
 
-struct Controller::Agent {
-  uint64_t session = 0;
-  std::string peer;
-  std::string name, host, version;
-  uint32_t cores = 0;
-  uint32_t threads = 0;
-  bool joined = false;
-  bool gone = false;
-  bool lost = false;
-  std::string lost_reason;
-  bool in_phase = false;
-  bool phase_done = false;
-  // Clock offset (agent minus controller), from the ping with the shortest round trip.
-  int64_t offset_ns = 0;
-  int64_t best_rtt_ns = INT64_MAX;
-  uint32_t pongs = 0;
-  std::map<uint64_t, int64_t> pings;  // seq -> sent at (controller clock)
-  Counters measured;
-  SteadyClock::time_point last_heard{};
-  int64_t last_interval = -1;  // last interval it reported in the current phase
-  bool warned_cpu = false;
-  bool warned_lag = false;
-  bool warned_pool = false;
-};
-
 struct Controller::PhaseState {
   uint32_t index = 0;
   std::unique_ptr<PhaseMerger> merger;
@@ -71,7 +46,8 @@ std::string make_run_id() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
 }
 
-Controller::Controller(ControllerOptions options) : opt_(std::move(options)), server_(&events_) {
+Controller::Controller(ControllerOptions options)
+    : opt_(std::move(options)), server_(&events_), registry_(opt_.expect_agents) {
   result_.run_id = make_run_id();
   result_.workload = to_json(opt_.workload);
   out_dir_ = opt_.out_dir.empty() ? "results/" + result_.run_id : opt_.out_dir;
@@ -96,9 +72,7 @@ Result<int> Controller::listen() {
 
 void Controller::publish_agents() {
   if (!metrics_) return;
-  uint32_t lost = 0;
-  for (const auto& [id, a] : agents_) lost += a->lost ? 1 : 0;
-  metrics_->set_agents(joined_count(), lost);
+  metrics_->set_agents(registry_.joined_count(), registry_.lost_count());
 }
 
 void Controller::abort(const std::string& reason) {
@@ -110,30 +84,23 @@ void Controller::abort(const std::string& reason) {
   events_.push(SessionEvent{SessionEvent::Kind::kClosed, 0, {}, 0, {}});  // wake the loop
 }
 
-uint32_t Controller::joined_count() const {
-  uint32_t n = 0;
-  for (const auto& [id, a] : agents_) n += a->joined && !a->gone ? 1 : 0;
-  return n;
-}
-
 void Controller::ping_all() {
   const auto now = SteadyClock::now();
   if (now < next_ping_) return;
   next_ping_ = now + std::chrono::milliseconds(std::max<int64_t>(opt_.lease.count() / 10, 100));
-  for (auto& [id, a] : agents_) {
-    if (!a->gone) ping(*a);
-  }
+  registry_.for_each([&](AgentRecord& a) {
+    if (!a.gone) ping(a);
+  });
 }
 
-void Controller::ping(Agent& a) {
+void Controller::ping(AgentRecord& a) {
   v1::ControllerMessage m;
   m.mutable_ping()->set_seq(++ping_seq_);
-  a.pings[ping_seq_] = unix_now_ns();
-  if (a.pings.size() > 16) a.pings.erase(a.pings.begin());
+  a.clock.sent(ping_seq_, unix_now_ns());
   server_.send(a.session, m);
 }
 
-void Controller::drop(Agent& a, const std::string& reason, bool lost) {
+void Controller::drop(AgentRecord& a, const std::string& reason, bool lost) {
   if (a.gone) return;
   a.gone = true;
   if (lost && a.in_phase && !a.phase_done) {
@@ -151,7 +118,7 @@ void Controller::drop(Agent& a, const std::string& reason, bool lost) {
   publish_agents();
 }
 
-void Controller::rebalance_after_loss(const Agent& lost) {
+void Controller::rebalance_after_loss(const AgentRecord& lost) {
   if (!phase_ || !phase_->workload || !phase_->workload->faults.rebalance || abort_requested_) {
     return;
   }
@@ -161,9 +128,9 @@ void Controller::rebalance_after_loss(const Agent& lost) {
   const auto now = SteadyClock::now();
   if (now + kLead >= phase_->end) return;  // the phase is over by then: nothing to hand over
   std::vector<uint32_t> member_cores, survivor_cores;
-  std::vector<Agent*> survivors;
+  std::vector<AgentRecord*> survivors;
   for (uint64_t id : phase_->members) {
-    Agent& a = *agents_.at(id);
+    AgentRecord& a = registry_.at(id);
     member_cores.push_back(a.threads);
     if (a.gone || a.lost || a.phase_done) continue;
     survivors.push_back(&a);
@@ -181,7 +148,7 @@ void Controller::rebalance_after_loss(const Agent& lost) {
                           {"lost_agent", lost.name}};
   nlohmann::json names = nlohmann::json::array();
   for (size_t i = 0; i < survivors.size(); ++i) {
-    Agent& a = *survivors[i];
+    AgentRecord& a = *survivors[i];
     names.push_back(a.name);
     v1::ControllerMessage m;
     Rebalance r;
@@ -189,7 +156,7 @@ void Controller::rebalance_after_loss(const Agent& lost) {
     r.phase = phase_->index;
     r.rate_factor = plan->rate_factor;
     r.connections = plan->connections.empty() ? 0 : plan->connections[i];
-    r.from_unix_ns = from_ns + a.offset_ns;
+    r.from_unix_ns = from_ns + a.clock.offset_ns();
     to_wire(r, m.mutable_rebalance());
     server_.send(a.session, m);
   }
@@ -210,56 +177,43 @@ void Controller::rebalance_after_loss(const Agent& lost) {
   if (opt_.live) progress_.message(text);
 }
 
-void Controller::on_hello(Agent& a, const v1::Hello& h) {
-  if (a.joined) return drop(a, "second hello on one session", true);
-  if (h.name().empty() || h.name().size() > kMaxNameLength || h.cores() == 0 || h.cores() > 4096 ||
-      h.threads() > 4096) {
-    spdlog::warn("session from {}: bad hello (name length 1..{}, cores 1..4096); dropped", a.peer,
-                 kMaxNameLength);
-    return drop(a, "bad hello", false);
-  }
-  for (const auto& [id, other] : agents_) {
-    if (other.get() != &a && other->joined && !other->gone && other->name == h.name()) {
-      spdlog::warn("agent name {} from {} is already taken by {}; rejected as duplicate", h.name(),
-                   a.peer, other->peer);
+void Controller::on_hello(AgentRecord& a, const v1::Hello& h) {
+  switch (registry_.hello(a, h.name(), h.host(), h.version(), h.cores(), h.threads(),
+                          phase_ != nullptr)) {
+    case HelloOutcome::kSecondHello:
+      return drop(a, "second hello on one session", true);
+    case HelloOutcome::kBad:
+      spdlog::warn("session from {}: bad hello (name length 1..{}, cores 1..4096); dropped", a.peer,
+                   kMaxNameLength);
+      return drop(a, "bad hello", false);
+    case HelloOutcome::kDuplicate:
+      spdlog::warn("agent name {} from {} is already taken; rejected as duplicate", h.name(),
+                   a.peer);
       a.gone = true;
       server_.finish(a.session, grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
                                              "an agent named " + h.name() + " already joined"));
       return;
-    }
+    case HelloOutcome::kJoinedSpare:
+      spdlog::warn("agent {} from {} joined after the run started / the roster is full; not used",
+                   h.name(), a.peer);
+      break;
+    case HelloOutcome::kJoined:
+      break;
   }
-  if (phase_ || roster_.size() >= opt_.expect_agents) {
-    spdlog::warn("agent {} from {} joined after the run started / the roster is full; not used",
-                 h.name(), a.peer);
-  }
-  a.joined = true;
-  a.name = h.name();
-  a.host = h.host().substr(0, kMaxNameLength);
-  a.version = h.version().substr(0, 32);
-  a.cores = h.cores();
-  a.threads = h.threads() ? h.threads() : h.cores();
   v1::ControllerMessage m;
   m.mutable_welcome()->set_agent_id(fmt::format("{}-{}", result_.run_id, a.session));
   m.mutable_welcome()->set_lease_ms(static_cast<uint32_t>(opt_.lease.count()));
   server_.send(a.session, m);
-  if (!phase_ && roster_.size() < opt_.expect_agents) roster_.push_back(a.session);
   spdlog::info("agent {} joined from {} (host {}, {} cores, {} threads) [{}/{}]", a.name, a.peer,
-               a.host, a.cores, a.threads, roster_.size(), opt_.expect_agents);
+               a.host, a.cores, a.threads, registry_.roster().size(), opt_.expect_agents);
   ping(a);  // start measuring its clock offset now (only this agent: joins stay O(N))
   publish_agents();
 }
 
 void Controller::handle(SessionEvent e) {
   if (e.session == 0) return;  // wake-up
-  auto it = agents_.find(e.session);
-  if (it == agents_.end()) {
-    if (e.kind == SessionEvent::Kind::kClosed) return;
-    auto a = std::make_unique<Agent>();
-    a->session = e.session;
-    a->peer = e.peer;
-    it = agents_.emplace(e.session, std::move(a)).first;
-  }
-  Agent& a = *it->second;
+  if (e.kind == SessionEvent::Kind::kClosed && !registry_.find(e.session)) return;
+  AgentRecord& a = registry_.session(e.session, e.peer);
   if (e.kind == SessionEvent::Kind::kClosed) {
     if (!a.gone) drop(a, "session closed", true);
     return;
@@ -274,18 +228,10 @@ void Controller::handle(SessionEvent e) {
     case v1::AgentMessage::kHello:
       return on_hello(a, m.hello());
     case v1::AgentMessage::kPong: {
-      auto sent = a.pings.find(m.pong().seq());
-      if (sent == a.pings.end()) return;
-      const int64_t rtt = e.received_unix_ns - sent->second;
-      ++a.pongs;
-      if (rtt >= 0 && rtt < a.best_rtt_ns) {
-        a.best_rtt_ns = rtt;
-        a.offset_ns = m.pong().agent_unix_ns() - (sent->second + rtt / 2);
-      }
-      a.pings.erase(sent);
+      if (!a.clock.received(m.pong().seq(), m.pong().agent_unix_ns(), e.received_unix_ns)) return;
       // Until three round trips are in, ask again at once: the start then follows a join by
       // milliseconds, not by three ping periods.
-      if (a.pongs < 3 && !phase_) ping(a);
+      if (a.clock.samples() < 3 && !phase_) ping(a);
       return;
     }
     case v1::AgentMessage::kReport: {
@@ -303,8 +249,10 @@ void Controller::handle(SessionEvent e) {
       auto added = phase_->merger->add(a.session, *report);
       if (!added) return drop(a, "invalid report: " + added.error().message, true);
       a.last_interval = report->interval;
-      check_saturation(a, *report);
-      check_pool(a, *report);
+      const SaturationInput in{a.name, a.cores, a.threads,
+                               static_cast<double>(opt_.workload.load.interval.count()) / 1000.0,
+                               opt_.workload.load.mode};
+      for (const auto& text : saturation_warnings(in, *report, &a.warned)) warn(text);
       return;
     }
     case v1::AgentMessage::kPhaseDone: {
@@ -333,44 +281,6 @@ void Controller::warn(const std::string& text) {
   result_.warnings.push_back(text);
 }
 
-// The generator must never be the hidden bottleneck: say so when an agent runs
-// hot or cannot keep its schedule.
-void Controller::check_saturation(Agent& a, const IntervalReport& r) {
-  const double interval_s = static_cast<double>(opt_.workload.load.interval.count()) / 1000.0;
-  const double usable_cores = std::max<uint32_t>(1, std::min(a.threads, a.cores));
-  const double cpu = r.counters.cpu_seconds / interval_s / usable_cores;
-  if (!a.warned_cpu && cpu > 0.85) {
-    a.warned_cpu = true;
-    warn(
-        fmt::format("agent {} used {:.0f}% of its {} core(s) in phase {} interval {}: the load "
-                    "generator, not the "
-                    "target, may be limiting the result; add agents or threads",
-                    a.name, 100 * cpu, usable_cores, r.phase, r.interval));
-  }
-  const uint64_t sent = std::max<uint64_t>(r.counters.requests, 1);
-  if (!a.warned_lag && opt_.workload.load.mode == LoadMode::kOpen && r.counters.late * 100 > sent &&
-      r.counters.late >= 10) {
-    a.warned_lag = true;
-    warn(fmt::format(
-        "agent {} sent {} of {} requests late in phase {} interval {} (schedule lag up to {:.1f} "
-        "ms): it "
-        "cannot keep the offered rate; {}",
-        a.name, r.counters.late, r.counters.requests, r.phase, r.interval,
-        static_cast<double>(r.counters.max_schedule_lag_us) / 1000.0,
-        cpu > 0.85 ? "the agent is out of CPU" : "too few connections or a slow target"));
-  }
-}
-
-void Controller::check_pool(Agent& a, const IntervalReport& r) {
-  if (a.warned_pool || r.counters.max_connections_hit == 0) return;
-  a.warned_pool = true;
-  warn(fmt::format(
-      "agent {}: {} due request(s) found every connection busy in phase {} interval {} (pool at "
-      "its "
-      "limit); latency includes the wait; raise load.max_connections or load.connections",
-      a.name, r.counters.max_connections_hit, r.phase, r.interval));
-}
-
 void Controller::pump_until(SteadyClock::time_point deadline) {
   for (;;) {
     ping_all();
@@ -388,20 +298,15 @@ bool Controller::wait_for_agents() {
   spdlog::info("waiting for {} agent(s) (timeout {} s)", opt_.expect_agents,
                opt_.join_timeout.count() / 1000);
   while (!abort_requested_) {
-    uint32_t ready = 0;
-    for (uint64_t id : roster_) {
-      const Agent& a = *agents_.at(id);
-      // Three round trips before the start: the offset comes from the shortest one.
-      ready += !a.gone && a.pongs >= 3 ? 1 : 0;
-    }
-    // Drop roster entries whose session ended before the start.
-    std::erase_if(roster_, [&](uint64_t id) { return agents_.at(id)->gone; });
+    const uint32_t ready = registry_.ready_count();
+    registry_.prune_roster();  // sessions that ended before the start
     if (ready >= opt_.expect_agents) return true;
     if (SteadyClock::now() >= deadline) {
       const std::string why = fmt::format(
           "only {} of {} expected agents joined within {} s; start more agents with `horde agent "
           "--controller {}` or lower --expect-agents",
-          roster_.size(), opt_.expect_agents, opt_.join_timeout.count() / 1000, opt_.listen);
+          registry_.roster().size(), opt_.expect_agents, opt_.join_timeout.count() / 1000,
+          opt_.listen);
       abort(why);
       return false;
     }
@@ -414,8 +319,8 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   const Workload& w = spec.workload;
   // The first `spec.agents` agents still with us take part; the rest idle.
   std::vector<uint64_t> members;
-  for (uint64_t id : roster_) {
-    if (members.size() < spec.agents && !agents_.at(id)->gone) members.push_back(id);
+  for (uint64_t id : registry_.roster()) {
+    if (members.size() < spec.agents && !registry_.at(id).gone) members.push_back(id);
   }
   if (members.empty()) return abort("no agents left to run phase " + std::to_string(index));
   if (members.size() < spec.agents) {
@@ -423,7 +328,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
                      members.size(), spec.agents));
   }
   std::vector<uint32_t> cores;
-  for (uint64_t id : members) cores.push_back(agents_.at(id)->threads);
+  for (uint64_t id : members) cores.push_back(registry_.at(id).threads);
   auto slices = split_load(w, cores);
   if (!slices) return abort(slices.error().message);
 
@@ -446,7 +351,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   phase_->end = phase_->start +
                 std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
   for (size_t i = 0; i < members.size(); ++i) {
-    Agent& a = *agents_.at(members[i]);
+    AgentRecord& a = registry_.at(members[i]);
     a.in_phase = true;
     a.phase_done = false;
     a.last_interval = -1;
@@ -455,7 +360,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
     as->set_run_id(result_.run_id);
     as->set_phase(index);
     to_wire((*slices)[i], as->mutable_slice());
-    as->set_start_unix_ns(start_ns + a.offset_ns);
+    as->set_start_unix_ns(start_ns + a.clock.offset_ns());
     server_.send(a.session, m);
   }
   spdlog::info("phase {} ({}): {} agents, {} {}, {} + {} warm-up, start in {} ms", index, spec.name,
@@ -503,7 +408,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
         res.latency = phase_->merger->measured_latency();
       }
       uint32_t active = 0;
-      for (uint64_t id : members) active += agents_.at(id)->lost ? 0 : 1;
+      for (uint64_t id : members) active += registry_.at(id).lost ? 0 : 1;
       if (opt_.live) {
         ProgressStatus ps;
         ps.phase_index = index;
@@ -529,7 +434,8 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
       if (metrics_) {
         std::vector<std::pair<std::string, uint64_t>> per_agent;
         for (uint64_t id : members) {
-          per_agent.emplace_back(agents_.at(id)->name, phase_->merger->per_agent().at(id).requests);
+          per_agent.emplace_back(registry_.at(id).name,
+                                 phase_->merger->per_agent().at(id).requests);
         }
         metrics_->interval(result_.phases, res, row, m.latency, per_agent, interval_s);
       }
@@ -548,20 +454,18 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
           std::min<int64_t>((now - phase_->start - grace) / interval, intervals));
     }
     close_intervals(force_before);
+    for (uint64_t id : registry_.silent(members, now, phase_->start, silence_limit(interval))) {
+      AgentRecord& a = registry_.at(id);
+      drop(a,
+           fmt::format(
+               "silent for {} ms (last interval reported: {})",
+               std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard).count(),
+               a.last_interval),
+           true);
+    }
     bool all_done = true;
-    const auto silence_limit =
-        std::max<SteadyClock::duration>(2 * interval, std::chrono::seconds(1));
     for (uint64_t id : members) {
-      Agent& a = *agents_.at(id);
-      if (!a.gone && !a.phase_done && now > phase_->start &&
-          now - std::max(a.last_heard, phase_->start) > silence_limit) {
-        drop(a,
-             fmt::format(
-                 "silent for {} ms (last interval reported: {})",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard).count(),
-                 a.last_interval),
-             true);
-      }
+      const AgentRecord& a = registry_.at(id);
       all_done = all_done && (a.phase_done || a.gone);
     }
     if ((phase_->merger->done() && all_done) || now >= hard_end) break;
@@ -574,7 +478,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   }
   close_intervals(intervals);  // whatever is missing now will not come
   for (uint64_t id : members) {
-    Agent& a = *agents_.at(id);
+    AgentRecord& a = registry_.at(id);
     if (!a.phase_done && !a.gone && !abort_requested_) {
       a.lost = true;
       a.lost_reason = "did not finish the phase in time";
@@ -598,7 +502,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
 }
 
 void Controller::run_plan() {
-  SweepPlanner planner(opt_.workload, static_cast<uint32_t>(roster_.size()));
+  SweepPlanner planner(opt_.workload, static_cast<uint32_t>(registry_.roster().size()));
   const Sweep& sweep = opt_.workload.sweep;
   uint32_t index = 0;
   while (!abort_requested_) {
@@ -615,9 +519,7 @@ void Controller::run_plan() {
       }
     }
     run_phase(index++, *spec);
-    uint32_t lost = 0;
-    for (uint64_t id : roster_) lost += agents_.at(id)->lost ? 1 : 0;
-    if (lost > opt_.workload.faults.tolerate_lost_agents) break;
+    if (registry_.roster_lost_count() > opt_.workload.faults.tolerate_lost_agents) break;
   }
   result_.scalability = planner.scalability_json();
   result_.capacity = planner.capacity_json();
@@ -644,13 +546,13 @@ int Controller::run() {
   // Tell agents the run is over; they exit (--once) or wait for the next controller.
   v1::ControllerMessage stop;
   stop.mutable_stop()->set_reason("run complete");
-  for (auto& [id, a] : agents_) {
-    if (!a->gone) server_.send(id, stop);
-  }
+  registry_.for_each([&](AgentRecord& a) {
+    if (!a.gone) server_.send(a.session, stop);
+  });
   server_.finish_all();
 
-  for (uint64_t id : roster_) {
-    const Agent& a = *agents_.at(id);
+  for (uint64_t id : registry_.roster()) {
+    const AgentRecord& a = registry_.at(id);
     result_.agents.push_back({a.name, a.host, a.cores, a.threads, a.measured.requests,
                               a.measured.errors, a.lost, a.lost_reason, a.last_interval});
     if (a.lost) {

@@ -13,6 +13,7 @@
 
 #include "common/event_queue.h"
 #include "common/workload.h"
+#include "controller/agent_registry.h"
 #include "controller/hlog.h"
 #include "controller/interval_log.h"
 #include "controller/progress.h"
@@ -54,29 +55,24 @@ class Controller {
   const std::string& out_dir() const { return out_dir_; }
 
  private:
-  struct Agent;
   void handle(SessionEvent e);
-  void on_hello(Agent& a, const v1::Hello& h);
-  void drop(Agent& a, const std::string& reason, bool lost);
+  void on_hello(AgentRecord& a, const v1::Hello& h);
+  void drop(AgentRecord& a, const std::string& reason, bool lost);
   // `rebalance: true`: hands a lost agent's share to the phase's survivors.
-  void rebalance_after_loss(const Agent& lost);
+  void rebalance_after_loss(const AgentRecord& lost);
   void ping_all();
-  void ping(Agent& a);
+  void ping(AgentRecord& a);
   bool wait_for_agents();
   void run_plan();
   void run_phase(uint32_t index, const PhaseSpec& spec);
   void pump_until(std::chrono::steady_clock::time_point deadline);
   void warn(const std::string& text);
-  void check_saturation(Agent& a, const IntervalReport& r);
-  void check_pool(Agent& a, const IntervalReport& r);
-  uint32_t joined_count() const;
   void publish_agents();  // agents connected / lost, to the metrics endpoint
 
   ControllerOptions opt_;
   EventQueue<SessionEvent> events_;
   SessionServer server_;
-  std::map<uint64_t, std::unique_ptr<Agent>> agents_;  // by session id
-  std::vector<uint64_t> roster_;                       // agents taking part, in join order
+  AgentRegistry registry_;
   IntervalReport scratch_report_;  // every Report is decoded into this one (run thread only)
   RunResult result_;
   std::string out_dir_;
