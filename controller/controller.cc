@@ -15,6 +15,7 @@
 #include "common/wire.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
+#include "controller/phase_accumulator.h"
 #include "controller/plan.h"
 #include "controller/report_html.h"
 #include "controller/scale.h"
@@ -27,13 +28,19 @@ std::mutex g_abort_mu;  // guards Controller::abort_reason_
 }  // namespace
 
 struct Controller::PhaseState {
+  PhaseState(uint32_t i, const std::string& name, std::optional<double> offered_rps)
+      : index(i), accumulator(i, name, offered_rps) {}
   uint32_t index = 0;
   std::unique_ptr<PhaseMerger> merger;
+  PhaseAccumulator accumulator;
+  PhaseTiming timing;
+  PhaseView view;  // what the sinks see
+  SteadyClock::duration interval{}, grace{};
   SteadyClock::time_point start;
-  SteadyClock::time_point end;  // of the load (warm-up + duration after start)
+  SteadyClock::time_point end;       // of the load (warm-up + duration after start)
+  SteadyClock::time_point hard_end;  // the phase ends here whatever is missing
   const Workload* workload = nullptr;
   std::vector<uint64_t> members;
-  PhaseResult result;
 };
 
 std::string make_run_id() {
@@ -170,7 +177,7 @@ void Controller::rebalance_after_loss(const AgentRecord& lost) {
     what = fmt::format("connections {} ({} in all)", fmt::join(plan->connections, "/"),
                        w.load.connections);
   }
-  phase_->result.rebalances.push_back(std::move(entry));
+  phase_->accumulator.result().rebalances.push_back(std::move(entry));
   const std::string text = fmt::format("agent {} lost: its share goes to the {} survivor(s): {}",
                                        lost.name, survivors.size(), what);
   spdlog::info("{}", text);
@@ -238,7 +245,7 @@ void Controller::handle(SessionEvent e) {
       if (!phase_ || !a.in_phase || m.report().run_id() != result_.run_id ||
           m.report().phase() != phase_->index) {
         spdlog::debug("stale report from {} discarded", a.name);
-        if (phase_) ++phase_->result.discarded_reports;
+        if (phase_) ++phase_->accumulator.result().discarded_reports;
         return;
       }
       // Decoded into one reused report: no 188 KB histogram allocated per report.
@@ -315,14 +322,17 @@ bool Controller::wait_for_agents() {
   return false;
 }
 
-void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
+bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   const Workload& w = spec.workload;
   // The first `spec.agents` agents still with us take part; the rest idle.
   std::vector<uint64_t> members;
   for (uint64_t id : registry_.roster()) {
     if (members.size() < spec.agents && !registry_.at(id).gone) members.push_back(id);
   }
-  if (members.empty()) return abort("no agents left to run phase " + std::to_string(index));
+  if (members.empty()) {
+    abort("no agents left to run phase " + std::to_string(index));
+    return false;
+  }
   if (members.size() < spec.agents) {
     warn(fmt::format("phase {} ({}) runs on {} agent(s) instead of {}", index, spec.name,
                      members.size(), spec.agents));
@@ -330,26 +340,43 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   std::vector<uint32_t> cores;
   for (uint64_t id : members) cores.push_back(registry_.at(id).threads);
   auto slices = split_load(w, cores);
-  if (!slices) return abort(slices.error().message);
+  if (!slices) {
+    abort(slices.error().message);
+    return false;
+  }
 
   const uint32_t intervals = interval_count(w.load);
-  const uint32_t warmup_intervals = warmup_interval_count(w.load);
-  phase_ = std::make_unique<PhaseState>();
-  phase_->index = index;
-  phase_->workload = &w;
-  phase_->members = members;
-  phase_->merger = std::make_unique<PhaseMerger>(
-      intervals, warmup_intervals, std::set<uint64_t>(members.begin(), members.end()));
-  phase_->result.index = index;
-  phase_->result.name = spec.name;
-  if (w.load.mode == LoadMode::kOpen) phase_->result.offered_rps = w.load.rate;
+  const auto total =
+      std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
+  phase_ = std::make_unique<PhaseState>(
+      index, spec.name,
+      w.load.mode == LoadMode::kOpen ? std::optional<double>(w.load.rate) : std::nullopt);
+  PhaseState& p = *phase_;
+  p.workload = &w;
+  p.members = members;
+  p.timing.interval_s = static_cast<double>(w.load.interval.count()) / 1000.0;
+  p.timing.total_s = static_cast<double>((w.load.warmup + w.load.duration).count()) / 1000.0;
+  p.timing.intervals = intervals;
+  p.timing.warmup_intervals = warmup_interval_count(w.load);
+  p.merger = std::make_unique<PhaseMerger>(intervals, p.timing.warmup_intervals,
+                                           std::set<uint64_t>(members.begin(), members.end()));
+  p.interval = std::chrono::duration_cast<SteadyClock::duration>(w.load.interval);
+  p.grace = p.interval + std::chrono::milliseconds(500);
 
   const auto start_unix = std::chrono::system_clock::now() + opt_.start_delay;
   const int64_t start_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(start_unix.time_since_epoch()).count();
-  phase_->start = SteadyClock::now() + opt_.start_delay;
-  phase_->end = phase_->start +
-                std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
+  p.start = SteadyClock::now() + opt_.start_delay;
+  p.end = p.start + total;
+  p.hard_end = p.end + p.grace + std::chrono::seconds(5);
+  p.view.index = index;
+  p.view.name = spec.name;
+  p.view.phase_count = planned_phase_count(opt_.workload);
+  p.view.interval_s = p.timing.interval_s;
+  p.view.total_s = p.timing.total_s;
+  p.view.start_offset_s = std::chrono::duration<double>(p.start - run_start_).count();
+  p.view.agents_total = static_cast<uint32_t>(members.size());
+
   for (size_t i = 0; i < members.size(); ++i) {
     AgentRecord& a = registry_.at(members[i]);
     a.in_phase = true;
@@ -370,133 +397,92 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
                w.load.mode == LoadMode::kOpen ? "open loop" : "closed loop",
                format_duration(w.load.duration), format_duration(w.load.warmup),
                opt_.start_delay.count());
+  return true;
+}
 
-  const auto interval = std::chrono::duration_cast<SteadyClock::duration>(w.load.interval);
-  const auto grace = interval + std::chrono::milliseconds(500);
-  const auto total =
-      std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
-  const double interval_s = static_cast<double>(w.load.interval.count()) / 1000.0;
-  const double total_s = static_cast<double>((w.load.warmup + w.load.duration).count()) / 1000.0;
-  const auto hard_end = phase_->start + total + grace + std::chrono::seconds(5);
-  PhaseResult& res = phase_->result;
+uint32_t Controller::forced_before(SteadyClock::time_point now) const {
+  // An interval its grace time past its end closes with whatever it holds.
+  if (now <= phase_->start + phase_->grace) return 0;
+  return static_cast<uint32_t>(std::min<int64_t>(
+      (now - phase_->start - phase_->grace) / phase_->interval, phase_->merger->intervals()));
+}
 
-  auto close_intervals = [&](uint32_t force_before) {
-    for (auto& m : phase_->merger->take_ready(force_before)) {
-      IntervalRow row;
-      row.phase = index;
-      row.interval = m.index;
-      row.warmup = m.warmup;
-      row.agents = m.agents;
-      row.duration_s = std::min(interval_s, total_s - m.index * interval_s);
-      row.time_s = (static_cast<double>(m.index) + 1.0 - warmup_intervals) * interval_s;
-      row.p50_us = m.latency.value_at_percentile(50);
-      row.p99_us = m.latency.value_at_percentile(99);
-      row.max_us = m.latency.max();
-      row.merged_unix_us = unix_now_ns() / 1000;
-      row.counters = std::move(m.counters);
-      interval_log_.append(row, m.latency, result_.run_id);
-      if (hlog_) {
-        const double offset = std::chrono::duration<double>(phase_->start - run_start_).count() +
-                              m.index * interval_s;
-        if (auto ok = hlog_->append(offset, row.duration_s, m.latency, m.warmup ? "warmup" : "");
-            !ok) {
-          spdlog::warn("{}", ok.error().message);
-        }
-      }
-      if (!m.warmup) {
-        res.counters = phase_->merger->measured_counters();
-        res.latency = phase_->merger->measured_latency();
-      }
-      uint32_t active = 0;
-      for (uint64_t id : members) active += registry_.at(id).lost ? 0 : 1;
-      if (opt_.live) {
-        ProgressStatus ps;
-        ps.phase_index = index;
-        ps.phase_count = planned_phase_count(opt_.workload);
-        ps.phase_name = spec.name;
-        ps.elapsed_s = (m.index + 1) * interval_s;
-        ps.total_s = total_s;
-        ps.warmup = row.warmup;
-        ps.rps =
-            row.duration_s > 0 ? static_cast<double>(row.counters.requests) / row.duration_s : 0;
-        ps.errors = res.counters.errors;
-        // During warm-up nothing is measured yet: show the interval's own percentiles.
-        ps.p50_ms = static_cast<double>(res.latency.empty() ? row.p50_us
-                                                            : res.latency.value_at_percentile(50)) /
-                    1000.0;
-        ps.p99_ms = static_cast<double>(res.latency.empty() ? row.p99_us
-                                                            : res.latency.value_at_percentile(99)) /
-                    1000.0;
-        ps.agents_active = active;
-        ps.agents_total = static_cast<uint32_t>(members.size());
-        progress_.update(ps);
-      }
-      if (metrics_) {
-        std::vector<std::pair<std::string, uint64_t>> per_agent;
-        for (uint64_t id : members) {
-          per_agent.emplace_back(registry_.at(id).name,
-                                 phase_->merger->per_agent().at(id).requests);
-        }
-        metrics_->interval(result_.phases, res, row, m.latency, per_agent, interval_s);
-      }
-      res.intervals.push_back(std::move(row));
-    }
-  };
+void Controller::close_intervals(uint32_t force_before) {
+  PhaseState& p = *phase_;
+  for (auto& m : p.merger->take_ready(force_before)) {
+    IntervalRow row = p.accumulator.row(p.timing, m.index, m.warmup, m.agents,
+                                        std::move(m.counters), m.latency, unix_now_ns() / 1000);
+    p.accumulator.add(row, m.latency);
+    uint32_t active = 0;
+    for (uint64_t id : p.members) active += registry_.at(id).lost ? 0 : 1;
+    const ClosedInterval closed{
+        p.view, row, m.latency, p.accumulator.result(), result_.phases, active, [&] {
+          std::vector<std::pair<std::string, uint64_t>> per_agent;
+          for (uint64_t id : p.members) {
+            per_agent.emplace_back(registry_.at(id).name, p.merger->per_agent().at(id).requests);
+          }
+          return per_agent;
+        }};
+    for (const auto& sink : sinks_) sink->on_interval(closed);
+  }
+}
 
+void Controller::drop_silent(SteadyClock::time_point now) {
+  const auto limit = silence_limit(phase_->interval);
+  for (uint64_t id : registry_.silent(phase_->members, now, phase_->start, limit)) {
+    AgentRecord& a = registry_.at(id);
+    drop(a,
+         fmt::format(
+             "silent for {} ms (last interval reported: {})",
+             std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard).count(),
+             a.last_interval),
+         true);
+  }
+}
+
+bool Controller::members_finished() const {
+  for (uint64_t id : phase_->members) {
+    const AgentRecord& a = registry_.at(id);
+    if (!a.phase_done && !a.gone) return false;
+  }
+  return true;
+}
+
+void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
+  if (!start_phase(index, spec)) return;
   while (!abort_requested_) {
     // Handle everything already queued first: silence is judged on what the
     // agents sent, never on this thread's own backlog.
     while (auto e = events_.pop_until(SteadyClock::now())) handle(std::move(*e));
     const auto now = SteadyClock::now();
-    uint32_t force_before = 0;
-    if (now > phase_->start + grace) {
-      force_before = static_cast<uint32_t>(
-          std::min<int64_t>((now - phase_->start - grace) / interval, intervals));
-    }
-    close_intervals(force_before);
-    for (uint64_t id : registry_.silent(members, now, phase_->start, silence_limit(interval))) {
-      AgentRecord& a = registry_.at(id);
-      drop(a,
-           fmt::format(
-               "silent for {} ms (last interval reported: {})",
-               std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_heard).count(),
-               a.last_interval),
-           true);
-    }
-    bool all_done = true;
-    for (uint64_t id : members) {
-      const AgentRecord& a = registry_.at(id);
-      all_done = all_done && (a.phase_done || a.gone);
-    }
-    if ((phase_->merger->done() && all_done) || now >= hard_end) break;
-    pump_until(std::min(hard_end, now + std::chrono::milliseconds(20)));
+    close_intervals(forced_before(now));
+    drop_silent(now);
+    if ((phase_->merger->done() && members_finished()) || now >= phase_->hard_end) break;
+    pump_until(std::min(phase_->hard_end, now + std::chrono::milliseconds(20)));
   }
+  end_phase();
+}
+
+void Controller::end_phase() {
+  PhaseState& p = *phase_;
   if (abort_requested_) {
     v1::ControllerMessage stop;
     stop.mutable_stop()->set_reason("run aborted");
-    for (uint64_t id : members) server_.send(id, stop);
+    for (uint64_t id : p.members) server_.send(id, stop);
   }
-  close_intervals(intervals);  // whatever is missing now will not come
-  for (uint64_t id : members) {
+  close_intervals(p.merger->intervals());  // whatever is missing now will not come
+  for (uint64_t id : p.members) {
     AgentRecord& a = registry_.at(id);
     if (!a.phase_done && !a.gone && !abort_requested_) {
       a.lost = true;
       a.lost_reason = "did not finish the phase in time";
     }
-    a.measured.add(phase_->merger->per_agent().at(id));
+    a.measured.add(p.merger->per_agent().at(id));
     a.in_phase = false;
   }
-  res.counters = phase_->merger->measured_counters();
-  res.latency = phase_->merger->measured_latency();
-  res.duration_s = std::max(0.0, total_s - warmup_intervals * interval_s);
-  if (abort_requested_) {
-    // Only the intervals that were merged count towards the measured time.
-    uint32_t measured = 0;
-    for (const auto& row : res.intervals)
-      measured += row.warmup || row.counters.requests == 0 ? 0 : 1;
-    res.duration_s = std::min(res.duration_s, measured * interval_s);
-  }
-  res.discarded_reports += phase_->merger->discarded_reports();
+  p.accumulator.result().discarded_reports += p.merger->discarded_reports();
+  PhaseResult res = p.accumulator.finish(p.timing.planned_measured_s(), abort_requested_);
+  for (const auto& sink : sinks_) sink->on_phase_end(res);
   result_.phases.push_back(std::move(res));
   phase_.reset();
 }
@@ -537,11 +523,15 @@ int Controller::run() {
   auto hlog = HlogWriter::open(
       out_dir_ + "/latency.hlog",
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  sinks_.push_back(std::make_unique<IntervalLogSink>(&interval_log_, result_.run_id));
   if (hlog) {
     hlog_.emplace(std::move(*hlog));
+    sinks_.push_back(std::make_unique<HlogSink>(&*hlog_));
   } else {
     spdlog::warn("{}", hlog.error().message);
   }
+  if (opt_.live) sinks_.push_back(std::make_unique<ProgressSink>(&progress_));
+  if (metrics_) sinks_.push_back(std::make_unique<MetricsSink>(metrics_.get()));
   if (wait_for_agents()) run_plan();
   // Tell agents the run is over; they exit (--once) or wait for the next controller.
   v1::ControllerMessage stop;

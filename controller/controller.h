@@ -17,6 +17,7 @@
 #include "controller/hlog.h"
 #include "controller/interval_log.h"
 #include "controller/progress.h"
+#include "controller/result_sinks.h"
 #include "controller/results.h"
 #include "controller/session_server.h"
 #include "controller/sweep_plan.h"
@@ -64,7 +65,15 @@ class Controller {
   void ping(AgentRecord& a);
   bool wait_for_agents();
   void run_plan();
+  // One phase: start it (assignments out), merge until every member is done
+  // or its time is up, end it (close what is left, mark the missing as lost).
   void run_phase(uint32_t index, const PhaseSpec& spec);
+  bool start_phase(uint32_t index, const PhaseSpec& spec);
+  uint32_t forced_before(std::chrono::steady_clock::time_point now) const;
+  void close_intervals(uint32_t force_before);  // to the sinks and the phase result
+  void drop_silent(std::chrono::steady_clock::time_point now);
+  bool members_finished() const;
+  void end_phase();
   void pump_until(std::chrono::steady_clock::time_point deadline);
   void warn(const std::string& text);
   void publish_agents();  // agents connected / lost, to the metrics endpoint
@@ -86,7 +95,8 @@ class Controller {
   std::optional<HlogWriter> hlog_;
   std::chrono::steady_clock::time_point run_start_{};
   bool sweep_failed_ = false;
-  std::unique_ptr<MetricsServer> metrics_;  // null without --metrics-listen
+  std::unique_ptr<MetricsServer> metrics_;          // null without --metrics-listen
+  std::vector<std::unique_ptr<ResultSink>> sinks_;  // where closed intervals go
   ProgressRenderer progress_;
 };
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/wire.h"
+#include "controller/phase_accumulator.h"
 
 namespace horde {
 
@@ -113,19 +114,20 @@ RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
   r.abort_reason =
       "incomplete: rebuilt from intervals.jsonl (the controller ended before writing "
       "summary.json)";
-  std::map<uint32_t, PhaseResult> phases;
+  // The same accumulator as the live run: the rebuilt phase reads as the live one would have.
+  std::map<uint32_t, PhaseAccumulator> phases;
   for (const auto& li : intervals) {
-    PhaseResult& p = phases[li.row.phase];
-    p.index = li.row.phase;
-    p.name = fmt::format("phase{}", li.row.phase);
-    p.intervals.push_back(li.row);
-    if (!li.row.warmup) {
-      p.counters.add(li.row.counters);
-      p.latency.add(li.latency);
-      p.duration_s += li.row.duration_s;
+    auto it = phases.find(li.row.phase);
+    if (it == phases.end()) {
+      it = phases
+               .try_emplace(li.row.phase, li.row.phase, fmt::format("phase{}", li.row.phase),
+                            std::nullopt)
+               .first;
     }
+    it->second.add(li.row, li.latency);
   }
-  for (auto& [index, p] : phases) r.phases.push_back(std::move(p));
+  // No plan in the log: the measured time is what the logged intervals saw.
+  for (auto& [index, p] : phases) r.phases.push_back(p.finish(std::nullopt, r.aborted));
   return r;
 }
 
