@@ -151,12 +151,12 @@ void Controller::rebalance_after_loss(const AgentRecord& lost) {
   }
   const int64_t from_ns = unix_now_ns() + std::chrono::nanoseconds(kLead).count();
   const double at_s = std::chrono::duration<double>(now + kLead - phase_->start).count();
-  nlohmann::json entry = {{"at_s", std::round(std::max(0.0, at_s) * 1000) / 1000},
-                          {"lost_agent", lost.name}};
-  nlohmann::json names = nlohmann::json::array();
+  RebalanceRecord entry;
+  entry.at_s = std::round(std::max(0.0, at_s) * 1000) / 1000;
+  entry.lost_agent = lost.name;
   for (size_t i = 0; i < survivors.size(); ++i) {
     AgentRecord& a = *survivors[i];
-    names.push_back(a.name);
+    entry.survivors.push_back(a.name);
     v1::ControllerMessage m;
     Rebalance r;
     r.run_id = result_.run_id;
@@ -167,13 +167,12 @@ void Controller::rebalance_after_loss(const AgentRecord& lost) {
     to_wire(r, m.mutable_rebalance());
     server_.send(a.session, m);
   }
-  entry["survivors"] = names;
   std::string what;
   if (w.load.mode == LoadMode::kOpen) {
-    entry["rate_factor"] = plan->rate_factor;
+    entry.rate_factor = plan->rate_factor;
     what = fmt::format("rate x{:.3f} each ({} rps in all)", plan->rate_factor, w.load.rate);
   } else {
-    entry["connections"] = plan->connections;
+    entry.connections = plan->connections;
     what = fmt::format("connections {} ({} in all)", fmt::join(plan->connections, "/"),
                        w.load.connections);
   }
@@ -507,8 +506,8 @@ void Controller::run_plan() {
     run_phase(index++, *spec);
     if (registry_.roster_lost_count() > opt_.workload.faults.tolerate_lost_agents) break;
   }
-  result_.scalability = planner.scalability_json();
-  result_.capacity = planner.capacity_json();
+  result_.scalability = planner.scalability();
+  result_.capacity = planner.capacity();
   result_.scalability_passed = planner.passed();
 }
 
@@ -570,10 +569,10 @@ int Controller::run() {
   result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
   progress_.finish();
   std::printf("\n%s", summary_table(result_).c_str());
-  if (!result_.scalability.is_null()) {
-    std::printf("\n%s", scalability_table(result_.scalability).c_str());
+  if (result_.scalability) {
+    std::printf("\n%s", scalability_table(result_.scalability->to_json()).c_str());
   }
-  std::printf("%s", capacity_lines(result_.capacity).c_str());
+  std::printf("%s", capacity_lines(to_json(result_.capacity)).c_str());
   std::fflush(stdout);
   if (auto written = write_results(result_, out_dir_); !written) {
     spdlog::error("{}", written.error().message);

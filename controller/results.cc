@@ -42,6 +42,13 @@ nlohmann::json spectrum_json(const Histogram& h) {
 
 }  // namespace
 
+nlohmann::json RebalanceRecord::to_json() const {
+  nlohmann::json out = {{"at_s", at_s}, {"lost_agent", lost_agent}, {"survivors", survivors}};
+  if (rate_factor) out["rate_factor"] = *rate_factor;
+  if (connections) out["connections"] = *connections;
+  return out;
+}
+
 PhaseResult totals(const std::vector<PhaseResult>& phases) {
   PhaseResult t;
   t.name = "totals";
@@ -128,7 +135,11 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
   };
-  if (!p.rebalances.empty()) out["rebalances"] = p.rebalances;
+  if (!p.rebalances.empty()) {
+    nlohmann::json rebalances = nlohmann::json::array();
+    for (const auto& r : p.rebalances) rebalances.push_back(r.to_json());
+    out["rebalances"] = rebalances;
+  }
   if (!p.counters.grpc_status.empty()) {
     nlohmann::json grpc = nlohmann::json::object();
     for (const auto& [code, n] : p.counters.grpc_status) grpc[grpc_status_name(code)] = n;
@@ -172,8 +183,8 @@ nlohmann::json summary_json(const RunResult& r) {
           {"aborted", r.aborted},
           {"abort_reason", r.abort_reason},
           {"incomplete", r.incomplete},
-          {"scalability", r.scalability},
-          {"capacity", r.capacity},
+          {"scalability", r.scalability ? r.scalability->to_json() : nlohmann::json()},
+          {"capacity", to_json(r.capacity)},
           {"exit_code", exit_code(r)}};
 }
 

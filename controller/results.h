@@ -12,6 +12,7 @@
 
 #include "common/report.h"
 #include "common/workload.h"
+#include "controller/sweep_result.h"
 
 namespace horde {
 
@@ -29,6 +30,17 @@ struct IntervalRow {
   int64_t merged_unix_us = 0;
 };
 
+// `rebalance: true`: a lost agent's share handed to the phase's survivors.
+struct RebalanceRecord {
+  double at_s = 0;  // when the survivors took it over, seconds since the phase start
+  std::string lost_agent;
+  std::vector<std::string> survivors;
+  std::optional<double> rate_factor;                 // open loop: each survivor's rate x this
+  std::optional<std::vector<uint32_t>> connections;  // closed loop: each survivor's connections
+
+  nlohmann::json to_json() const;
+};
+
 struct PhaseResult {
   uint32_t index = 0;
   std::string name;
@@ -39,7 +51,7 @@ struct PhaseResult {
   std::vector<IntervalRow> intervals;
   uint64_t discarded_reports = 0;
   // `rebalance: true`: one entry per lost agent whose share went to the survivors.
-  nlohmann::json rebalances = nlohmann::json::array();
+  std::vector<RebalanceRecord> rebalances;
 };
 
 struct AgentSummary {
@@ -69,9 +81,9 @@ struct RunResult {
   std::vector<std::string> warnings;
   bool aborted = false;
   std::string abort_reason;
-  bool incomplete = false;     // rebuilt from intervals.jsonl after the controller died
-  nlohmann::json scalability;  // null unless an agents / instances sweep ran
-  nlohmann::json capacity = nlohmann::json::array();  // capacity searches
+  bool incomplete = false;                 // rebuilt from intervals.jsonl after the controller died
+  std::optional<Scalability> scalability;  // an agents / instances sweep ran
+  std::vector<CapacityResult> capacity;    // capacity searches
   bool scalability_passed = true;
 };
 

@@ -106,21 +106,17 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
     points_.push_back(pt);
   }
   if (base_.capacity) {
-    nlohmann::json s = {
-        {"instances", g.instances ? nlohmann::json(g.instances) : nlohmann::json()},
-        {"agents", g.agents},
-        {"steps", steps_},
-        {"highest_good_rate", good_ >= 0 ? nlohmann::json(good_) : nlohmann::json()},
-        {"lowest_bad_rate", bad_ >= 0 ? nlohmann::json(bad_) : nlohmann::json()}};
+    CapacityResult s;
+    if (g.instances) s.instances = g.instances;
+    s.agents = g.agents;
+    s.steps = steps_;
+    if (good_ >= 0) s.highest_good_rate = good_;
+    if (bad_ >= 0) s.lowest_bad_rate = bad_;
     if (good_phase_ >= 0) {
       const auto& r = done[static_cast<size_t>(good_phase_)];
-      s["capacity_rps"] = achieved(r);
-      s["p99_ms"] = p99_ms(r);
-      s["phase"] = good_phase_;
-    } else {
-      s["capacity_rps"] = 0.0;
-      s["p99_ms"] = nullptr;
-      s["phase"] = nullptr;
+      s.capacity_rps = achieved(r);
+      s.p99_ms = p99_ms(r);
+      s.phase = good_phase_;
     }
     searches_.push_back(std::move(s));
   }
@@ -191,44 +187,34 @@ std::optional<PhaseSpec> SweepPlanner::next(const std::vector<PhaseResult>& done
   return std::nullopt;
 }
 
-nlohmann::json SweepPlanner::scalability_json() const {
-  if (points_.empty()) return nullptr;
+std::optional<Scalability> SweepPlanner::scalability() const {
+  if (points_.empty()) return std::nullopt;
   std::vector<UslPoint> usl_points;
   for (const auto& p : points_) usl_points.push_back({static_cast<double>(p.n), p.capacity_rps});
-  std::optional<UslFit> fit;
-  nlohmann::json usl = nullptr;
-  if (auto f = fit_usl(usl_points); f) {
-    fit = *f;
-    usl = {{"sigma", f->sigma},
-           {"kappa", f->kappa},
-           {"lambda", f->lambda},
-           {"r2", f->r2},
-           {"peak_n", f->peak_n ? nlohmann::json(*f->peak_n) : nlohmann::json()},
-           {"peak_rps", f->peak_n ? nlohmann::json(f->peak_throughput) : nlohmann::json()}};
+  Scalability s;
+  if (auto f = fit_usl(usl_points); f) s.usl = *f;
+  s.kind = base_.sweep.agents.empty() ? "instances" : "agents";
+  const auto verdict = judge_scalability(usl_points, s.usl, base_.sweep.min_efficiency, s.kind);
+  s.points = points_;
+  for (size_t i = 0; i < s.points.size(); ++i) {
+    s.points[i].efficiency = i < verdict.efficiency.size() ? verdict.efficiency[i] : 0.0;
   }
-  const std::string noun = base_.sweep.agents.empty() ? "instances" : "agents";
-  const auto verdict = judge_scalability(usl_points, fit, base_.sweep.min_efficiency, noun);
-  nlohmann::json points = nlohmann::json::array();
-  for (size_t i = 0; i < points_.size(); ++i) {
-    points.push_back({{"n", points_[i].n},
-                      {"capacity_rps", points_[i].capacity_rps},
-                      {"efficiency", i < verdict.efficiency.size() ? verdict.efficiency[i] : 0.0},
-                      {"p99_ms", points_[i].p99_ms},
-                      {"phase", points_[i].phase}});
-  }
-  return {{"kind", noun},
-          {"points", points},
-          {"usl", usl},
-          {"min_efficiency", base_.sweep.min_efficiency},
-          {"verdict", verdict.text},
-          {"passed", verdict.passed}};
+  s.min_efficiency = base_.sweep.min_efficiency;
+  s.verdict = verdict.text;
+  s.passed = verdict.passed;
+  return s;
 }
 
-nlohmann::json SweepPlanner::capacity_json() const { return searches_; }
+nlohmann::json SweepPlanner::scalability_json() const {
+  const auto s = scalability();
+  return s ? s->to_json() : nlohmann::json();
+}
+
+nlohmann::json SweepPlanner::capacity_json() const { return to_json(searches_); }
 
 bool SweepPlanner::passed() const {
-  auto j = scalability_json();
-  return j.is_null() || j.value("passed", true);
+  const auto s = scalability();
+  return !s || s->passed;
 }
 
 }  // namespace horde

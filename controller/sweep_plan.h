@@ -14,6 +14,7 @@
 
 #include "common/workload.h"
 #include "controller/results.h"
+#include "controller/sweep_result.h"
 #include "controller/usl.h"
 
 namespace horde {
@@ -26,13 +27,6 @@ struct PhaseSpec {
   bool new_instances = false;  // first phase at this instance count (run scale_command)
 };
 
-struct ScalabilityPoint {
-  uint32_t n = 0;
-  double capacity_rps = 0;
-  double p99_ms = 0;
-  int64_t phase = -1;  // the phase that measured it (-1: none passed the SLO)
-};
-
 class SweepPlanner {
  public:
   SweepPlanner(Workload base, uint32_t roster);
@@ -43,8 +37,10 @@ class SweepPlanner {
   // Agents the plan needs at most.
   static uint32_t agents_needed(const Workload& w, uint32_t default_agents);
 
-  // summary.json's `scalability` (agents / instances sweeps; null otherwise)
-  // and `capacity` (each capacity search's outcome; empty list without one).
+  // The scalability analysis (agents / instances sweeps; none otherwise) and
+  // each capacity search's outcome (empty without one), and their summary.json form.
+  std::optional<Scalability> scalability() const;
+  const std::vector<CapacityResult>& capacity() const { return searches_; }
   nlohmann::json scalability_json() const;
   nlohmann::json capacity_json() const;
   // False when the scalability verdict failed (exit code 1).
@@ -74,7 +70,7 @@ class SweepPlanner {
   int64_t good_phase_ = -1;
   uint32_t steps_ = 0;
   std::vector<ScalabilityPoint> points_;
-  nlohmann::json searches_ = nlohmann::json::array();
+  std::vector<CapacityResult> searches_;
 };
 
 }  // namespace horde

@@ -1,0 +1,52 @@
+// What the sweeps concluded, as typed values with their summary.json form:
+// `scalability` (an agents or instances sweep: capacity per N, the USL fit,
+// the verdict) and `capacity` (one entry per capacity search: the bracket it
+// ended in and the capacity found). Made by the sweep planner (sweep_plan.h);
+// the end-of-run tables read the JSON form, as `horde report` does.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/usl.h"
+
+namespace horde {
+
+struct ScalabilityPoint {
+  uint32_t n = 0;
+  double capacity_rps = 0;
+  double p99_ms = 0;
+  int64_t phase = -1;     // the phase that measured it (-1: none passed the SLO)
+  double efficiency = 0;  // X(n) / (n X(1)), from the verdict
+};
+
+struct Scalability {
+  std::string kind;  // "agents" or "instances"
+  std::vector<ScalabilityPoint> points;
+  std::optional<UslFit> usl;  // none when the fit was not possible
+  double min_efficiency = 0;
+  std::string verdict;
+  bool passed = false;
+
+  nlohmann::json to_json() const;
+};
+
+struct CapacityResult {
+  std::optional<uint32_t> instances;  // instances sweep: the target's instance count
+  uint32_t agents = 0;
+  uint32_t steps = 0;
+  std::optional<double> highest_good_rate;  // highest offered rate within the SLO
+  std::optional<double> lowest_bad_rate;    // lowest offered rate beyond it
+  double capacity_rps = 0;                  // achieved at highest_good_rate; 0 without one
+  std::optional<double> p99_ms;
+  std::optional<int64_t> phase;  // the phase that measured the capacity
+
+  nlohmann::json to_json() const;
+};
+
+nlohmann::json to_json(const std::vector<CapacityResult>& searches);
+
+}  // namespace horde
