@@ -1,7 +1,9 @@
-// The controller: waits for agents to dial in, hands each its slice of the
-// workload with one synchronized start time, merges their interval reports as
-// they arrive (live line), and writes the results. One thread owns all run state;
-// gRPC's threads only feed it events (session_server.h).
+// The controller's run loop: waits for agents to dial in (agent_registry.h),
+// hands each its slice of the workload with one synchronized start time,
+// merges their interval reports as they arrive (merge.h), turns closed
+// intervals into the phase's result (phase_accumulator.h) and hands each to the
+// live sinks (result_sinks.h), and writes the results at the end. One thread
+// owns all run state; gRPC's threads only feed it events (session_server.h).
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,6 @@
 // What a run produced, as values, and the files and tables made from them:
-// summary.json (stable schema, see docs/workload.md), intervals.csv, the live
-// line and the end-of-run table. Every figure here is computed from merged
+// summary.json (stable schema, see docs/workload.md), intervals.csv and the
+// end-of-run tables. Every figure here is computed from merged
 // counts (never an average of percentiles).
 #pragma once
 
