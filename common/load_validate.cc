@@ -77,7 +77,7 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
     if (auto ok = validate_stages(l, how); !ok) return ok;
   }
   if (l.max_connections != 0) {
-    if (l.mode != LoadMode::kOpen && !how.agent_share) {
+    if (l.mode != LoadMode::kOpen && !how.agent_share && !how.rate_searched) {
       return at("load.max_connections",
                 "only for open mode (the pool grows when requests are due and every "
                 "connection is busy); remove it, or set load.mode: open");
@@ -92,7 +92,13 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
                                             std::to_string(l.connections) + ")");
     }
   }
-  if (l.mode == LoadMode::kOpen && l.stages.empty() && !(l.rate > 0 && std::isfinite(l.rate))) {
+  if (how.rate_searched && l.rate != 0) {
+    return at("load.rate",
+              "not used with capacity: (the search sets every step's rate, from "
+              "capacity.start_rate up to capacity.max_rate); remove it");
+  }
+  if (l.mode == LoadMode::kOpen && l.stages.empty() && !how.rate_searched &&
+      !(l.rate > 0 && std::isfinite(l.rate))) {
     return at("load.rate", "missing; open mode needs a rate > 0 in requests/s, like rate: 1000");
   }
   if (l.mode == LoadMode::kOpen && !l.stages.empty() && l.rate != 0) {

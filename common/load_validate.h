@@ -16,6 +16,10 @@ struct LoadCheck {
   // One agent's share of a phase (a WorkloadSlice): a stage may carry nothing
   // for this agent, and max_connections is taken as given in either mode.
   bool agent_share = false;
+  // The workload has a `capacity:` section, which sets every step's rate (open
+  // loop, whatever load.mode says): load.rate must then be absent, and
+  // max_connections needs no `mode: open`.
+  bool rate_searched = false;
 };
 
 // The first broken rule as `<field path>: <what is wrong>; <what is expected>`

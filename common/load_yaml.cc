@@ -87,7 +87,7 @@ bool read_stages(YamlReader& r, const YAML::Node& n, LoadSpec* l,
 
 }  // namespace
 
-bool read_load_yaml(YamlReader& r, const YAML::Node& n, LoadSpec* l) {
+bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, LoadSpec* l) {
   if (!n.IsMap()) {
     return r.fail("load",
                   "got " + yaml_describe(n) + "; expected a map with keys " + join(kLoadKeys));
@@ -187,8 +187,9 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, LoadSpec* l) {
     if (!have_duration) l->duration = sum;
     if (*stage_mode == LoadMode::kClosed && !have_connections) l->connections = std::max(most, 1u);
   }
-  l->mode = mode.value_or(have_rate ? LoadMode::kOpen : LoadMode::kClosed);
-  if (auto ok = validate(*l); !ok)
+  // A capacity search runs open loop: say so in the resolved workload too.
+  l->mode = mode.value_or(have_rate || rate_searched ? LoadMode::kOpen : LoadMode::kClosed);
+  if (auto ok = validate(*l, LoadCheck{.rate_searched = rate_searched}); !ok)
     return r.fail_with(Error{r.source() + ": " + ok.error().message});
   return true;
 }

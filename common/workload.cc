@@ -211,7 +211,8 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   }
   if (auto ok = make_grpc_request(w, src); !ok) return ok.error();
   if (w.requests.empty()) w.requests.push_back(RequestSpec{});
-  if (auto ok = check_load(w.load, src); !ok) return ok.error();
+  const LoadCheck how{.rate_searched = w.capacity.has_value()};
+  if (auto ok = check_load(w.load, src, how); !ok) return ok.error();
   if (auto ok = check_sweep(w, src); !ok) return ok.error();
   return w;
 }
@@ -233,7 +234,7 @@ nlohmann::json to_json(const Workload& w) {
   const LoadSpec& l = w.load;
   json load = {{"mode", l.mode == LoadMode::kOpen ? "open" : "closed"},
                {"connections", l.connections},
-               {"rate", l.mode == LoadMode::kOpen ? json(l.rate) : json(nullptr)},
+               {"rate", l.mode == LoadMode::kOpen && l.rate > 0 ? json(l.rate) : json(nullptr)},
                {"duration", format_duration(l.duration)},
                {"warmup", format_duration(l.warmup)},
                {"interval", format_duration(l.interval)},

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/load_validate.h"
 #include "common/result.h"
 #include "common/workload.h"
 
@@ -23,10 +24,11 @@ class YamlReader;
 // first problem found is returned as `<source>: <field path>: <what>`.
 Result<bool> read_workload_yaml(const YAML::Node& root, const std::string& source, Workload* w);
 // The load rules that still apply after CLI overrides (see finalize_workload).
-Result<bool> check_load(const LoadSpec& l, const std::string& source);
+Result<bool> check_load(const LoadSpec& l, const std::string& source, LoadCheck how = {});
 
 // The sections. Each returns false after storing the first problem in `r`.
-bool read_load_yaml(YamlReader& r, const YAML::Node& n, LoadSpec* l);
+// `rate_searched`: the file has a `capacity:` section (see LoadCheck).
+bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, LoadSpec* l);
 bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);

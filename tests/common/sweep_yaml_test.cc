@@ -125,6 +125,46 @@ TEST(CapacityYaml, EveryKeyAndTheDefaults) {
   EXPECT_EQ(expect.hold, 5s);
 }
 
+// The search picks every step's rate (issues 16 and 17): load.rate is not
+// needed beside it, is refused when given, and max_connections does not ask
+// for `mode: open` because every step runs open loop.
+TEST(CapacityYaml, TheSearchSetsTheRate) {
+  const std::string cap = "capacity: {slo: [\"p99 < 50ms\"]}\n";
+  for (const char* load :
+       {"load: {mode: open, connections: 8, max_connections: 64}\n",
+        "load: {connections: 8, max_connections: 64}\n",
+        "load: {mode: closed, connections: 8, max_connections: 64}\n", "load: {mode: open}\n"}) {
+    auto w = read(std::string(kTarget) + load + cap);
+    ASSERT_TRUE(w.ok()) << load << w.error().message;
+    EXPECT_EQ(w->load.rate, 0) << load;
+    // to_json writes no rate, and parses back equal.
+    const nlohmann::json j = to_json(*w);
+    EXPECT_TRUE(j["load"]["rate"].is_null()) << load;
+    auto back = read(j.dump());
+    ASSERT_TRUE(back.ok()) << load << back.error().message;
+    EXPECT_EQ(back->load, w->load) << load;
+  }
+  const std::string given =
+      error_of(std::string(kTarget) + "load: {mode: open, rate: 100}\n" + cap);
+  EXPECT_THAT(given, HasSubstr("w.yaml: load.rate: not used with capacity:"));
+  EXPECT_THAT(given, HasSubstr("the search sets every step's rate"));
+  EXPECT_THAT(error_of(std::string(kTarget) + "load: {rate: 100}\n" + cap),
+              HasSubstr("load.rate: not used with capacity:"));
+  // A rate from the command line (--rate) is refused the same way.
+  auto flagged = parse_workload(std::string(kTarget) + cap, "w.yaml");
+  ASSERT_TRUE(flagged.ok());
+  flagged->load.mode = LoadMode::kOpen;
+  flagged->load.rate = 100;
+  auto f = finalize_workload(*flagged, "w.yaml");
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.error().message, HasSubstr("load.rate: not used with capacity:"));
+  // Without capacity: the rules are unchanged.
+  EXPECT_THAT(error_of(std::string(kTarget) + "load: {mode: open}\n"),
+              HasSubstr("load.rate: missing; open mode needs a rate > 0"));
+  EXPECT_THAT(error_of(std::string(kTarget) + "load: {connections: 8, max_connections: 64}\n"),
+              HasSubstr("load.max_connections: only for open mode"));
+}
+
 TEST(CapacityYaml, WithAnInstancesSweep) {
   auto w = read(
       "builtin_target: {instances: 3}\n"
