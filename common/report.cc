@@ -31,6 +31,38 @@ const char* grpc_status_name(uint32_t code) {
   return code < kGrpcStatusCount ? kGrpcStatusNames[code] : "UNKNOWN";
 }
 
+namespace {
+bool fits(uint64_t a, uint64_t b) { return b <= UINT64_MAX - a; }
+
+bool fits(const std::map<uint32_t, uint64_t>& a, const std::map<uint32_t, uint64_t>& b) {
+  for (const auto& [code, n] : b) {
+    auto it = a.find(code);
+    if (it != a.end() && !fits(it->second, n)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool Counters::can_add(const Counters& o) const {
+  for (size_t i = 0; i < kErrorClassCount; ++i) {
+    if (!fits(errors_by_class[i], o.errors_by_class[i])) return false;
+  }
+  return fits(requests, o.requests) && fits(errors, o.errors) &&
+         fits(status_codes, o.status_codes) && fits(grpc_status, o.grpc_status) &&
+         fits(bytes_sent, o.bytes_sent) && fits(bytes_received, o.bytes_received) &&
+         fits(late, o.late) && fits(connections_opened, o.connections_opened) &&
+         fits(max_connections_hit, o.max_connections_hit);
+}
+
+uint64_t Counters::max_count() const {
+  uint64_t m = std::max({requests, errors, bytes_sent, bytes_received, late, connections_opened,
+                         max_connections_hit});
+  for (uint64_t n : errors_by_class) m = std::max(m, n);
+  for (const auto& [code, n] : status_codes) m = std::max(m, n);
+  for (const auto& [code, n] : grpc_status) m = std::max(m, n);
+  return m;
+}
+
 void Counters::add(const Counters& o) {
   requests += o.requests;
   errors += o.errors;

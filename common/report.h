@@ -53,6 +53,10 @@ struct Counters {
   uint64_t max_connections_hit = 0;
 
   void add(const Counters& o);
+  // False when add(o) would wrap a count (the merge then rejects the report).
+  bool can_add(const Counters& o) const;
+  // The largest of the counts (requests, errors, codes, classes, bytes, ...).
+  uint64_t max_count() const;
   bool operator==(const Counters&) const = default;
 };
 

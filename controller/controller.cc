@@ -250,8 +250,11 @@ void Controller::handle(SessionEvent e) {
       // Decoded into one reused report: no 188 KB histogram allocated per report.
       IntervalReport* report = &scratch_report_;
       if (auto ok = from_wire(m.report(), report); !ok) {
+        ++phase_->accumulator.result().rejected_reports;
         return drop(a, "invalid report: " + ok.error().message, true);
       }
+      phase_->merger->set_clock(clock_interval(SteadyClock::now()));
+      // Rejected (counted by the merger): the agent is dropped and told why.
       auto added = phase_->merger->add(a.session, *report);
       if (!added) return drop(a, "invalid report: " + added.error().message, true);
       a.last_interval = report->interval;
@@ -357,8 +360,11 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   p.timing.total_s = static_cast<double>((w.load.warmup + w.load.duration).count()) / 1000.0;
   p.timing.intervals = intervals;
   p.timing.warmup_intervals = warmup_interval_count(w.load);
+  // The run's counts so far: no merged count of the run may wrap (checked at each report).
+  const PhaseResult before = totals(result_.phases);
   p.merger = std::make_unique<PhaseMerger>(intervals, p.timing.warmup_intervals,
-                                           std::set<uint64_t>(members.begin(), members.end()));
+                                           std::set<uint64_t>(members.begin(), members.end()),
+                                           before.counters, before.latency.total_count());
   p.interval = std::chrono::duration_cast<SteadyClock::duration>(w.load.interval);
   p.grace = p.interval + std::chrono::milliseconds(500);
 
@@ -399,6 +405,12 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   return true;
 }
 
+uint32_t Controller::clock_interval(SteadyClock::time_point now) const {
+  if (now <= phase_->start) return 0;
+  return static_cast<uint32_t>(
+      std::min<int64_t>((now - phase_->start) / phase_->interval, phase_->merger->intervals()));
+}
+
 uint32_t Controller::forced_before(SteadyClock::time_point now) const {
   // An interval its grace time past its end closes with whatever it holds.
   if (now <= phase_->start + phase_->grace) return 0;
@@ -408,7 +420,8 @@ uint32_t Controller::forced_before(SteadyClock::time_point now) const {
 
 void Controller::close_intervals(uint32_t force_before) {
   PhaseState& p = *phase_;
-  for (auto& m : p.merger->take_ready(force_before)) {
+  // Each closed interval is handed on and forgotten: only open intervals hold a histogram.
+  p.merger->close_ready(force_before, [&](ClosedMerge& m) {
     IntervalRow row = p.accumulator.row(p.timing, m.index, m.warmup, m.agents,
                                         std::move(m.counters), m.latency, unix_now_ns() / 1000);
     p.accumulator.add(row, m.latency);
@@ -423,7 +436,7 @@ void Controller::close_intervals(uint32_t force_before) {
           return per_agent;
         }};
     for (const auto& sink : sinks_) sink->on_interval(closed);
-  }
+  });
 }
 
 void Controller::drop_silent(SteadyClock::time_point now) {
@@ -456,7 +469,9 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
     const auto now = SteadyClock::now();
     close_intervals(forced_before(now));
     drop_silent(now);
-    if ((phase_->merger->done() && members_finished()) || now >= phase_->hard_end) break;
+    // Everything came, or nothing more can come (every member finished or was lost).
+    const bool merged = phase_->merger->done() || phase_->merger->settled();
+    if ((merged && members_finished()) || now >= phase_->hard_end) break;
     pump_until(std::min(phase_->hard_end, now + std::chrono::milliseconds(20)));
   }
   end_phase();
@@ -469,7 +484,9 @@ void Controller::end_phase() {
     stop.mutable_stop()->set_reason("run aborted");
     for (uint64_t id : p.members) server_.send(id, stop);
   }
-  close_intervals(p.merger->intervals());  // whatever is missing now will not come
+  // Whatever is missing now will not come; what nobody reported and whose time
+  // has not come is not invented (an abort or a phase everyone left ends here).
+  close_intervals(std::max(forced_before(SteadyClock::now()), p.merger->reported_end()));
   for (uint64_t id : p.members) {
     AgentRecord& a = registry_.at(id);
     if (!a.phase_done && !a.gone && !abort_requested_) {
@@ -480,6 +497,7 @@ void Controller::end_phase() {
     a.in_phase = false;
   }
   p.accumulator.result().discarded_reports += p.merger->discarded_reports();
+  p.accumulator.result().rejected_reports += p.merger->rejected_reports();
   PhaseResult res = p.accumulator.finish(p.timing.planned_measured_s(), abort_requested_);
   for (const auto& sink : sinks_) sink->on_phase_end(res);
   result_.phases.push_back(std::move(res));

@@ -71,6 +71,7 @@ class Controller {
   // or its time is up, end it (close what is left, mark the missing as lost).
   void run_phase(uint32_t index, const PhaseSpec& spec);
   bool start_phase(uint32_t index, const PhaseSpec& spec);
+  uint32_t clock_interval(std::chrono::steady_clock::time_point now) const;
   uint32_t forced_before(std::chrono::steady_clock::time_point now) const;
   void close_intervals(uint32_t force_before);  // to the sinks and the phase result
   void drop_silent(std::chrono::steady_clock::time_point now);

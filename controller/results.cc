@@ -59,6 +59,7 @@ PhaseResult totals(const std::vector<PhaseResult>& phases) {
     t.latency.add(p.latency);
     t.duration_s += p.duration_s;
     t.discarded_reports += p.discarded_reports;
+    t.rejected_reports += p.rejected_reports;
     if (p.offered_rps) {
       offered += *p.offered_rps * p.duration_s;
     } else {
@@ -134,6 +135,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"max_schedule_lag_ms", ms(p.counters.max_schedule_lag_us)},
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
+      {"rejected_reports", p.rejected_reports},
   };
   if (!p.rebalances.empty()) {
     nlohmann::json rebalances = nlohmann::json::array();

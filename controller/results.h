@@ -50,6 +50,9 @@ struct PhaseResult {
   std::optional<double> offered_rps;  // open loop only
   std::vector<IntervalRow> intervals;
   uint64_t discarded_reports = 0;
+  // Reports refused as invalid (bad encoding, index, too far ahead, counts that
+  // would wrap); each cost its agent the session.
+  uint64_t rejected_reports = 0;
   // `rebalance: true`: one entry per lost agent whose share went to the survivors.
   std::vector<RebalanceRecord> rebalances;
 };

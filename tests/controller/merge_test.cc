@@ -244,5 +244,127 @@ TEST(PhaseMerger, MergingTheDeltasOfAnySplitEqualsTheWhole) {
   }
 }
 
+// A report may run at most kMaxAhead intervals ahead of the phase's clock (or
+// of the lowest open interval): every open interval holds a dense histogram,
+// so far-future reports would otherwise cost ~188 KB each.
+TEST(PhaseMerger, FarAheadReportIsRejectedAndCounted) {
+  PhaseMerger m(100'000, 0, {1, 2});
+  ASSERT_TRUE(m.add(1, report(PhaseMerger::kMaxAhead, 1)).ok());  // at the bound
+  auto far = m.add(2, report(PhaseMerger::kMaxAhead + 1, 1));
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.error().message.find("ahead"), std::string::npos) << far.error().message;
+  EXPECT_EQ(m.rejected_reports(), 1u);
+  // As the phase's clock moves, the bound moves with it.
+  m.set_clock(1000);
+  ASSERT_TRUE(m.add(2, report(1000 + PhaseMerger::kMaxAhead, 1)).ok());
+  EXPECT_FALSE(m.add(1, report(1001 + PhaseMerger::kMaxAhead, 1)).ok());
+  EXPECT_EQ(m.rejected_reports(), 2u);
+  // The clock never goes back.
+  m.set_clock(10);
+  EXPECT_TRUE(m.add(1, report(1000 + PhaseMerger::kMaxAhead - 1, 1)).ok());
+}
+
+// Merged counts never wrap: a report that would overflow the run's counts, or
+// that counts more in one interval than any agent can, is rejected.
+TEST(PhaseMerger, ReportThatWouldWrapACountIsRejected) {
+  Counters before;
+  before.requests = UINT64_MAX - 5;
+  PhaseMerger m(10, 0, {1}, before, 0);
+  auto wraps = m.add(1, report(0, 10));
+  ASSERT_FALSE(wraps.ok());
+  EXPECT_NE(wraps.error().message.find("overflow"), std::string::npos) << wraps.error().message;
+  EXPECT_EQ(m.rejected_reports(), 1u);
+  ASSERT_TRUE(m.add(1, report(1, 5)).ok());  // exactly to the top
+  EXPECT_FALSE(m.add(1, report(2, 1)).ok());
+  EXPECT_EQ(m.rejected_reports(), 2u);
+
+  // The repro: 2^64-1 requests from one agent, then 10 requests / 10 errors
+  // from another used to merge into requests 9, error rate 1.111.
+  PhaseMerger m2(10, 0, {1, 2});
+  IntervalReport huge = report(0, 0);
+  huge.counters.requests = UINT64_MAX;
+  auto rejected = m2.add(1, huge);
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_NE(rejected.error().message.find("overflow"), std::string::npos);
+  IntervalReport ten = report(0, 10);
+  ten.counters.errors = 10;
+  ASSERT_TRUE(m2.add(2, ten).ok());
+  m2.agent_finished(1);
+  auto closed = m2.take_ready(0);
+  ASSERT_FALSE(closed.empty());
+  EXPECT_EQ(closed[0].counters.requests, 10u);
+  EXPECT_EQ(closed[0].counters.errors, 10u);
+  // Other counts and the histogram are bounded the same way.
+  PhaseMerger m3(10, 0, {1});
+  IntervalReport bytes = report(0, 1);
+  bytes.counters.bytes_received = PhaseMerger::kMaxReportCount + 1;
+  EXPECT_FALSE(m3.add(1, bytes).ok());
+  IntervalReport codes = report(1, 1);
+  codes.counters.status_codes[200] = UINT64_MAX;
+  EXPECT_FALSE(m3.add(1, codes).ok());
+  EXPECT_EQ(m3.rejected_reports(), 2u);
+  PhaseMerger m4(10, 0, {1}, Counters{}, UINT64_MAX - 1);
+  EXPECT_FALSE(m4.add(1, report(0, 2)).ok());  // latency samples would wrap
+}
+
+TEST(Counters, CanAddAndMaxCount) {
+  Counters a;
+  a.requests = UINT64_MAX - 1;
+  a.status_codes[200] = 7;
+  Counters b;
+  b.requests = 1;
+  EXPECT_TRUE(a.can_add(b));
+  b.requests = 2;
+  EXPECT_FALSE(a.can_add(b));
+  b.requests = 0;
+  b.status_codes[200] = UINT64_MAX - 7;
+  EXPECT_TRUE(a.can_add(b));
+  b.status_codes[200] = UINT64_MAX - 6;
+  EXPECT_FALSE(a.can_add(b));
+  b.status_codes.clear();
+  b.errors_by_class[3] = UINT64_MAX;
+  EXPECT_TRUE(a.can_add(b));  // a's count there is 0
+  a.errors_by_class[3] = 1;
+  EXPECT_FALSE(a.can_add(b));
+  EXPECT_EQ(b.max_count(), UINT64_MAX);
+  EXPECT_EQ(Counters{}.max_count(), 0u);
+}
+
+// A phase every agent left closes what was reported and nothing after it:
+// the rest of a long phase is not invented (and costs nothing).
+TEST(PhaseMerger, PhaseEveryoneLeftClosesOnlyWhatWasReported) {
+  PhaseMerger m(10'000'000, 0, {1, 2});  // e.g. 24 h at 100 ms intervals, and more
+  ASSERT_TRUE(m.add(1, report(0, 3)).ok());
+  ASSERT_TRUE(m.add(2, report(0, 4)).ok());
+  ASSERT_TRUE(m.add(1, report(2, 3)).ok());  // agent 1 skipped interval 1
+  m.agent_finished(1);
+  m.agent_finished(2);
+  std::vector<uint32_t> closed;
+  EXPECT_EQ(m.close_ready(0, [&](ClosedMerge& c) { closed.push_back(c.index); }), 3u);
+  EXPECT_EQ(closed, (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_TRUE(m.settled());
+  EXPECT_FALSE(m.done());
+  EXPECT_EQ(m.reported_end(), 3u);
+  EXPECT_FALSE(m.next_ready());
+  EXPECT_EQ(m.close_ready(0, [&](ClosedMerge&) { FAIL(); }), 0u);
+  // Forced (time passed), the past closes empty, and only the past.
+  EXPECT_EQ(m.close_ready(5,
+                          [&](ClosedMerge& c) {
+                            EXPECT_EQ(c.agents, 0u);
+                            EXPECT_TRUE(c.latency.empty());
+                          }),
+            2u);
+  EXPECT_EQ(m.next_interval(), 5u);
+}
+
+TEST(PhaseMerger, NobodyReportedAndEveryoneLeftIsSettledAtOnce) {
+  PhaseMerger m(10'000'000, 0, {1});
+  EXPECT_FALSE(m.settled());
+  m.agent_finished(1);  // refused the phase
+  EXPECT_TRUE(m.settled());
+  EXPECT_EQ(m.close_ready(0, [](ClosedMerge&) { FAIL(); }), 0u);
+  EXPECT_EQ(m.reported_end(), 0u);
+}
+
 }  // namespace
 }  // namespace horde

@@ -37,20 +37,21 @@ struct Live {
 
 // What the controller does for one phase of 2 agents: merge, close intervals
 // into the accumulator and the log, finish. Agents report intervals
-// [0, reported); an abort closes the rest empty.
+// [0, reported), then stop.
 Live run_live(const PhaseTiming& t, uint32_t reported, bool aborted, const std::string& path) {
   std::mt19937_64 rng(42);
   PhaseMerger merger(t.intervals, t.warmup_intervals, {1, 2});
   PhaseAccumulator acc(3, "rate 100", 100.0);
   IntervalLog log;
   EXPECT_TRUE(log.open(path).ok());
+  // As Controller::close_intervals: each closed interval is handed on, then forgotten.
   auto close = [&](uint32_t force_before) {
-    for (auto& m : merger.take_ready(force_before)) {
+    merger.close_ready(force_before, [&](ClosedMerge& m) {
       IntervalRow row = acc.row(t, m.index, m.warmup, m.agents, std::move(m.counters), m.latency,
                                 1'700'000'000'000'000 + m.index);
       acc.add(row, m.latency);
       log.append(row, m.latency, "run-1");
-    }
+    });
   };
   for (uint32_t i = 0; i < reported; ++i) {
     EXPECT_TRUE(merger.add(1, report(i, 50 + i, rng)).ok());
@@ -59,7 +60,7 @@ Live run_live(const PhaseTiming& t, uint32_t reported, bool aborted, const std::
   }
   merger.agent_finished(1);
   merger.agent_finished(2);
-  close(t.intervals);
+  close(merger.reported_end());  // as Controller::end_phase: nothing after the stop is invented
   Live out;
   out.phase = acc.finish(t.planned_measured_s(), aborted);
   std::string run_id;
@@ -149,6 +150,7 @@ TEST(PhaseAccumulator, LiveEqualsRebuiltOnAnAbort) {
   const std::string path = temp_log("abort");
   const Live live = run_live(t, 6, true, path);
   EXPECT_GE(live.phase.intervals.size(), 6u);
+  EXPECT_EQ(live.phase.intervals.size(), 6u);  // nothing invented after the stop
   EXPECT_EQ(live.logged.size(), live.phase.intervals.size());
   EXPECT_EQ(live.phase.duration_s, 4.0);
   const RunResult rebuilt = rebuild_from_intervals(live.logged, "run-1");

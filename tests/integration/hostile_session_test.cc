@@ -5,7 +5,9 @@
 // the controller keeps running and a well-behaved agent's counts come out intact.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -217,6 +219,92 @@ TEST(HostileSession, BadReportsCostOnlyTheirOwnSession) {
   auto stats = nlohmann::json::parse(http_get(port_of_url(url), "/__stats"), nullptr, false);
   ASSERT_FALSE(stats.is_discarded());
   EXPECT_GE(stats.value("served", uint64_t{0}), good_requests);
+}
+
+// Issue 14 (items 2 and 11): an agent reporting far-future interval numbers
+// (each used to cost the controller a dense ~188 KB histogram until the phase
+// ended) and an agent whose counts would wrap the merged ones (2^64-1 requests,
+// then 10 requests / 10 errors merged into requests 9, error rate 1.111) are
+// rejected, counted and told why; the good agent's counts come out intact, and
+// the long phase ends promptly on SIGTERM.
+TEST(HostileSession, FarFutureAndOverflowingReportsAreRejectedCountedAndToldWhy) {
+  const auto dir = temp_dir("hostile-runaway");
+  Subprocess target = start_horde(
+      {"target", "--listen", "127.0.0.1:0", "--workers", "16", "--service-time", "1ms"});
+  const std::string url = wait_for_line(target, "listening on ").value_or("");
+  ASSERT_FALSE(url.empty());
+  // A long phase: far-future indexes are inside it, so only the new bound refuses them.
+  write_file(dir / "w.yaml",
+             "target: " + url + "\nload: {rate: 60, duration: 1h}\ntolerate_lost_agents: 2\n");
+  write_file(dir / "token", kToken);
+  Subprocess controller =
+      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                   "--expect-agents", "3", "--join-timeout", "30s", "--out", (dir / "out").string(),
+                   "--no-live", "--token-file", (dir / "token").string()});
+  auto port = wait_for_line(controller, "(port ");
+  ASSERT_TRUE(port);
+  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+
+  Subprocess good = start_horde({"agent", "--controller", address, "--once", "--name", "good",
+                                 "--threads", "1", "--token-file", (dir / "token").string()});
+  FakeAgent future(address, "future"), wrap(address, "wrap");
+  for (FakeAgent* f : {&future, &wrap}) ASSERT_TRUE(f->wait_assignment(std::chrono::seconds(30)));
+  const v1::Assignment a = *future.wait_assignment(std::chrono::seconds(1));
+
+  // Far-future intervals, increasing as the protocol asks: from 500 on.
+  bool future_written = true;
+  for (uint32_t i = 500; i < 800 && future_written; ++i)
+    future_written = future.write(report(a, i));
+  // 2^64-1 requests in one interval.
+  auto m = report(a, 0);
+  m.mutable_report()->mutable_counters()->set_requests(UINT64_MAX);
+  wrap.write(m);
+
+  const std::pair<FakeAgent*, const char*> expected[] = {
+      {&future, "ahead of the phase"},
+      {&wrap, "overflow"},
+  };
+  for (const auto& [fake, why] : expected) {
+    auto end = fake->wait_end(std::chrono::seconds(10));
+    ASSERT_TRUE(end) << why;
+    EXPECT_EQ(end->error_code(), grpc::StatusCode::ABORTED) << end->error_message();
+    EXPECT_NE(end->error_message().find(why), std::string::npos) << end->error_message();
+  }
+
+  // Let the good agent run a few intervals, then stop the hour-long phase.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  controller.signal(SIGTERM);
+  const auto sent = Clock::now();
+  auto code = controller.wait_until(in(std::chrono::seconds(20)));
+  const double took = std::chrono::duration<double>(Clock::now() - sent).count();
+  ASSERT_TRUE(code) << "the controller did not end within 20 s of SIGTERM";
+  EXPECT_EQ(*code, 3);
+  EXPECT_LT(took, 5.0) << "SIGTERM answered after " << took << " s";
+  EXPECT_EQ(good.wait_until(in(std::chrono::seconds(10))).value_or(-1), 0);
+
+  const auto summary = read_json(dir / "out" / "summary.json");
+  ASSERT_EQ(summary["phases"].size(), 1u);
+  // One rejected report per hostile agent (each then lost its session).
+  EXPECT_EQ(summary["phases"][0]["rejected_reports"].get<uint64_t>(), 2u);
+  EXPECT_EQ(summary["totals"]["rejected_reports"].get<uint64_t>(), 2u);
+  uint64_t good_requests = 0;
+  for (const auto& agent : summary["agents"]) {
+    const std::string n = agent["name"];
+    if (n == "good") {
+      EXPECT_FALSE(agent["lost"].get<bool>());
+      good_requests = agent["requests"].get<uint64_t>();
+    } else {
+      EXPECT_TRUE(agent["lost"].get<bool>()) << n;
+      EXPECT_EQ(agent["requests"].get<uint64_t>(), 0u) << n;
+    }
+  }
+  EXPECT_GT(good_requests, 0u);
+  EXPECT_EQ(summary["totals"]["requests"].get<uint64_t>(), good_requests);
+  EXPECT_LE(summary["totals"]["error_rate"].get<double>(), 1.0);
+  // No interval was invented past the stop: at most the seconds the phase ran.
+  const std::string csv = read_file(dir / "out" / "intervals.csv");
+  const auto rows = std::count(csv.begin(), csv.end(), '\n') - 1;
+  EXPECT_LT(rows, 60) << csv;
 }
 
 }  // namespace
