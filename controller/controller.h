@@ -4,6 +4,7 @@
 // intervals into the phase's result (phase_accumulator.h) and hands each to the
 // live sinks (result_sinks.h), and writes the results at the end. One thread
 // owns all run state; gRPC's threads only feed it events (session_server.h).
+// The run loop is controller.cc; what each agent event does, agent_events.cc.
 #pragma once
 
 #include <atomic>
