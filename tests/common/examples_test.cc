@@ -12,8 +12,8 @@ namespace {
 
 TEST(Examples, EveryWorkloadValidates) {
   int seen = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(HORDE_SOURCE_DIR) +
-                                                           "/examples")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(HORDE_SOURCE_DIR) + "/examples")) {
     const std::string path = e.path().string();
     if (!path.ends_with(".yaml") && !path.ends_with(".yml") && !path.ends_with(".json")) continue;
     ++seen;
