@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace horde::text {
@@ -97,6 +98,79 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+size_t invalid_utf8_at(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
+std::string sanitize_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const size_t bad = invalid_utf8_at(s);
+    if (bad == std::string_view::npos) {
+      out.append(s);
+      break;
+    }
+    out.append(s.substr(0, bad));
+    out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+    s.remove_prefix(bad + 1);
+    // The rest of a broken sequence (continuation bytes) becomes part of this one replacement.
+    while (!s.empty() && (static_cast<unsigned char>(s.front()) & 0xc0) == 0x80) {
+      s.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+std::string truncate_utf8(std::string_view s, size_t max_bytes) {
+  std::string clean = valid_utf8(s) ? std::string(s) : sanitize_utf8(s);
+  if (clean.size() <= max_bytes) return clean;
+  // Back over continuation bytes to the lead byte of the character the cut falls
+  // in; that character is left out (clean is valid, so this is at most 3 steps).
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(clean[end]) & 0xc0) == 0x80) --end;
+  clean.resize(end);
+  return clean;
+}
+
+std::string dump_json(const nlohmann::json& j, int indent, bool* replaced) {
+  if (replaced) *replaced = false;
+  try {
+    return j.dump(indent);
+  } catch (const nlohmann::json::type_error&) {
+    if (replaced) *replaced = true;
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
 }
 
 }  // namespace horde::text

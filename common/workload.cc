@@ -8,6 +8,7 @@
 
 #include "common/grpc_message.h"
 #include "common/sweep_yaml.h"
+#include "common/text.h"
 #include "common/workload_yaml.h"
 
 namespace horde {
@@ -23,40 +24,6 @@ std::string name_from_source(const std::string& source) {
     }
   }
   return "";
-}
-
-// Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no
-// overlong forms, no surrogates, at most U+10FFFF), or npos.
-size_t invalid_utf8_at(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    unsigned lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    } else {
-      return i;
-    }
-    if (i + n >= s.size()) return i;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return i;
-    }
-    i += n + 1;
-  }
-  return std::string::npos;
 }
 
 // The protocol follows from the targets' scheme; `protocol:` only chooses
@@ -151,7 +118,7 @@ Result<Workload> parse_workload(const std::string& text, const std::string& sour
   const std::string src = source.empty() ? "workload" : source;
   // Every string ends up in summary.json, whose writer throws on invalid UTF-8
   // (found by fuzz/workload_fuzz.cc): refuse such a file here, at the edge.
-  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
+  if (const size_t bad = text::invalid_utf8_at(text); bad != std::string::npos) {
     return Error{src + ": byte " + std::to_string(bad) +
                  " is not valid UTF-8; expected YAML or JSON text in UTF-8"};
   }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/text.h"
+
 namespace horde {
 
 namespace {
@@ -161,7 +163,10 @@ const char* palette_color(size_t i) {
   return kColors[i % (sizeof kColors / sizeof kColors[0])];
 }
 
-std::string xml_escape(const std::string& s) {
+std::string xml_escape(const std::string& raw) {
+  // Text from agents and targets may be anything: invalid UTF-8 becomes U+FFFD and
+  // control characters XML forbids become U+FFFD too, so the page always parses.
+  const std::string s = text::sanitize_utf8(raw);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -182,7 +187,11 @@ std::string xml_escape(const std::string& s) {
         out += "&#39;";
         break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          out += "\xEF\xBF\xBD";
+        } else {
+          out += c;
+        }
     }
   }
   return out;

@@ -23,7 +23,7 @@ constexpr char kToken[] = "hostile-test-token";
 // its clock and count it ready) and keeps the assignment; the test writes the rest.
 class FakeAgent {
  public:
-  FakeAgent(const std::string& address, const std::string& name) {
+  FakeAgent(const std::string& address, const std::string& name, const std::string& host = "fake") {
     grpc::ChannelArguments args;
     args.SetMaxSendMessageSize(64 << 20);  // so the oversized report leaves this side
     channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
@@ -32,7 +32,7 @@ class FakeAgent {
     stream_ = stub_->Session(&context_);
     v1::AgentMessage hello;
     hello.mutable_hello()->set_name(name);
-    hello.mutable_hello()->set_host("fake");
+    hello.mutable_hello()->set_host(host);
     hello.mutable_hello()->set_cores(1);
     hello.mutable_hello()->set_threads(1);
     hello.mutable_hello()->set_version("fake");
@@ -305,6 +305,35 @@ TEST(HostileSession, FarFutureAndOverflowingReportsAreRejectedCountedAndToldWhy)
   const std::string csv = read_file(dir / "out" / "intervals.csv");
   const auto rows = std::count(csv.begin(), csv.end(), '\n') - 1;
   EXPECT_LT(rows, 60) << csv;
+}
+
+// Issue #14 item 1: the controller keeps 256 bytes of a host name; cut inside a
+// UTF-8 character, summary.json's writer threw and the controller died of
+// SIGABRT (exit 134) with no summary.json and no report.html.
+TEST(HostileSession, HostNameCutInsideAUtf8CharacterStillWritesTheResults) {
+  const auto dir = temp_dir("hostile-host");
+  write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\nload: {connections: 1, duration: 1s}\n");
+  write_file(dir / "token", kToken);
+  Subprocess controller =
+      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
+                   "--no-live", "--token-file", (dir / "token").string()});
+  auto port = wait_for_line(controller, "(port ");
+  ASSERT_TRUE(port);
+  std::string host = "a";
+  for (int i = 0; i < 200; ++i) host += "\xc3\xa9";  // 401 bytes: byte 256 is inside an 'é'
+  FakeAgent fake("127.0.0.1:" + std::to_string(std::stoi(*port)), "utf8", host);
+  ASSERT_TRUE(fake.wait_assignment(std::chrono::seconds(30)));
+  // It never reports: the controller drops it as silent, a lost agent (exit 3).
+  controller.read_all(in(std::chrono::seconds(40)));
+  EXPECT_EQ(controller.wait_until(in(std::chrono::seconds(10))).value_or(-1), 3);
+  const auto summary =
+      nlohmann::json::parse(read_file(dir / "out" / "summary.json"), nullptr, false);
+  ASSERT_FALSE(summary.is_discarded());
+  ASSERT_EQ(summary["agents"].size(), 1u);
+  const std::string kept = summary["agents"][0]["host"];
+  EXPECT_EQ(kept, host.substr(0, 255));  // whole characters only
+  EXPECT_NE(read_file(dir / "out" / "report.html").find("</html>"), std::string::npos);
 }
 
 }  // namespace
