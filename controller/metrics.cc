@@ -9,15 +9,21 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <deque>
+
+#include "common/text.h"
 
 namespace horde {
 
 namespace {
 
-// Label values come from agents (their names): escape as the format requires.
-std::string label_value(const std::string& v) {
+// Label values come from agents (their names): UTF-8 and escaped as the format requires.
+std::string label_value(const std::string& raw) {
+  const std::string v = text::sanitize_utf8(raw);
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
@@ -50,6 +56,8 @@ std::array<double, 4> quantiles_ms(const Histogram& h) {
 
 // Largest request accepted: a scrape is one short GET.
 constexpr size_t kMaxRequest = 8192;
+// Connections held at once (each waiting for its request).
+constexpr size_t kMaxClients = 64;
 
 void write_all(int fd, const std::string& data) {
   size_t done = 0;
@@ -234,32 +242,42 @@ void MetricsServer::publish() {
 }
 
 // One thread, poll(): scrapes are rare and tiny, so each connection reads its
-// request, gets the whole answer and is closed.
+// request, gets the whole answer and is closed. Nobody can lock a scraper out:
+// a connection that has not sent its request within kRequestTimeout is closed,
+// and at kMaxClients a new connection closes the oldest waiting one instead of
+// being turned away (a scrape sends its request at once; idle sockets do not).
 void MetricsServer::serve() {
+  using Clock = std::chrono::steady_clock;
   struct Client {
     int fd;
     std::string request;
+    Clock::time_point deadline;
   };
-  std::vector<Client> clients;
+  std::deque<Client> clients;  // oldest first
   std::vector<pollfd> fds;
   for (;;) {
+    const auto now = Clock::now();
+    for (auto& c : clients) {
+      if (now >= c.deadline) {
+        ::close(c.fd);
+        c.fd = -1;
+      }
+    }
+    std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+    auto wait = std::chrono::milliseconds(1000);
+    if (!clients.empty()) {
+      wait = std::min(wait,
+                      std::chrono::ceil<std::chrono::milliseconds>(clients.front().deadline - now));
+    }
     fds.clear();
     fds.push_back({wake_[0], POLLIN, 0});
     fds.push_back({listen_fd_, POLLIN, 0});
     for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
-    if (fds[0].revents) break;
-    if (fds[1].revents & POLLIN) {
-      for (;;) {
-        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;
-        if (clients.size() >= 64) {
-          ::close(fd);  // a scraper, not a crowd
-          continue;
-        }
-        clients.push_back({fd, {}});
-      }
+    if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(wait.count(), 1))) < 0 &&
+        errno != EINTR) {
+      break;
     }
+    if (fds[0].revents) break;
     for (size_t i = 2; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
       Client& c = clients[i - 2];
@@ -295,6 +313,17 @@ void MetricsServer::serve() {
       }
     }
     std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
+    if (fds[1].revents & POLLIN) {
+      for (;;) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        if (clients.size() >= kMaxClients) {
+          ::close(clients.front().fd);  // the oldest has waited longest without a request
+          clients.pop_front();
+        }
+        clients.push_back({fd, {}, Clock::now() + request_timeout_});
+      }
+    }
   }
   for (const auto& c : clients) ::close(c.fd);
 }

@@ -4,11 +4,14 @@
 // publishes a snapshot once per closed interval and whenever an agent joins or
 // is lost; a small HTTP/1.1 server on its own thread (POSIX sockets + poll)
 // serves the last rendered snapshot. The two share one mutex-guarded string,
-// so a scrape never touches run state and never blocks the run for long.
+// so a scrape never touches run state and never blocks the run for long. Idle
+// connections time out and the oldest gives way to a new one: 64 idle sockets
+// from anyone cannot lock a scraper out.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -46,7 +49,10 @@ std::string render_metrics(const MetricsSnapshot& s);
 
 class MetricsServer {
  public:
-  MetricsServer() = default;
+  // A connection that has not sent its whole request within request_timeout is
+  // closed (an idle socket must not hold a slot a scraper needs).
+  explicit MetricsServer(std::chrono::milliseconds request_timeout = std::chrono::seconds(2))
+      : request_timeout_(request_timeout) {}
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -80,6 +86,7 @@ class MetricsServer {
   mutable std::mutex mu_;
   std::string text_;  // guarded by mu_
 
+  std::chrono::milliseconds request_timeout_;
   int listen_fd_ = -1;
   int wake_[2] = {-1, -1};  // a pipe: written by stop() to end serve()
   std::thread thread_;

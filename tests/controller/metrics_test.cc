@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <sstream>
 
@@ -150,6 +151,70 @@ TEST(MetricsServer, ServesTheLastSnapshotOverHttp) {
   EXPECT_EQ(get(*port, "POST /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
   server.stop();
   EXPECT_EQ(get(*port, "GET /metrics HTTP/1.1\r\n\r\n"), "");
+}
+
+int connect_idle(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};  // no read in these tests waits longer than this
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// One scrape on its own connection, reading with a deadline.
+std::string scrape(int port) {
+  const int fd = connect_idle(port);
+  if (fd < 0) return "";
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, request.data(), request.size());
+  std::string resp;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return resp;
+}
+
+// Issue #14 item 8: 64 idle unauthenticated connections used to fill every slot,
+// and each new scrape was closed unanswered until they went away.
+TEST(MetricsServer, IdleConnectionsCannotLockAScraperOut) {
+  MetricsServer server;  // default 2 s request timeout
+  auto port = server.start("127.0.0.1:0");
+  ASSERT_TRUE(port) << port.error().message;
+  std::vector<int> idle;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = connect_idle(*port);
+    ASSERT_GE(fd, 0) << i;
+    idle.push_back(fd);
+    if (i == 63 || i == 199) {  // the slots are full, then far over full
+      const std::string answer = scrape(*port);
+      EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << "after " << i + 1 << ": " << answer;
+      EXPECT_NE(answer.find("horde_requests_total"), std::string::npos);
+    }
+  }
+  for (int fd : idle) ::close(fd);
+}
+
+TEST(MetricsServer, AConnectionThatSendsNoRequestIsClosed) {
+  MetricsServer server(std::chrono::milliseconds(300));
+  auto port = server.start("127.0.0.1:0");
+  ASSERT_TRUE(port) << port.error().message;
+  const int fd = connect_idle(*port);
+  ASSERT_GE(fd, 0);
+  char c = 0;
+  const auto started = std::chrono::steady_clock::now();
+  // The server closes it (read returns 0), well before this read's 10 s timeout.
+  EXPECT_EQ(::read(fd, &c, 1), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9));
+  ::close(fd);
+  EXPECT_EQ(scrape(*port).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
 }
 
 TEST(MetricsServer, BadListenAddressIsAnError) {
