@@ -7,7 +7,9 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "common/text.h"
 #include "common/wire.h"
 #include "controller/phase_accumulator.h"
 
@@ -50,7 +52,7 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
                                {"agents", row.agents},
                                {"duration_s", row.duration_s},
                                {"merged_unix_us", row.merged_unix_us}};
-  std::string line = head.dump();
+  std::string line = text::dump_json(head);
   line.pop_back();  // splice the protobuf JSON objects into the same line
   line += ",\"counters\":" + to_json_text(counters) + ",\"latency\":" + to_json_text(hist) + "}\n";
   std::fwrite(line.data(), 1, line.size(), file_);
@@ -133,7 +135,16 @@ RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
 
 Result<bool> ensure_summary(const std::string& dir) {
   namespace fs = std::filesystem;
-  if (fs::exists(fs::path(dir) / "summary.json")) return false;
+  const auto summary = fs::path(dir) / "summary.json";
+  if (fs::exists(summary)) {
+    std::ifstream f(summary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (f && !nlohmann::json::parse(text.str(), nullptr, false).is_discarded()) return false;
+    // Unreadable (a 0-byte file from a full disk, a torn write): kept aside, rebuilt below.
+    std::error_code ec;
+    fs::rename(summary, fs::path(dir) / "summary.json.unreadable", ec);
+  }
   const auto log = (fs::path(dir) / "intervals.jsonl").string();
   if (!fs::exists(log)) {
     return Error{dir +

@@ -43,8 +43,9 @@ Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path, s
 RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
                                  const std::string& run_id);
 
-// For `horde report DIR`: when summary.json is missing (the controller died),
-// rebuilds it and intervals.csv from intervals.jsonl, marked incomplete.
+// For `horde report DIR`: when summary.json is missing (the controller died) or
+// unreadable (kept as summary.json.unreadable), rebuilds it and intervals.csv
+// from intervals.jsonl, marked incomplete.
 // Returns true when it had to rebuild.
 Result<bool> ensure_summary(const std::string& dir);
 

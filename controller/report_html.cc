@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
+#include "common/file.h"
 #include "controller/report_data.h"
 #include "controller/report_sections.h"
 #include "controller/svg_chart.h"
@@ -85,12 +85,7 @@ Result<std::string> render_report(const std::string& results_dir) {
 Result<bool> write_report(const std::string& results_dir) {
   auto page = render_report(results_dir);
   if (!page) return page.error();
-  const auto path = (std::filesystem::path(results_dir) / "report.html").string();
-  std::ofstream f(path, std::ios::trunc);
-  f << *page;
-  f.close();
-  if (!f) return Error{path + ": cannot write"};
-  return true;
+  return write_file_atomic((std::filesystem::path(results_dir) / "report.html").string(), *page);
 }
 
 }  // namespace horde

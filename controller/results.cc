@@ -1,10 +1,13 @@
 #include "controller/results.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
+
+#include "common/file.h"
+#include "common/text.h"
 
 namespace horde {
 
@@ -208,16 +211,15 @@ Result<bool> write_results(const RunResult& r, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Error{fmt::format("{}: cannot create results directory: {}", dir, ec.message())};
-  auto write = [&](const std::string& name, const std::string& text) -> Result<bool> {
-    const auto path = std::filesystem::path(dir) / name;
-    std::ofstream f(path, std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) return Error{fmt::format("{}: cannot write", path.string())};
-    return true;
-  };
-  if (auto ok = write("summary.json", summary_json(r).dump(2) + "\n"); !ok) return ok;
-  return write("intervals.csv", intervals_csv(r));
+  bool replaced = false;
+  const std::string summary = text::dump_json(summary_json(r), 2, &replaced) + "\n";
+  if (replaced) {
+    spdlog::warn(
+        "summary.json: text that was not valid UTF-8 was written with U+FFFD in its place");
+  }
+  const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
+  if (auto ok = write_file_atomic(path("summary.json"), summary); !ok) return ok;
+  return write_file_atomic(path("intervals.csv"), intervals_csv(r));
 }
 
 std::string summary_table(const RunResult& r) {
