@@ -11,11 +11,14 @@
 #include <thread>
 
 #include "agent/session.h"
+#include "common/process.h"
 #include "common/security.h"
+#include "common/text.h"
 #include "common/workload.h"
 #include "controller/controller.h"
 #include "controller/interval_log.h"
 #include "controller/local_run.h"
+#include "controller/out_dir.h"
 #include "controller/report_html.h"
 #include "target/target.h"
 
@@ -30,11 +33,17 @@ int usage_error(const std::string& message) {
   return kBadInput;
 }
 
-// SIGINT/SIGTERM are taken by one thread (blocked everywhere else), which
-// flips `stopping` and fires the abort switch: runs end with what was measured.
+// SIGINT/SIGTERM are taken by one thread (blocked everywhere else). The first
+// flips `stopping` and fires the abort switch: the run ends with what was
+// measured. A second (impatient users press twice; a terminal's Ctrl-C on a
+// `timeout`-wrapped job arrives once from the terminal and once from timeout)
+// only hurries: what is slow (waiting for agents to exit) is skipped, the
+// results in memory still reach the disk. An agent has no results to keep: a
+// second signal ends it at once.
 struct Signals {
   std::atomic<bool> stopping{false};
   AbortSwitch abort;
+  bool exit_on_second = false;
   std::thread thread;
   sigset_t set{};
 
@@ -50,8 +59,14 @@ struct Signals {
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGUSR1) return;  // shutdown of this thread
         const bool again = stopping.exchange(true);
-        if (again) std::_Exit(3);  // second signal: the user really wants out
-        abort.fire(sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+        if (!again) {
+          abort.fire(sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)");
+        } else if (exit_on_second) {
+          std::_Exit(3);
+        } else if (abort.hurry()) {
+          std::fputs("horde: signal again: writing the results now, not waiting for agents\n",
+                     stderr);
+        }
       }
     });
   }
@@ -78,6 +93,7 @@ struct RunFlags {
   uint32_t local_agents = 2;
   bool no_live = false;
   bool no_progress = false;    // plain lines even on a terminal
+  bool overwrite = false;      // --out may hold an earlier run's results: replace them
   std::string metrics_listen;  // Prometheus /metrics endpoint
 };
 
@@ -145,7 +161,10 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--rate", f->rate, "Open loop at this total rate (requests/s)");
   cmd->add_option("-d,--duration", f->duration, "Measured duration, e.g. 10s");
   cmd->add_option("--warmup", f->warmup, "Warm-up before it, excluded from results");
-  cmd->add_option("--out", f->out, "Results directory (default results/<run-id>)");
+  cmd->add_option("--out", f->out,
+                  "Results directory (default results/<run-id>); must be empty or new");
+  cmd->add_flag("--overwrite", f->overwrite,
+                "--out may hold an earlier run's results: remove them first");
   cmd->add_flag("--no-live", f->no_live, "No live line per interval");
   cmd->add_flag("--no-progress", f->no_progress,
                 "Print the live line as plain lines, never redrawn in place");
@@ -156,6 +175,7 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  die_with_parent();  // a local agent or built-in target never outlives `horde run`
   CLI::App app{"horde: distributed HTTP load generation that answers how your service scales"};
   app.require_subcommand(1);
   app.set_version_flag("--version", HORDE_VERSION);
@@ -255,7 +275,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", w.error().message.c_str());
       return kBadInput;
     }
-    std::printf("%s: ok\n%s\n", validate_file.c_str(), to_json(*w).dump(2).c_str());
+    std::printf("%s: ok\n%s\n", validate_file.c_str(), text::dump_json(to_json(*w), 2).c_str());
     return 0;
   }
 
@@ -263,7 +283,9 @@ int main(int argc, char** argv) {
     auto rebuilt = ensure_summary(report_dir);
     if (!rebuilt) return usage_error(rebuilt.error().message);
     if (*rebuilt) {
-      std::printf("summary.json was missing: rebuilt from intervals.jsonl, marked incomplete\n");
+      std::printf(
+          "summary.json was missing or unreadable: rebuilt from intervals.jsonl, marked "
+          "incomplete\n");
     }
     auto written = write_report(report_dir);
     if (!written) return usage_error(written.error().message);
@@ -289,6 +311,7 @@ int main(int argc, char** argv) {
   }
 
   Signals signals;
+  signals.exit_on_second = static_cast<bool>(*agent_cmd);
   signals.start();
 
   if (*agent_cmd) {
@@ -307,6 +330,12 @@ int main(int argc, char** argv) {
   std::string source;
   auto w = workload_from(f, &source);
   if (!w) return usage_error(w.error().message);
+  // Before any agent or target starts: a results directory that cannot take this run's results.
+  if (auto out =
+          f.out.empty() ? prepare_results_parent("results") : prepare_out_dir(f.out, f.overwrite);
+      !out) {
+    return usage_error(out.error().message);
+  }
   ControllerOptions co;
   co.workload = std::move(*w);
   co.out_dir = f.out;

@@ -4,17 +4,24 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
 
 namespace horde {
+
+namespace {
+constexpr std::string_view kParentPidVar = "HORDE_PARENT_PID=";  // read by die_with_parent()
+}  // namespace
 
 Subprocess::~Subprocess() {
   if (pid_ > 0 && !exit_code_) {
@@ -45,6 +52,14 @@ Result<Subprocess> Subprocess::spawn(const std::vector<std::string>& argv, bool 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The environment as it is, plus this process's pid for die_with_parent().
+  const std::string parent_var = std::string(kParentPidVar) + std::to_string(::getpid());
+  std::vector<char*> env;
+  for (char** e = environ; e && *e; ++e) {
+    if (!std::string_view(*e).starts_with(kParentPidVar)) env.push_back(*e);
+  }
+  env.push_back(const_cast<char*>(parent_var.c_str()));
+  env.push_back(nullptr);
 
   int pipe_fds[2] = {-1, -1};
   posix_spawn_file_actions_t actions;
@@ -65,9 +80,12 @@ Result<Subprocess> Subprocess::spawn(const std::vector<std::string>& argv, bool 
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Its own process group: terminal and group signals reach only the parent.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+  const int rc = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), env.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
   if (capture_stdout) ::close(pipe_fds[1]);
@@ -140,6 +158,19 @@ std::optional<int> Subprocess::wait_until(std::chrono::steady_clock::time_point 
 }
 
 bool Subprocess::running() { return !wait_until(std::chrono::steady_clock::now()).has_value(); }
+
+void die_with_parent() {
+  const char* value = std::getenv("HORDE_PARENT_PID");
+  if (!value) return;
+  const pid_t parent = static_cast<pid_t>(std::atoll(value));
+  ::unsetenv("HORDE_PARENT_PID");  // this process's own children get their own
+  if (parent <= 1) return;
+  // Tied to the process that forked this one: the spawner, or a wrapper it ran
+  // (`timeout`, `nice`) that lives exactly as long as this process should.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // The parent may have died before the line above: then nobody would signal us.
+  if (::getppid() != parent && ::kill(parent, 0) != 0 && errno == ESRCH) std::_Exit(3);
+}
 
 std::string self_executable() {
   char buf[PATH_MAX];

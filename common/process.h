@@ -2,6 +2,12 @@
 // as children of one process tree, and the integration tests start real horde
 // processes the same way. Standard output is captured line by line so a parent
 // can wait for "listening on ..." lines; stderr is inherited (the log).
+//
+// Children never outlive their parent and never take its terminal's signals:
+// each starts in its own process group (a Ctrl-C, or `timeout`'s group signal,
+// reaches only the parent, which stops its children in order), and a horde
+// child told its parent's pid (HORDE_PARENT_PID) asks the kernel for SIGKILL
+// when that parent dies, even by SIGKILL (die_with_parent, PR_SET_PDEATHSIG).
 #pragma once
 
 #include <sys/types.h>
@@ -47,5 +53,12 @@ class Subprocess {
 
 // Path of the running executable (/proc/self/exe), to start horde children.
 std::string self_executable();
+
+// Called first thing in main(): when started by Subprocess::spawn (directly or
+// through a wrapper such as `timeout`), this process is killed (SIGKILL) the
+// moment its parent dies; if the spawner is already gone it exits at once (3). The kernel ties
+// PR_SET_PDEATHSIG to the parent *thread* that spawned, so spawn children from a thread that lives
+// as long as they should (horde spawns from main).
+void die_with_parent();
 
 }  // namespace horde

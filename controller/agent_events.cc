@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/text.h"
 #include "common/wire.h"
 #include "controller/controller.h"
 #include "controller/metrics.h"
@@ -209,7 +210,8 @@ void Controller::handle(SessionEvent e) {
       phase_->merger->agent_finished(a.session);
       if (!m.phase_done().error().empty()) {
         a.lost = true;
-        a.lost_reason = "agent could not run the phase: " + m.phase_done().error().substr(0, 512);
+        a.lost_reason =
+            "agent could not run the phase: " + text::truncate_utf8(m.phase_done().error(), 512);
         spdlog::error("agent {}: {}", a.name, a.lost_reason);
         rebalance_after_loss(a);
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/text.h"
 #include "common/wire.h"
 
 namespace horde {
@@ -56,8 +57,8 @@ HelloOutcome AgentRegistry::hello(AgentRecord& a, const std::string& name, const
   }
   a.joined = true;
   a.name = name;
-  a.host = host.substr(0, kMaxNameLength);
-  a.version = version.substr(0, 32);
+  a.host = text::truncate_utf8(host, kMaxNameLength);  // on a character boundary
+  a.version = text::truncate_utf8(version, 32);
   a.cores = cores;
   a.threads = threads ? threads : cores;
   if (run_started || roster_.size() >= expect_) return HelloOutcome::kJoinedSpare;

@@ -120,15 +120,18 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
   const int code = controller.run();
   if (abort_switch) abort_switch->disarm();
 
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  // The results are on disk by now. Agents stop on the controller's word; a
+  // second signal does not wait for them.
+  const bool hurry = abort_switch && abort_switch->hurried();
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(hurry ? 0 : 10);
   for (auto& a : agents) {
     if (!a.wait_until(deadline)) {
-      spdlog::warn("local agent {} did not exit; killing it", a.pid());
+      if (!hurry) spdlog::warn("local agent {} did not exit; killing it", a.pid());
       a.signal(SIGKILL);
     }
   }
   if (target.pid() > 0) {
-    target.signal(SIGTERM);
+    target.signal(hurry ? SIGKILL : SIGTERM);
     if (!target.wait_until(SteadyClock::now() + std::chrono::seconds(5))) target.signal(SIGKILL);
   }
   return code;

@@ -4,6 +4,7 @@
 // tears everything down. One process tree, no setup.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -12,17 +13,22 @@
 
 namespace horde {
 
-// Lets a signal thread abort whatever run is current (set once it exists).
+// Lets a signal thread abort whatever run is current (set once it exists), and
+// on a second signal hurry its end: nothing slow, but the results still written.
 class AbortSwitch {
  public:
   void arm(std::function<void(const std::string&)> fn);
   void fire(const std::string& reason);
   void disarm();
+  // Returns true the first time (so the caller says so once).
+  bool hurry() { return !hurried_.exchange(true); }
+  bool hurried() const { return hurried_; }
 
  private:
   std::mutex mu_;
   std::function<void(const std::string&)> fn_;
   std::string pending_;  // a signal that came before arm()
+  std::atomic<bool> hurried_{false};
 };
 
 struct LocalRunOptions {
