@@ -25,18 +25,7 @@ const std::initializer_list<const char*> kGrpcKeys = {
 
 // Plain scalars get their YAML type (true, 3, 1.5, null); quoted ones stay strings,
 // so `text: "123"` reaches a string field as a string.
-nlohmann::json yaml_to_json(const YAML::Node& n) {
-  if (n.IsMap()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& kv : n) out[kv.first.Scalar()] = yaml_to_json(kv.second);
-    return out;
-  }
-  if (n.IsSequence()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& item : n) out.push_back(yaml_to_json(item));
-    return out;
-  }
-  if (!n.IsScalar()) return nullptr;
+nlohmann::json scalar_to_json(const YAML::Node& n) {
   const std::string& s = n.Scalar();
   if (n.Tag() == "!") return s;  // quoted
   if (s == "true" || s == "false") return s == "true";
@@ -52,6 +41,40 @@ nlohmann::json yaml_to_json(const YAML::Node& n) {
     return d;
   }
   return s;
+}
+
+// Every node is counted against the workload's size (YamlReader::charge) as
+// it is visited: nested aliases (a list of ten aliases of a list of ten ...)
+// expand exponentially, and the count stops the walk at the bound.
+bool yaml_to_json(YamlReader& r, const std::string& path, const YAML::Node& n,
+                  nlohmann::json* out) {
+  // What the JSON tree holds for a value beyond its text: without it a tree of
+  // millions of tiny values would pass the byte count and still take a gigabyte.
+  constexpr size_t kNodeCost = 48;
+  if (!r.charge(path, kNodeCost)) return false;
+  if (n.IsMap()) {
+    *out = nlohmann::json::object();
+    for (const auto& kv : n) {
+      if (!r.charge(path, kv.first.Scalar().size())) return false;
+      if (!yaml_to_json(r, path, kv.second, &(*out)[kv.first.Scalar()])) return false;
+    }
+    return true;
+  }
+  if (n.IsSequence()) {
+    *out = nlohmann::json::array();
+    for (const auto& item : n) {
+      out->push_back(nullptr);
+      if (!yaml_to_json(r, path, item, &out->back())) return false;
+    }
+    return true;
+  }
+  if (!n.IsScalar()) {
+    *out = nullptr;
+    return true;
+  }
+  if (!r.charge(path, n.Scalar().size())) return false;
+  *out = scalar_to_json(n);
+  return true;
 }
 
 }  // namespace
@@ -87,9 +110,12 @@ bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g) {
     } else if (key == "message") {
       // A JSON string as it is, or a YAML mapping turned into JSON.
       if (v.IsScalar()) {
+        if (!r.charge(p, v.Scalar().size())) return false;
         g->message_json = v.Scalar();
       } else if (v.IsMap()) {
-        g->message_json = yaml_to_json(v).dump();
+        nlohmann::json message;
+        if (!yaml_to_json(r, p, v, &message)) return false;
+        g->message_json = message.dump();
       } else {
         return r.fail(p, "got " + yaml_describe(v) +
                              "; expected the request message as a JSON string or a YAML map");

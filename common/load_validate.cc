@@ -1,5 +1,7 @@
 #include "common/load_validate.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -21,8 +23,13 @@ Result<bool> validate_stages(const LoadSpec& l, LoadCheck how) {
   for (size_t i = 0; i < l.stages.size(); ++i) {
     const Stage& s = l.stages[i];
     const std::string p = stage_path(i);
-    if (!std::isfinite(s.rate) || s.rate < 0) {
-      return at(p + ".rate", "expected a number >= 0 (requests/s over all agents)");
+    if (!std::isfinite(s.rate) || s.rate < 0 || s.rate > kMaxRate) {
+      return at(p + ".rate", fmt::format("expected a number from 0 to {:.0f} (requests/s over all "
+                                         "agents)",
+                                         kMaxRate));
+    }
+    if (s.duration.count() < 0 || s.duration > kMaxPhaseTime) {
+      return at(p + ".duration", "expected a duration from 0s to 24h");
     }
     if (l.mode == LoadMode::kOpen && s.connections != 0) {
       return at(p + ".connections",
@@ -111,17 +118,31 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
               "not allowed in closed mode (closed mode keeps load.connections requests in "
               "flight); remove it, or set load.mode: open");
   }
+  if (l.rate > kMaxRate) {
+    return at("load.rate",
+              fmt::format("got {:g}; expected at most {:.0f} requests/s over all agents", l.rate,
+                          kMaxRate));
+  }
   if (l.duration.count() <= 0) return at("load.duration", "expected a duration > 0");
+  // Agents refuse a longer phase; say so here, at validation, not at the start of the run.
+  if (l.duration > kMaxPhaseTime) {
+    return at("load.duration", "got " + format_duration(l.duration) +
+                                   "; expected at most 24h (an agent refuses a longer phase); "
+                                   "use a shorter duration or several runs");
+  }
   if (l.warmup.count() < 0) return at("load.warmup", "expected a duration >= 0");
+  if (l.warmup > kMaxPhaseTime) {
+    return at("load.warmup", "got " + format_duration(l.warmup) + "; expected at most 24h");
+  }
   if (l.interval < Millis(100) || l.interval > Millis(60'000)) {
     return at("load.interval",
               "got " + format_duration(l.interval) + "; expected a duration from 100ms to 60s");
   }
-  if (l.connect_timeout.count() <= 0) {
-    return at("load.connect_timeout", "expected a duration > 0");
+  if (l.connect_timeout.count() <= 0 || l.connect_timeout > kMaxPhaseTime) {
+    return at("load.connect_timeout", "expected a duration > 0 and at most 24h");
   }
-  if (l.request_timeout.count() <= 0) {
-    return at("load.request_timeout", "expected a duration > 0");
+  if (l.request_timeout.count() <= 0 || l.request_timeout > kMaxPhaseTime) {
+    return at("load.request_timeout", "expected a duration > 0 and at most 24h");
   }
   return true;
 }

@@ -37,6 +37,7 @@ const std::initializer_list<const char*> kLoadKeys = {"mode",
 const std::initializer_list<const char*> kStageKeys = {"duration", "rate", "connections"};
 constexpr size_t kMaxStages = 1000;
 constexpr uint32_t kMaxConnections = 1'000'000;
+static_assert(kMaxRate == 10'000'000, "the messages below say 10000000");
 
 bool read_stages(YamlReader& r, const YAML::Node& n, LoadSpec* l,
                  std::optional<LoadMode>* stage_mode) {
@@ -65,15 +66,15 @@ bool read_stages(YamlReader& r, const YAML::Node& n, LoadSpec* l,
     }
     *stage_mode = m;
     Stage stage;
-    if (!r.read_millis(st["duration"], p + ".duration", Millis(0), Millis(24LL * 3600 * 1000), true,
+    if (!r.read_millis(st["duration"], p + ".duration", Millis(0), kMaxPhaseTime, true,
                        "a duration from 0s to 24h", &stage.duration)) {
       return false;
     }
     if (has_rate) {
       std::string s;
-      const std::string what = "a number >= 0 (requests/s over all agents)";
+      const std::string what = "a number >= 0 and at most 10000000 (requests/s over all agents)";
       if (!r.read_scalar(st["rate"], p + ".rate", what, &s)) return false;
-      if (!parse_number(trim(s), &stage.rate) || !(stage.rate >= 0) || !std::isfinite(stage.rate)) {
+      if (!parse_number(trim(s), &stage.rate) || !(stage.rate >= 0) || !(stage.rate <= kMaxRate)) {
         return r.fail(p + ".rate", "got " + quote(s) + "; expected " + what);
       }
     } else if (!r.read_uint(st["connections"], p + ".connections", 0, kMaxConnections,
@@ -98,8 +99,9 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
   bool have_rate = false;
   bool have_duration = false;
   bool have_connections = false;
-  constexpr Millis kNoLimit = Millis::max();
-  const std::string positive = std::string("a duration > 0, ") + kDurationExamples;
+  // Agents refuse phases and timeouts over a day (kMaxPhaseTime): said here, at validation.
+  const std::string positive =
+      std::string("a duration > 0, at most 24h (an agent refuses longer), ") + kDurationExamples;
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
     const std::string p = "load." + key;
@@ -142,18 +144,20 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
     } else if (key == "rate") {
       if (v.IsNull()) continue;  // `rate: null` (as in to_json of closed mode) means none
       std::string s;
-      const std::string expected = "a number > 0 (requests/s over all agents)";
+      const std::string expected = "a number > 0 and at most 10000000 (requests/s over all agents)";
       if (!r.read_scalar(v, p, expected, &s)) return false;
-      if (!parse_number(trim(s), &l->rate) || !(l->rate > 0)) {
+      if (!parse_number(trim(s), &l->rate) || !(l->rate > 0) || !(l->rate <= kMaxRate)) {
         return r.fail(p, "got " + quote(s) + "; expected " + expected);
       }
       have_rate = true;
     } else if (key == "duration") {
       have_duration = true;
-      if (!r.read_millis(v, p, Millis(0), kNoLimit, false, positive, &l->duration)) return false;
+      if (!r.read_millis(v, p, Millis(0), kMaxPhaseTime, false, positive, &l->duration))
+        return false;
     } else if (key == "warmup") {
-      if (!r.read_millis(v, p, Millis(0), kNoLimit, true,
-                         std::string("a duration >= 0, ") + kDurationExamples, &l->warmup)) {
+      if (!r.read_millis(v, p, Millis(0), kMaxPhaseTime, true,
+                         std::string("a duration >= 0, at most 24h, ") + kDurationExamples,
+                         &l->warmup)) {
         return false;
       }
     } else if (key == "interval") {
@@ -161,10 +165,10 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
                          &l->interval))
         return false;
     } else if (key == "connect_timeout") {
-      if (!r.read_millis(v, p, Millis(0), kNoLimit, false, positive, &l->connect_timeout))
+      if (!r.read_millis(v, p, Millis(0), kMaxPhaseTime, false, positive, &l->connect_timeout))
         return false;
     } else if (key == "request_timeout") {
-      if (!r.read_millis(v, p, Millis(0), kNoLimit, false, positive, &l->request_timeout))
+      if (!r.read_millis(v, p, Millis(0), kMaxPhaseTime, false, positive, &l->request_timeout))
         return false;
     }
   }

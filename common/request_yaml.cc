@@ -90,6 +90,11 @@ bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w) {
                       "; expected a list of " + expected_item +
                       " (leave requests out for one GET of the target URL)");
   }
+  if (n.size() > kMaxRequests) {
+    return r.fail("requests", "got " + std::to_string(n.size()) + " requests; expected at most " +
+                                  std::to_string(kMaxRequests) +
+                                  " (every agent holds each one); give fewer requests");
+  }
   for (size_t i = 0; i < n.size(); ++i) {
     const std::string path = yaml_item("requests", i);
     const YAML::Node& req = n[i];

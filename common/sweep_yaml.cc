@@ -63,10 +63,11 @@ struct Reader {
 
   bool millis(const YAML::Node& n, const std::string& path, std::chrono::milliseconds* out) {
     auto d = n.IsScalar() ? parse_duration(n.Scalar()) : Result<std::chrono::microseconds>(Error{});
-    if (!d || d->count() <= 0) {
+    // At most a day, as every phase (kMaxPhaseTime): an agent refuses a longer one.
+    if (!d || d->count() <= 0 || *d > kMaxPhaseTime) {
       return fail(
           path, "got " + (n.IsScalar() ? text::quote(n.Scalar()) : std::string("a non-duration")) +
-                    "; expected a duration > 0 such as 5s or 500ms");
+                    "; expected a duration > 0 and at most 24h, such as 5s or 500ms");
     }
     *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
     return true;
@@ -117,7 +118,7 @@ Result<bool> read_sweep_yaml(const YAML::Node& n, const std::string& source, Swe
     } else if (key == "rates") {
       ok = r.list<double>(v, path, &s->rates,
                           [&](const YAML::Node& x, const std::string& p, double* o) {
-                            return r.number(x, p, 0.001, 1e9, o);
+                            return r.number(x, p, 0.001, kMaxRate, o);
                           });
     } else if (key == "min_efficiency") {
       ok = r.number(v, path, 0, 1, &s->min_efficiency);
@@ -185,12 +186,12 @@ Result<bool> read_capacity_yaml(const YAML::Node& n, const std::string& source, 
         }
       }
     } else if (key == "start_rate") {
-      ok = r.number(v, path, 0.001, 1e9, &c->start_rate);
+      ok = r.number(v, path, 0.001, kMaxRate, &c->start_rate);
     } else if (key == "max_rate") {
-      ok = r.number(v, path, 0.001, 1e9, &c->max_rate);
+      ok = r.number(v, path, 0.001, kMaxRate, &c->max_rate);
     } else if (key == "step") {
       have_step = true;
-      ok = r.number(v, path, 0.001, 1e9, &c->step);
+      ok = r.number(v, path, 0.001, kMaxRate, &c->step);
     } else if (key == "factor") {
       have_factor = true;
       ok = r.number(v, path, 1.01, 100, &c->factor);

@@ -14,7 +14,7 @@ namespace horde {
 // Bounds on what a peer may send; larger values are rejected, never trusted.
 inline constexpr size_t kMaxNameLength = 256;
 inline constexpr size_t kMaxStatusCodes = 600;
-inline constexpr uint32_t kMaxSliceRequests = 1024;
+inline constexpr uint32_t kMaxSliceRequests = kMaxRequests;
 inline constexpr uint32_t kMaxConnectionsPerAgent = 1'000'000;
 
 void to_wire(const Histogram& h, v1::SparseHistogram* out);

@@ -169,6 +169,10 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   if (w.targets.empty() && !w.builtin_target) {
     return Error{src + ": target: missing; give `target: http://host:port/` or `builtin_target:`"};
   }
+  if (w.targets.size() > kMaxTargets) {  // the file is checked as it is read; flags here
+    return Error{src + ": targets: got " + std::to_string(w.targets.size()) +
+                 " URLs; expected at most " + std::to_string(kMaxTargets) + " (the agents' limit)"};
+  }
   if (auto ok = resolve_protocol(w, src); !ok) return ok.error();
   if (w.protocol == Protocol::kHttp1 && w.load.streams_per_connection != 1) {
     return Error{src +

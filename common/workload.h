@@ -20,6 +20,19 @@
 
 namespace horde {
 
+// Limits at validation: what one workload may ask of the agents. Larger
+// values are an error (exit 2) naming the field, never a run that cannot end.
+// The highest load.rate (and stage, sweep and capacity rate): requests/s over
+// all agents, about 70x what one agent thread sends (docs/benchmarks.md).
+inline constexpr double kMaxRate = 10'000'000;
+// The longest load.duration, warm-up and timeout: an agent refuses a longer phase.
+inline constexpr Millis kMaxPhaseTime{24LL * 3600 * 1000};
+inline constexpr size_t kMaxRequests = 10'000;  // entries of `requests`
+inline constexpr size_t kMaxTargets = 1'024;    // target URLs (the agents' own limit)
+// The workload's size once YAML aliases are expanded (each use of an alias
+// counts its anchor again), counted while reading.
+inline constexpr size_t kMaxWorkloadBytes = 64 << 20;
+
 struct RequestSpec {
   std::string method = "GET";
   std::string path;  // empty: the target URL's own path

@@ -49,6 +49,12 @@ bool read_targets(YamlReader& r, const YAML::Node& n, Workload* w) {
     return r.fail("targets", "got " + yaml_describe(n) + "; expected a list of URLs like [" +
                                  kUrlForm + ", ...]");
   }
+  if (n.size() > kMaxTargets) {
+    return r.fail("targets", "got " + std::to_string(n.size()) + " URLs; expected at most " +
+                                 std::to_string(kMaxTargets) +
+                                 " (the agents' limit); give fewer targets, or one name that "
+                                 "resolves to many addresses");
+  }
   for (size_t i = 0; i < n.size(); ++i) {
     Url url;
     if (!r.read_url(n[i], yaml_item("targets", i), &url)) return false;

@@ -8,6 +8,8 @@
 
 namespace horde {
 
+static_assert(kMaxWorkloadBytes == 64 << 20, "the message below says 64 MiB");
+
 using text::edit_distance;
 using text::join;
 using text::lower;
@@ -41,6 +43,15 @@ std::string yaml_item(const std::string& path, size_t i) {
 bool YamlReader::fail_with(Error e) {
   error_ = std::move(e);
   return false;
+}
+
+bool YamlReader::charge(const std::string& path, size_t bytes) {
+  expanded_ += bytes;
+  if (expanded_ <= kMaxWorkloadBytes) return true;
+  return fail(path,
+              "the workload grows past 64 MiB once YAML aliases are expanded (each use of an "
+              "*alias counts its anchor's value again); expected a smaller workload: fewer "
+              "aliases of large values, or a smaller value here");
 }
 
 bool YamlReader::fail(const std::string& path, const std::string& what) {
@@ -84,6 +95,8 @@ bool YamlReader::check_keys(const YAML::Node& map, const std::string& path,
 bool YamlReader::read_scalar(const YAML::Node& n, const std::string& path,
                              const std::string& expected, std::string* out) {
   if (!n.IsScalar()) return fail(path, "got " + yaml_describe(n) + "; expected " + expected);
+  // Plus what the workload holds for the value itself (a string, a vector entry).
+  if (!charge(path, n.Scalar().size() + kValueCost)) return false;
   *out = n.Scalar();
   return true;
 }

@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "common/result.h"
 #include "common/url.h"
+#include "common/workload.h"
 
 namespace horde {
 
@@ -50,9 +51,16 @@ class YamlReader {
   bool read_url(const YAML::Node& n, const std::string& path, Url* out);
   bool read_bool(const YAML::Node& n, const std::string& path, bool* out);
 
+  // Counts `bytes` more of the workload (read_scalar counts every scalar it
+  // reads); false past kMaxWorkloadBytes. yaml-cpp shares an anchor's node
+  // between its aliases, so only this count sees how large the file expands.
+  bool charge(const std::string& path, size_t bytes);
+
  private:
   std::string source_;
   Error error_;
+  size_t expanded_ = 0;
+  static constexpr size_t kValueCost = 32;
 };
 
 }  // namespace horde
