@@ -293,9 +293,13 @@ void Controller::run_plan() {
     auto spec = planner.next(result_.phases);
     if (!spec) break;
     if (spec->new_instances && spec->instances > 0 && !sweep.scale_command.empty()) {
-      auto scaled =
-          run_scale_command(sweep.scale_command, spec->instances, std::chrono::minutes(10));
-      if (scaled && sweep.ready) scaled = wait_ready(*sweep.ready, spec->instances);
+      // A stop (SIGINT/SIGTERM) ends the command or the wait at once.
+      auto scaled = run_scale_command(sweep.scale_command, spec->instances,
+                                      std::chrono::minutes(10), &abort_requested_);
+      if (scaled && sweep.ready) {
+        scaled = wait_ready(*sweep.ready, spec->instances, &abort_requested_);
+      }
+      if (abort_requested_) break;
       if (!scaled) {
         warn("sweep ended: " + scaled.error().message + "; the points measured so far are kept");
         sweep_failed_ = true;

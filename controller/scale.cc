@@ -8,8 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/process.h"
@@ -29,17 +31,34 @@ std::string expand(std::string text, uint32_t instances) {
   return text;
 }
 
+// How often a wait looks at `cancel`: a stop is answered within this.
+constexpr auto kPoll = std::chrono::milliseconds(100);
+
+bool cancelled(const std::atomic<bool>* cancel) { return cancel && cancel->load(); }
+
 Result<int> run_shell(const std::string& command, std::chrono::milliseconds timeout,
-                      bool log_output) {
+                      bool log_output, const std::atomic<bool>* cancel) {
   auto child = Subprocess::spawn({"/bin/sh", "-c", command}, true);
   if (!child) return child.error();
   const auto deadline = SteadyClock::now() + timeout;
-  while (auto line = child->read_line(deadline)) {
-    if (log_output) spdlog::info("[scale] {}", *line);
+  // Read its output in short steps: a read that ends before its step did so at end of file.
+  for (bool eof = false; !eof && !cancelled(cancel);) {
+    const auto step = std::min(deadline, SteadyClock::now() + kPoll);
+    if (auto line = child->read_line(step)) {
+      if (log_output) spdlog::info("[scale] {}", *line);
+      continue;
+    }
+    if (SteadyClock::now() >= deadline) break;
+    eof = SteadyClock::now() < step;
   }
-  auto code = child->wait_until(deadline);
+  std::optional<int> code;
+  while (!code && !cancelled(cancel) && SteadyClock::now() < deadline) {
+    code = child->wait_until(std::min(deadline, SteadyClock::now() + kPoll));
+  }
   if (!code) {
     child->signal(SIGKILL);
+    child->wait_until(SteadyClock::now() + std::chrono::seconds(1));
+    if (cancelled(cancel)) return Error{fmt::format("`{}` stopped: the run was aborted", command)};
     return Error{
         fmt::format("`{}` still running after {} s; killed", command, timeout.count() / 1000)};
   }
@@ -49,10 +68,10 @@ Result<int> run_shell(const std::string& command, std::chrono::milliseconds time
 }  // namespace
 
 Result<bool> run_scale_command(const std::string& command, uint32_t instances,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
   const std::string cmd = expand(command, instances);
   spdlog::info("scaling the target to {} instance(s): {}", instances, cmd);
-  auto code = run_shell(cmd, timeout, true);
+  auto code = run_shell(cmd, timeout, true, cancel);
   if (!code) return code.error();
   if (*code != 0) return Error{fmt::format("scale command `{}` exited with {}", cmd, *code)};
   return true;
@@ -108,20 +127,24 @@ Result<int> http_status(const std::string& text, std::chrono::milliseconds timeo
   return status;
 }
 
-Result<bool> wait_ready(const ReadyCheck& check, uint32_t instances) {
+Result<bool> wait_ready(const ReadyCheck& check, uint32_t instances,
+                        const std::atomic<bool>* cancel) {
   const auto deadline = SteadyClock::now() + check.timeout;
   std::string last = "not checked yet";
   while (SteadyClock::now() < deadline) {
+    if (cancelled(cancel)) return Error{"ready check stopped: the run was aborted"};
     if (!check.url.empty()) {
       auto status = http_status(expand(check.url, instances), std::chrono::seconds(2));
       if (status && *status >= 200 && *status < 300) return true;
       last = status ? fmt::format("HTTP {}", *status) : status.error().message;
     } else {
-      auto code = run_shell(expand(check.command, instances), std::chrono::seconds(30), false);
+      auto code =
+          run_shell(expand(check.command, instances), std::chrono::seconds(30), false, cancel);
       if (code && *code == 0) return true;
       last = code ? fmt::format("exit code {}", *code) : code.error().message;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto next = std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(500));
+    while (SteadyClock::now() < next && !cancelled(cancel)) std::this_thread::sleep_for(kPoll);
   }
   return Error{fmt::format("target not ready with {} instance(s) after {} s (last check: {})",
                            instances, check.timeout.count() / 1000, last)};

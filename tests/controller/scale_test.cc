@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -220,6 +221,73 @@ TEST(HttpStatus, ErrorsOnClosedPortAndOtherSchemes) {
   ASSERT_FALSE(tls.ok());
   EXPECT_THAT(tls.error().message, HasSubstr("http://"));
   EXPECT_FALSE(http_status("not a url", 1s).ok());
+}
+
+}  // namespace
+}  // namespace horde
+
+namespace horde {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+// A stop (SIGINT/SIGTERM sets the controller's abort flag) ends a scale
+// command or a ready wait within a fraction of a second, not at their timeouts.
+double seconds_until_cancelled(const std::function<Result<bool>(const std::atomic<bool>*)>& f,
+                               std::string* message) {
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = f(&cancel);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stopper.join();
+  EXPECT_FALSE(r.ok());
+  if (!r.ok()) *message = r.error().message;
+  return took;
+}
+
+TEST(ScaleCommand, AStopKillsItAtOnce) {
+  std::string why;
+  const double took = seconds_until_cancelled(
+      [](const std::atomic<bool>* c) { return run_scale_command("exec sleep 30", 1, 60s, c); },
+      &why);
+  EXPECT_LT(took, 5.0);  // at its timeout it would be 60 s; ~0.4 s on an idle machine
+  EXPECT_THAT(why, HasSubstr("aborted"));
+  // A command that prints and keeps its output open is stopped the same way.
+  const double took2 = seconds_until_cancelled(
+      [](const std::atomic<bool>* c) {
+        return run_scale_command("echo scaling; exec sleep 30", 1, 60s, c);
+      },
+      &why);
+  EXPECT_LT(took2, 5.0);
+}
+
+TEST(WaitReady, AStopEndsTheWait) {
+  std::string why;
+  double took = seconds_until_cancelled(
+      [](const std::atomic<bool>* c) {
+        ReadyCheck check;
+        check.command = "exit 1";
+        check.timeout = 60s;
+        return wait_ready(check, 2, c);
+      },
+      &why);
+  EXPECT_LT(took, 5.0);
+  EXPECT_THAT(why, HasSubstr("aborted"));
+  took = seconds_until_cancelled(
+      [](const std::atomic<bool>* c) {
+        ReadyCheck check;
+        check.command = "exec sleep 30";  // one check that hangs
+        check.timeout = 60s;
+        return wait_ready(check, 2, c);
+      },
+      &why);
+  EXPECT_LT(took, 5.0);
 }
 
 }  // namespace

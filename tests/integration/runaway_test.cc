@@ -3,7 +3,8 @@
 // intervals) that every agent refuses used to close all of them at once, each
 // with a dense ~188 KB histogram (9.6 GB in 16 s, deaf to SIGTERM); and a
 // SIGTERM in such a phase used to close the rest of it the same way. The
-// controller's peak RSS is watched from /proc and bounded here.
+// controller's peak RSS is watched from /proc and bounded here. A stop during
+// a sweep's scale command is answered as quickly.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -128,6 +129,46 @@ TEST(Runaway, SigtermEndsALongPhaseWithinSecondsAndWritesTheResults) {
   const std::string csv = read_file(dir / "out" / "intervals.csv");
   EXPECT_LT(std::count(csv.begin(), csv.end(), '\n'), 1000) << csv.substr(0, 2000);
   EXPECT_LT(summary["totals"]["duration_s"].get<double>(), 600.0);
+  agent.wait_until(in(std::chrono::seconds(10)));
+}
+
+// SIGTERM while an instances sweep waits for its scale command (up to 10 min)
+// used to wait for the command; now the command is killed and the run ends.
+TEST(Runaway, SigtermDuringAScaleCommandEndsTheRunWithinSeconds) {
+  const auto dir = temp_dir("runaway-scale");
+  write_file(dir / "token", "runaway-test-token");
+  const auto marker = dir / "scaling";
+  write_file(dir / "w.yaml",
+             "targets: [http://127.0.0.1:9/a, http://127.0.0.1:9/b]\n"
+             "load: {rate: 10, duration: 2s}\n"
+             "sweep:\n"
+             "  instances: [1, 2]\n"
+             "  scale_command: touch " +
+                 marker.string() + "; echo {instances}; exec sleep 600\n");
+  Subprocess controller =
+      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
+                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
+                   "--no-live", "--token-file", (dir / "token").string()});
+  auto port = wait_for_line(controller, "(port ");
+  ASSERT_TRUE(port);
+  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  Subprocess agent = start_horde({"agent", "--controller", address, "--once", "--name", "a1",
+                                  "--threads", "1", "--token-file", (dir / "token").string()});
+  const auto deadline = in(std::chrono::seconds(30));
+  while (Clock::now() < deadline && !std::filesystem::exists(marker)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(std::filesystem::exists(marker)) << "the scale command never started";
+  controller.signal(SIGTERM);
+  const Watched w = watch(controller, std::chrono::seconds(30));
+  std::printf("SIGTERM during a scale command: controller ended in %.2f s\n", w.seconds);
+  ASSERT_TRUE(w.code)
+      << "the controller was still waiting for its scale command 30 s after SIGTERM";
+  EXPECT_EQ(*w.code, 3);
+  EXPECT_LT(w.seconds, 3.0);
+  const auto summary = read_json(dir / "out" / "summary.json");
+  EXPECT_TRUE(summary["aborted"].get<bool>());
+  EXPECT_NE(summary["abort_reason"].get<std::string>().find("SIGTERM"), std::string::npos);
   agent.wait_until(in(std::chrono::seconds(10)));
 }
 
