@@ -18,6 +18,7 @@
 #include "controller/phase_accumulator.h"
 #include "controller/phase_state.h"
 #include "controller/plan.h"
+#include "controller/reachability.h"
 #include "controller/report_html.h"
 #include "controller/scale.h"
 
@@ -368,6 +369,12 @@ int Controller::run() {
   if (sweep_failed_ && !result_.aborted) {
     result_.aborted = true;
     result_.abort_reason = "the sweep could not scale the target (see warnings)";
+  }
+  if (!result_.aborted) {  // a phase that got no response at all measured nothing (exit 3)
+    if (auto why = unreachable_reason(result_.phases, opt_.workload.targets)) {
+      result_.aborted = true;
+      result_.abort_reason = *why;
+    }
   }
   result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
   progress_.finish();

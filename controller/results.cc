@@ -8,6 +8,7 @@
 
 #include "common/file.h"
 #include "common/text.h"
+#include "controller/reachability.h"
 
 namespace horde {
 
@@ -268,7 +269,12 @@ std::string summary_table(const RunResult& r) {
                        th.passed ? "PASS" : "FAIL");
   }
   for (const auto& w : r.warnings) out += "warning: " + w + "\n";
-  if (r.aborted) out += "run aborted: " + r.abort_reason + "\n";
+  // The last plain line: why the run failed, or what share of requests failed and why.
+  if (r.aborted) {
+    out += "run aborted: " + r.abort_reason + "\n";
+  } else {
+    out += failed_share_line(t.counters);
+  }
   return out;
 }
 
