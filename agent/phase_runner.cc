@@ -45,7 +45,7 @@ void PhaseRunner::assign(const v1::Assignment& a) {
     stop();
     join();
   }
-  const std::string run_id = a.run_id();
+  const std::string& run_id = a.run_id();
   const uint32_t phase = a.phase();
   std::optional<std::string> refusal;
   std::map<std::string, std::string> pinned;

@@ -25,7 +25,7 @@ Result<std::string> read_small_file(const std::string& flag, const std::string& 
   return text;
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   const auto last = s.find_last_not_of(" \t\r\n");
   return first == std::string::npos ? "" : s.substr(first, last - first + 1);

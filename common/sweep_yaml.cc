@@ -32,8 +32,12 @@ struct Reader {
         if (text::edit_distance(key, a) <= 2) hint = fmt::format(" did you mean \"{}\"?", a);
       }
       std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return fail(path + "." + key, "unknown key;" + hint + " allowed keys: " + list);
+      for (const auto& a : allowed) {
+        if (!list.empty()) list += ", ";
+        list += a;
+      }
+      return fail(fmt::format("{}.{}", path, key),
+                  fmt::format("unknown key;{} allowed keys: {}", hint, list));
     }
     return true;
   }

@@ -153,7 +153,7 @@ void Controller::on_hello(AgentRecord& a, const v1::Hello& h) {
   publish_agents();
 }
 
-void Controller::handle(SessionEvent e) {
+void Controller::handle(const SessionEvent& e) {
   if (e.session == 0) return;  // wake-up
   if (e.kind == SessionEvent::Kind::kClosed && !registry_.find(e.session)) return;
   AgentRecord& a = registry_.session(e.session, e.peer);

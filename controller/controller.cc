@@ -77,7 +77,7 @@ void Controller::pump_until(SteadyClock::time_point deadline) {
     ping_all();
     const auto wake = std::min(deadline, next_ping_);
     auto e = events_.pop_until(wake);
-    if (e) handle(std::move(*e));
+    if (e) handle(*e);
     if (abort_requested_ || SteadyClock::now() >= deadline) return;
     // The last report of an interval arrived: back to the run loop to publish it.
     if (e && phase_ && phase_->merger->next_ready()) return;
@@ -247,7 +247,7 @@ void Controller::run_phase(uint32_t index, const PhaseSpec& spec) {
   while (!abort_requested_) {
     // Handle everything already queued first: silence is judged on what the
     // agents sent, never on this thread's own backlog.
-    while (auto e = events_.pop_until(SteadyClock::now())) handle(std::move(*e));
+    while (auto e = events_.pop_until(SteadyClock::now())) handle(*e);
     const auto now = SteadyClock::now();
     close_intervals(forced_before(now));
     drop_silent(now);

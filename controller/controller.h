@@ -59,7 +59,7 @@ class Controller {
   const std::string& out_dir() const { return out_dir_; }
 
  private:
-  void handle(SessionEvent e);
+  void handle(const SessionEvent& e);
   void on_hello(AgentRecord& a, const v1::Hello& h);
   void drop(AgentRecord& a, const std::string& reason, bool lost);
   // `rebalance: true`: hands a lost agent's share to the phase's survivors.

@@ -91,8 +91,8 @@ class Scale {
 
 // The data range of an axis: explicit bounds win; a linear y starts at 0; log
 // ranges snap to whole decades so the ticks frame the data.
-std::pair<double, double> range_of(const ChartAxis& axis, std::vector<double> values, bool is_y,
-                                   bool pad = false) {
+std::pair<double, double> range_of(const ChartAxis& axis, const std::vector<double>& values,
+                                   bool is_y, bool pad = false) {
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (double v : values) {
     if (!std::isfinite(v) || (axis.scale == AxisScale::kLog && v <= 0)) continue;
@@ -158,8 +158,8 @@ std::string no_data(const std::string& svg_head, int width, int height) {
 }  // namespace
 
 const char* palette_color(size_t i) {
-  static const char* kColors[] = {"#1f6fb4", "#e4572e", "#2a9d4b", "#8e44ad",
-                                  "#d4a017", "#17a2b8", "#6c757d", "#c2185b"};
+  static constexpr const char* kColors[] = {"#1f6fb4", "#e4572e", "#2a9d4b", "#8e44ad",
+                                            "#d4a017", "#17a2b8", "#6c757d", "#c2185b"};
   return kColors[i % (sizeof kColors / sizeof kColors[0])];
 }
 

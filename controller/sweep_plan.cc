@@ -118,7 +118,7 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
       s.p99_ms = p99_ms(r);
       s.phase = good_phase_;
     }
-    searches_.push_back(std::move(s));
+    searches_.push_back(s);
   }
   ++group_;
   issued_ = false;

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config ccache clang-format clang libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config ccache clang-format clang-tidy clang libclang-rt-14-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev libprotoc-dev protobuf-compiler
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libnghttp2-dev libssl-dev zlib1g-dev

@@ -24,6 +24,11 @@ BUILD_DIR=build ./scripts/setup.sh
 echo "== tests" >&2
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 300)
 
+if [ "${HORDE_SKIP_TIDY:-}" != "1" ]; then
+  echo "== clang-tidy (.clang-tidy checks, product folders)" >&2
+  JOBS="$JOBS" ./scripts/tidy.sh build
+fi
+
 if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
   echo "== build (ASan + UBSan)" >&2
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHORDE_SANITIZE=ON \
