@@ -164,6 +164,7 @@ Counters Engine::run() {
       slice.protocol == Protocol::kHttp1 ? 1 : std::max<uint32_t>(load.streams_per_connection, 1);
   plan.mode = load.mode;
   plan.arrival = load.arrival;
+  plan.rate_limit = options.rate_limit;
   const auto until_start = options.start - std::chrono::system_clock::now();
   plan.start = Clock::now() + duration_cast<Clock::duration>(until_start);
   const Clock::duration length = load.warmup + load.duration;

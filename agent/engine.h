@@ -19,6 +19,8 @@
 
 namespace horde {
 
+class TokenBucket;
+
 struct EngineOptions {
   WorkloadSlice slice;  // connections and rate are this agent's whole share
   unsigned threads = 1;
@@ -32,6 +34,9 @@ struct EngineOptions {
   // Host name -> the address to connect to instead of resolving it again: the
   // addresses check_limits already checked against --allow-target.
   std::map<std::string, std::string> pinned_addresses;
+  // Open loop: --max-rate, enforced on every send whatever the slice says; it
+  // outlives the engine (one bucket per agent: a new phase cannot refill it).
+  TokenBucket* rate_limit = nullptr;
 };
 
 class Engine {

@@ -30,8 +30,12 @@ std::chrono::system_clock::time_point from_unix_ns(int64_t ns) {
 }  // namespace
 
 PhaseRunner::PhaseRunner(const AgentLimits& limits, std::string agent_name, unsigned threads,
-                         Outbox& outbox)
-    : limits_(limits), name_(std::move(agent_name)), threads_(threads), outbox_(outbox) {}
+                         Outbox& outbox, TokenBucket* rate_limit)
+    : limits_(limits),
+      name_(std::move(agent_name)),
+      threads_(threads),
+      outbox_(outbox),
+      rate_limit_(rate_limit) {}
 
 PhaseRunner::~PhaseRunner() {
   stop();
@@ -39,6 +43,15 @@ PhaseRunner::~PhaseRunner() {
 }
 
 void PhaseRunner::assign(const v1::Assignment& a) {
+  {
+    std::lock_guard lock(mu_);
+    if (engine_ && a.run_id() == run_id_ && a.phase() == phase_) {
+      // Restarting it would start its schedule (and its burst) again.
+      spdlog::error("assignment for run {} phase {} refused: that phase is already running",
+                    a.run_id(), a.phase());
+      return;
+    }
+  }
   auto slice = from_wire(a.slice());
   if (phase_thread_.joinable()) {
     // The controller sends a phase only after the previous one is done.
@@ -67,11 +80,19 @@ void PhaseRunner::assign(const v1::Assignment& a) {
   // Poisson arrivals repeatable per agent and run, and different between agents.
   eo.seed = std::hash<std::string>{}(name_ + "/" + run_id) | 1;
   eo.start = from_unix_ns(a.start_unix_ns());
+  eo.rate_limit = rate_limit_;
+  const int64_t start_in_ms = (a.start_unix_ns() - unix_ns()) / 1'000'000;
   spdlog::info("phase {}: {} connections{}, start in {} ms", phase, eo.slice.load.connections,
                eo.slice.load.mode == LoadMode::kOpen
                    ? fmt::format(", {:.1f} rps", eo.slice.load.rate)
                    : std::string(),
-               (a.start_unix_ns() - unix_ns()) / 1'000'000);
+               start_in_ms);
+  if (start_in_ms < 0 && eo.slice.load.mode == LoadMode::kOpen) {
+    spdlog::warn(
+        "phase {}: its start time passed {} ms ago: starting now, what was due before "
+        "is dropped (counted as skipped)",
+        phase, -start_in_ms);
+  }
   ran_phase_ = true;
   intervals_ = 0;
   // On a load thread: only queue (the session thread encodes and writes).
@@ -88,6 +109,10 @@ void PhaseRunner::assign(const v1::Assignment& a) {
   }
   phase_thread_ = std::thread([this, engine, run_id, phase] {
     Counters totals = engine->run();
+    if (totals.skipped > 0) {
+      spdlog::warn("phase {}: {} requests skipped (due before the phase could start)", phase,
+                   totals.skipped);
+    }
     outbox_.push(PhaseEnd{run_id, phase, intervals_.load(), std::move(totals), {}});
     std::lock_guard lock(mu_);
     engine_.reset();

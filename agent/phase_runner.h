@@ -2,7 +2,11 @@
 // phase. An Assignment is decoded and checked against the agent's own limits
 // before any traffic (a refusal is a PhaseDone with the reason), then run on
 // the load engine on the phase thread; a Rebalance changes the running phase
-// within the same limits. Reports and the PhaseDone go to the Outbox, which the
+// within the same limits. Whatever the controller says, the agent stays within
+// its limits: a second Assignment for the running phase is refused (logged, the
+// phase runs on), a start time in the past starts the phase now and drops the
+// backlog (counted as `skipped`), and --max-rate is a token bucket the engine
+// takes from on every open-loop send. Reports and the PhaseDone go to the Outbox, which the
 // session's writer thread encodes and writes: the load threads only queue.
 // Called from the session's reader thread; stop() also from the lease watchdog.
 #pragma once
@@ -26,11 +30,15 @@ class Rebalance;
 }  // namespace v1
 
 class Engine;
+class TokenBucket;
 
 class PhaseRunner {
  public:
-  // `agent_name` seeds the Poisson arrivals; `threads` is the agent's load thread count.
-  PhaseRunner(const AgentLimits& limits, std::string agent_name, unsigned threads, Outbox& outbox);
+  // `agent_name` seeds the Poisson arrivals; `threads` is the agent's load
+  // thread count; `rate_limit` (null without --max-rate) is the agent's own
+  // bucket, shared by every phase this runner starts.
+  PhaseRunner(const AgentLimits& limits, std::string agent_name, unsigned threads, Outbox& outbox,
+              TokenBucket* rate_limit = nullptr);
   ~PhaseRunner();  // stop() and join()
   PhaseRunner(const PhaseRunner&) = delete;
   PhaseRunner& operator=(const PhaseRunner&) = delete;
@@ -49,6 +57,7 @@ class PhaseRunner {
   const std::string name_;
   const unsigned threads_;
   Outbox& outbox_;
+  TokenBucket* const rate_limit_;
   std::mutex mu_;
   std::shared_ptr<Engine> engine_;  // the running phase (guarded by mu_)
   WorkloadSlice assigned_;          // its slice as assigned (guarded by mu_)

@@ -18,6 +18,8 @@
 
 namespace horde {
 
+class TokenBucket;
+
 // A target resolved once, with its requests serialized for it.
 struct Target {
   bool resolved = false;
@@ -50,6 +52,9 @@ struct Plan {
   // segments when the count is fixed.
   Ramp connections;
   unsigned threads = 1;
+  // Open loop: the agent's --max-rate bucket, shared by every thread and phase
+  // (agent/token_bucket.h); null without --max-rate.
+  TokenBucket* rate_limit = nullptr;
   std::chrono::steady_clock::time_point boundary(uint32_t i) const {
     return start + interval * (i + 1);
   }

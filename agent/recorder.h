@@ -27,6 +27,7 @@ struct ThreadRecorder {
   int64_t max_schedule_lag_us = 0;
   uint64_t connections_opened = 0;
   uint64_t max_connections_hit = 0;
+  uint64_t skipped = 0;
   Histogram latency;
 
   Counters to_counters() const {
@@ -46,6 +47,7 @@ struct ThreadRecorder {
     c.max_schedule_lag_us = max_schedule_lag_us;
     c.connections_opened = connections_opened;
     c.max_connections_hit = max_connections_hit;
+    c.skipped = skipped;
     return c;
   }
   void reset() {

@@ -96,6 +96,21 @@ double Schedule::next() {
   return t;
 }
 
+uint64_t Schedule::skip_to(double t) {
+  const double due = ramp_.integral_to(t);  // the integral value of the first request at t
+  if (arrival_ == Arrival::kPoisson) {
+    if (due <= target_) return 0;
+    const auto dropped = static_cast<uint64_t>(std::llround(due - target_));
+    target_ = due;
+    return dropped;
+  }
+  const double first = std::ceil(due);  // request k is due where the integral reaches k
+  if (first <= target_) return 0;
+  const auto dropped = static_cast<uint64_t>(first - target_);
+  target_ = first;
+  return dropped;
+}
+
 double Schedule::time_of(double y) {
   while (segment_ < ramp_.segments.size()) {
     const Ramp::Segment& s = ramp_.segments[segment_];

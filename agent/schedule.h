@@ -49,6 +49,11 @@ class Schedule {
   // Seconds since the phase start of the next request, non-decreasing;
   // kNever once the ramp has ended.
   double next();
+  // Drops every request due before `t` seconds, so next() returns >= t; how
+  // many were dropped (for Poisson arrivals the expected number: the process
+  // is memoryless, so starting it afresh at t changes nothing after t). O(1)
+  // in the number dropped, whatever the rate.
+  uint64_t skip_to(double t);
 
  private:
   // The time where the rate's integral reaches `y`, searching forward from the

@@ -10,6 +10,7 @@
 
 #include "agent/outbox.h"
 #include "agent/phase_runner.h"
+#include "agent/token_bucket.h"
 #include "horde/v1/session.grpc.pb.h"
 
 namespace horde {
@@ -30,6 +31,20 @@ std::string host_name() {
   return buf;
 }
 
+// The lease is the agent's own safety, not the controller's to switch off: 0
+// means the default, and anything longer than kMaxLease is cut to it.
+uint32_t lease_ms(uint32_t welcome_lease_ms) {
+  constexpr uint32_t kDefault = 5'000;
+  constexpr auto kMax = static_cast<uint32_t>(kMaxLease.count());
+  if (welcome_lease_ms == 0) return kDefault;
+  if (welcome_lease_ms > kMax) {
+    spdlog::warn("controller asks for a {} ms lease; this agent holds it to {} ms",
+                 welcome_lease_ms, kMax);
+    return kMax;
+  }
+  return welcome_lease_ms;
+}
+
 enum class SessionEnd { kRunComplete, kBroken, kStopped, kRefused };
 
 // One connected session: the stream, the hello, pongs and the lease watchdog.
@@ -39,8 +54,9 @@ enum class SessionEnd { kRunComplete, kBroken, kStopped, kRefused };
 // What to run is the phase runner's business.
 class Session {
  public:
-  Session(const AgentOptions& o, unsigned threads, const std::atomic<bool>* stop)
-      : opt_(o), threads_(threads), stop_(stop) {}
+  Session(const AgentOptions& o, unsigned threads, TokenBucket* rate_limit,
+          const std::atomic<bool>* stop)
+      : opt_(o), threads_(threads), rate_limit_(rate_limit), stop_(stop) {}
 
   SessionEnd serve(v1::Controller::Stub& stub) {
     if (!opt_.security.token.empty()) {
@@ -61,7 +77,7 @@ class Session {
     SessionEnd end = SessionEnd::kBroken;
     {
       Outbox outbox([this](const v1::AgentMessage& m) { return stream_->Write(m); });
-      PhaseRunner runner(opt_.limits, opt_.name, threads_, outbox);
+      PhaseRunner runner(opt_.limits, opt_.name, threads_, outbox, rate_limit_);
       runner_ = &runner;
       v1::ControllerMessage m;
       while (stream_->Read(&m)) {
@@ -69,7 +85,7 @@ class Session {
         if (m.has_ping()) {
           outbox.push(PongOut{m.ping().seq(), unix_ns()});
         } else if (m.has_welcome()) {
-          lease_ms_ = m.welcome().lease_ms() ? m.welcome().lease_ms() : 5000;
+          lease_ms_ = lease_ms(m.welcome().lease_ms());
           connected_ = true;
           spdlog::info("joined controller {} as {}", opt_.controller, m.welcome().agent_id());
         } else if (m.has_assignment()) {
@@ -142,6 +158,7 @@ class Session {
 
   const AgentOptions& opt_;
   const unsigned threads_;
+  TokenBucket* const rate_limit_;
   const std::atomic<bool>* stop_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>> stream_;
@@ -165,6 +182,12 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(4 << 20);
   if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
+  // One bucket for the agent's life: no phase, reconnect or thread refills it.
+  std::unique_ptr<TokenBucket> rate_limit;
+  if (o.limits.max_rate > 0) {
+    rate_limit =
+        std::make_unique<TokenBucket>(o.limits.max_rate, TokenBucket::burst_for(o.limits.max_rate));
+  }
   auto backoff = std::chrono::milliseconds(200);
   spdlog::info("agent {} dialing controller {} ({} threads)", o.name, o.controller, threads);
   while (!(stop && *stop)) {
@@ -172,7 +195,7 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
     auto stub = v1::Controller::NewStub(channel);
     // Wait for the controller to be reachable before opening the session.
     if (channel->WaitForConnected(std::chrono::system_clock::now() + backoff)) {
-      Session session(o, threads, stop);
+      Session session(o, threads, rate_limit.get(), stop);
       const SessionEnd end = session.serve(*stub);
       if (end == SessionEnd::kStopped) return 0;
       if (end == SessionEnd::kRefused) return 2;

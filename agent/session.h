@@ -25,8 +25,14 @@ struct AgentOptions {
   // The name the controller's certificate must carry when it differs from the
   // host in `controller` (e.g. dialing 127.0.0.1, certificate for "horde-controller").
   std::string tls_server_name;
-  AgentLimits limits;  // checked on every assignment; one out of bounds is refused
+  // Checked on every assignment (one out of bounds is refused); max_rate is
+  // also a token bucket on every open-loop send (agent/token_bucket.h).
+  AgentLimits limits;
 };
+
+// The longest lease an agent accepts: a controller's Welcome.lease_ms above it
+// is cut to it (0 is the default, 5 s), so no controller can switch the lease off.
+inline constexpr std::chrono::milliseconds kMaxLease{30'000};
 
 // Blocks; returns the process exit code. `stop` (may be null) ends it from a signal thread.
 int run_agent(const AgentOptions& options, const std::atomic<bool>* stop);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "agent/token_bucket.h"
+
 namespace horde {
 
 namespace {
@@ -122,6 +124,7 @@ void ThreadLoop::apply_rebalance(double rate_factor, uint32_t connections, TimeP
     // Same seed, same integral up to t: replaying the requests already taken
     // keeps intended times continuous; the pending one is drawn again.
     Schedule next(rate_, plan_.arrival, share_.schedule_seed);
+    if (skipped_to_ > 0) next.skip_to(skipped_to_);
     for (uint64_t i = 1; i < produced_; ++i) next.next();
     schedule_ = std::move(next);
     if (produced_ > 0) --produced_;
@@ -164,7 +167,15 @@ void ThreadLoop::begin() {
   end_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) finish(/*natural_end=*/true);
   });
-  if (plan_.mode == LoadMode::kOpen) advance_schedule();
+  if (plan_.mode == LoadMode::kOpen) {
+    // A start in the past (a late or hostile assignment): the schedule starts
+    // now and what was already due is dropped and counted, never sent at once.
+    if (now > plan_.start) {
+      skipped_to_ = std::chrono::duration<double>(now - plan_.start).count();
+      stats_.skipped += schedule_.skip_to(skipped_to_);
+    }
+    advance_schedule();
+  }
   send_timer_.expires_at(plan_.start);
   send_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
@@ -387,7 +398,12 @@ void ThreadLoop::arm_ramp() {
 void ThreadLoop::send_due() {
   if (finished_ || plan_.mode != LoadMode::kOpen) return;
   const TimePoint now = Clock::now();
-  while (next_due_ <= now && next_due_ < plan_.end) {
+  TimePoint wake = next_due_;
+  for (unsigned turn = 0; next_due_ <= now && next_due_ < plan_.end; ++turn) {
+    // Whatever the schedule says: the io_context runs again after a turn, and
+    // the agent's --max-rate holds (the timer waits for the next token).
+    if (turn == kSendsPerTurn) break;
+    if (plan_.rate_limit != nullptr && !plan_.rate_limit->try_take(now, &wake)) break;
     if (!dispatch(next_due_, now)) {
       if (!due_.push(next_due_)) ++stats_.late;  // overflow: the oldest is given up
       wait_for_connection(now);
@@ -396,7 +412,7 @@ void ThreadLoop::send_due() {
   }
   after_dispatch();
   if (next_due_ >= plan_.end) return;
-  send_timer_.expires_at(next_due_);
+  send_timer_.expires_at(std::max(next_due_, wake));
   send_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) send_due();
   });

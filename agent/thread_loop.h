@@ -50,6 +50,9 @@ inline constexpr auto kLateAfter = 1ms;
 inline constexpr auto kBackoffFirst = 100ms;
 inline constexpr auto kBackoffMax = 1000ms;
 inline constexpr auto kRampPeriod = 10ms;  // closed loop with stages: connection count updates
+// Open loop: due requests handled per turn before the io_context runs again
+// (reads, timers, a stop), whatever the rate.
+inline constexpr unsigned kSendsPerTurn = 64;
 }  // namespace loop
 
 // kOpen: connected (HTTP/2: the server's SETTINGS arrived), taking requests
@@ -296,6 +299,7 @@ class ThreadLoop {
   Ramp rate_;  // open loop: this thread's rate over time, rebalances included
   Schedule schedule_;
   uint64_t produced_ = 0;  // times schedule_ was asked for the next request
+  double skipped_to_ = 0;  // a start in the past: seconds of schedule dropped at begin()
   // Closed loop after a rebalance: the agent's connection count (overrides the ramp).
   std::optional<uint32_t> rebalanced_level_;
   // A rebalance that came before begin(): posted again once begin() is done.

@@ -76,6 +76,7 @@ void Counters::add(const Counters& o) {
   cpu_seconds += o.cpu_seconds;
   connections_opened += o.connections_opened;
   max_connections_hit += o.max_connections_hit;
+  skipped += o.skipped;
 }
 
 }  // namespace horde

@@ -51,6 +51,9 @@ struct Counters {
   // Open loop: due requests that found every connection busy and the pool at
   // load.max_connections (or at load.connections without growth).
   uint64_t max_connections_hit = 0;
+  // Open loop: requests due before the agent could start them (an assignment
+  // whose start time had already passed), dropped instead of sent in a burst.
+  uint64_t skipped = 0;
 
   void add(const Counters& o);
   // False when add(o) would wrap a count (the merge then rejects the report).

@@ -88,6 +88,7 @@ void to_wire(const Counters& c, v1::Counters* out) {
   out->set_cpu_seconds(c.cpu_seconds);
   out->set_connections_opened(c.connections_opened);
   out->set_max_connections_hit(c.max_connections_hit);
+  out->set_skipped(c.skipped);
 }
 
 Result<Counters> from_wire(const v1::Counters& in) {
@@ -145,6 +146,7 @@ Result<Counters> from_wire(const v1::Counters& in) {
   c.cpu_seconds = in.cpu_seconds();
   c.connections_opened = in.connections_opened();
   c.max_connections_hit = in.max_connections_hit();
+  c.skipped = in.skipped();
   return c;
 }
 

@@ -143,5 +143,31 @@ TEST(Ramp, ConnectionStages) {
   EXPECT_DOUBLE_EQ(r.level_at(2.25), 7.5);
 }
 
+// A start in the past: the requests due before t are dropped, counted, and
+// the rest is the same schedule as if it had been followed all along.
+TEST(Schedule, SkipToDropsWhatWasDueAndKeepsTheRest) {
+  Schedule full(Ramp::constant(1000, 3), Arrival::kUniform, 1);
+  const auto times = all_times(full);
+  Schedule s(Ramp::constant(1000, 3), Arrival::kUniform, 1);
+  EXPECT_EQ(s.skip_to(1.2345), 1235u);  // k / 1000 < 1.2345 for k = 0..1234
+  const auto rest = all_times(s);
+  ASSERT_EQ(rest.size(), times.size() - 1235);
+  for (size_t k = 0; k < rest.size(); ++k) EXPECT_NEAR(rest[k], times[k + 1235], 1e-9);
+  EXPECT_EQ(s.skip_to(0.5), 0u);  // never backwards
+}
+
+TEST(Schedule, SkipToIsConstantTimeWhateverTheBacklog) {
+  // An hour of backlog at 10^12 requests/s: counted by arithmetic, not by drawing each one.
+  Schedule s(Ramp::constant(1e12, 3700), Arrival::kUniform, 1);
+  EXPECT_EQ(s.skip_to(3600), 3'600'000'000'000'000u);
+  EXPECT_GE(s.next(), 3600.0);
+  Schedule p(Ramp::constant(1e6, 3700), Arrival::kPoisson, 7);
+  EXPECT_EQ(p.skip_to(3600), 3'600'000'000u);  // the expected number
+  EXPECT_GE(p.next(), 3600.0);
+  Schedule ended(Ramp::constant(100, 10), Arrival::kUniform, 1);
+  EXPECT_EQ(ended.skip_to(3600), 1000u);  // the whole phase had passed
+  EXPECT_EQ(ended.next(), Schedule::kNever);
+}
+
 }  // namespace
 }  // namespace horde

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -80,6 +81,22 @@ class TestHttpServer {
   std::map<std::string, uint64_t> paths() const {
     std::lock_guard lock(mu_);
     return paths_;
+  }
+
+  // When each request arrived (whole), in order.
+  std::vector<std::chrono::steady_clock::time_point> arrivals() const {
+    std::lock_guard lock(mu_);
+    return arrivals_;
+  }
+  // The most requests that arrived within any window of `w`.
+  size_t max_arrivals_within(std::chrono::steady_clock::duration w) const {
+    const auto times = arrivals();
+    size_t best = 0;
+    for (size_t lo = 0, hi = 0; hi < times.size(); ++hi) {
+      while (times[hi] - times[lo] >= w) ++lo;
+      best = std::max(best, hi - lo + 1);
+    }
+    return best;
   }
 
   // A port on 127.0.0.1 with nothing listening (bound, then released).
@@ -210,6 +227,7 @@ class TestHttpServer {
       {
         std::lock_guard lock(mu_);
         ++paths_[in.substr(sp1 + 1, sp2 - sp1 - 1)];
+        arrivals_.push_back(std::chrono::steady_clock::now());
       }
       in.erase(0, total);
       while (frozen_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -244,6 +262,7 @@ class TestHttpServer {
   std::atomic<uint64_t> accepted_{0};
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> paths_;
+  std::vector<std::chrono::steady_clock::time_point> arrivals_;
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
