@@ -89,9 +89,14 @@ struct FakeLink {
 
 // The issue-12 proof: a controller link that takes 2 s to accept one report
 // holds up only the session's writer thread. The load threads keep their
-// open-loop schedule (on main's design the write ran on a load thread, which
-// then sent nothing for 2 s: a schedule lag and a latency of ~2 s), and every
-// report arrives afterwards, in order, followed by the PhaseDone.
+// open-loop schedule, and every report arrives afterwards, in order, followed
+// by the PhaseDone. The block (from the first report, at 0.25 s, to 2.25 s)
+// outlasts the 2 s phase: when the write ran on a load thread (the design
+// before the outbox), the other thread waited for it in the collector, so the
+// agent sent nothing after the first interval: ~100 of the 800 requests were
+// answered in time, with a schedule lag of 2 s. Nothing but CPU starvation
+// makes a request late now (a few ms on an idle machine; the lag bound is
+// loose because a loaded 2-core box has stalled a whole process for 1 s).
 TEST(PhaseRunner, ASlowControllerLinkNeverHoldsUpTheLoadThreads) {
   TestHttpServer server;
   FakeLink link;
@@ -100,17 +105,17 @@ TEST(PhaseRunner, ASlowControllerLinkNeverHoldsUpTheLoadThreads) {
   AgentLimits limits;
   PhaseRunner runner(limits, "agent-under-test", 2, outbox);
   const auto start = std::chrono::system_clock::now() + 200ms;
-  runner.assign(assignment(open_loop(server.port(), 400, 3000ms), 2, start));
+  runner.assign(assignment(open_loop(server.port(), 400, 2000ms), 2, start));
   runner.join();
   ASSERT_TRUE(link.wait_phase_done(10s));
   outbox.close();
 
   std::lock_guard lock(link.mu);
-  ASSERT_EQ(link.written.size(), 13u);  // 12 reports of 250 ms, then the PhaseDone
+  ASSERT_EQ(link.written.size(), 9u);  // 8 reports of 250 ms, then the PhaseDone
   Counters sum;
   int64_t max_lag_us = 0;
   int64_t max_latency_us = 0;
-  for (uint32_t i = 0; i < 12; ++i) {
+  for (uint32_t i = 0; i < 8; ++i) {
     ASSERT_TRUE(link.written[i].has_report()) << i;
     auto report = from_wire(link.written[i].report());
     ASSERT_TRUE(report) << report.error().message;
@@ -124,16 +129,15 @@ TEST(PhaseRunner, ASlowControllerLinkNeverHoldsUpTheLoadThreads) {
   const auto& done = link.written.back().phase_done();
   EXPECT_EQ(done.run_id(), "run-1");
   EXPECT_EQ(done.phase(), 2u);
-  EXPECT_EQ(done.intervals(), 12u);
+  EXPECT_EQ(done.intervals(), 8u);
   EXPECT_TRUE(done.error().empty());
   EXPECT_EQ(done.totals().requests(), sum.requests);
-  // The schedule held while the link was blocked: every request was due,
-  // sent on time and answered. The bounds are generous for a loaded 2-core
-  // machine and still far below the 2 s a load thread stuck in Write shows.
-  EXPECT_NEAR(static_cast<double>(sum.requests), 1200.0, 24.0);
+  // The schedule held while the link was blocked: every request due was sent
+  // and answered within the phase.
+  EXPECT_NEAR(static_cast<double>(sum.requests), 800.0, 24.0);
   EXPECT_EQ(sum.errors, 0u);
-  EXPECT_LT(max_lag_us, 250'000) << "late requests: " << sum.late;
-  EXPECT_LT(max_latency_us, 250'000);
+  EXPECT_LT(max_lag_us, 1'500'000) << "late requests: " << sum.late;
+  EXPECT_LT(max_latency_us, 1'500'000);
   std::printf("max schedule lag %lld us, %llu requests later than 1 ms, max latency %lld us\n",
               static_cast<long long>(max_lag_us), static_cast<unsigned long long>(sum.late),
               static_cast<long long>(max_latency_us));
