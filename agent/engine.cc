@@ -169,6 +169,10 @@ Counters Engine::run() {
   plan.start = Clock::now() + duration_cast<Clock::duration>(until_start);
   const Clock::duration length = load.warmup + load.duration;
   plan.end = plan.start + length;
+  if (options.skip_before > options.start) {
+    plan.skip_before =
+        plan.start + duration_cast<Clock::duration>(options.skip_before - options.start);
+  }
   plan.interval = load.interval.count() > 0 ? Clock::duration(load.interval) : length;
   plan.intervals =
       plan.interval.count() > 0

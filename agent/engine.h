@@ -34,6 +34,11 @@ struct EngineOptions {
   // Host name -> the address to connect to instead of resolving it again: the
   // addresses check_limits already checked against --allow-target.
   std::map<std::string, std::string> pinned_addresses;
+  // Open loop: requests due before this time are dropped and counted as
+  // skipped instead of sent at once. The phase runner sets it to when an
+  // assignment arrived whose start had already passed; an engine that is
+  // merely slow to start still catches up.
+  std::chrono::system_clock::time_point skip_before{};
   // Open loop: --max-rate, enforced on every send whatever the slice says; it
   // outlives the engine (one bucket per agent: a new phase cannot refill it).
   TokenBucket* rate_limit = nullptr;

@@ -87,6 +87,8 @@ void PhaseRunner::assign(const v1::Assignment& a) {
                    ? fmt::format(", {:.1f} rps", eo.slice.load.rate)
                    : std::string(),
                start_in_ms);
+  if (eo.start < std::chrono::system_clock::now())
+    eo.skip_before = std::chrono::system_clock::now();
   if (start_in_ms < 0 && eo.slice.load.mode == LoadMode::kOpen) {
     spdlog::warn(
         "phase {}: its start time passed {} ms ago: starting now, what was due before "

@@ -52,6 +52,9 @@ struct Plan {
   // segments when the count is fixed.
   Ramp connections;
   unsigned threads = 1;
+  // Open loop: requests due before this are dropped and counted (see
+  // EngineOptions::skip_before); before `start`: nothing is.
+  std::chrono::steady_clock::time_point skip_before{};
   // Open loop: the agent's --max-rate bucket, shared by every thread and phase
   // (agent/token_bucket.h); null without --max-rate.
   TokenBucket* rate_limit = nullptr;

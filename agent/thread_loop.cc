@@ -168,10 +168,10 @@ void ThreadLoop::begin() {
     if (!ec) finish(/*natural_end=*/true);
   });
   if (plan_.mode == LoadMode::kOpen) {
-    // A start in the past (a late or hostile assignment): the schedule starts
-    // now and what was already due is dropped and counted, never sent at once.
-    if (now > plan_.start) {
-      skipped_to_ = std::chrono::duration<double>(now - plan_.start).count();
+    // An assignment whose start had passed: the schedule starts when it came
+    // and what was already due is dropped and counted, never sent at once.
+    if (plan_.skip_before > plan_.start) {
+      skipped_to_ = std::chrono::duration<double>(plan_.skip_before - plan_.start).count();
       stats_.skipped += schedule_.skip_to(skipped_to_);
     }
     advance_schedule();
