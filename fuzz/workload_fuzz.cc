@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/text.h"
 #include "common/workload.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -13,6 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto w = horde::parse_workload(text, "fuzz.yaml");
   if (!w) return 0;
   auto f = horde::finalize_workload(std::move(*w), "fuzz.yaml");
-  if (f) (void)horde::to_json(*f).dump();
+  // The workload is written the way summary.json and `horde validate` write it:
+  // through the JSON writer that replaces invalid UTF-8 instead of throwing.
+  if (f) (void)horde::text::dump_json(horde::to_json(*f));
   return 0;
 }
