@@ -244,9 +244,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 256u));
   // Ranges are checked by ValidateTargetOptions, whose message names the flag.
   target_cmd->add_option("--contention", target.contention,
-                         "USL sigma: fraction of service time on a resource all instances share");
+                         "Formula (Amdahl sigma): fraction of service time on a resource shared "
+                         "round-robin by all instances");
+  target_cmd->add_option("--lock", target.lock,
+                         "One FIFO lock shared by all instances, held for this fraction of each "
+                         "request's service time");
   target_cmd->add_option("--crosstalk", target.crosstalk,
-                         "USL kappa: delay per pair of busy instances, in service times");
+                         "One update per other active instance over a shared FIFO channel, each "
+                         "holding it for this many service times");
 
   std::string report_dir;
   auto* report_cmd = app.add_subcommand("report", "Re-render report.html from a results directory");

@@ -241,7 +241,8 @@ nlohmann::json to_json(const Workload& w) {
                              {"workers", w.builtin_target->workers},
                              {"service_time", format_duration(w.builtin_target->service_time)},
                              {"contention", w.builtin_target->contention},
-                             {"crosstalk", w.builtin_target->crosstalk}};
+                             {"crosstalk", w.builtin_target->crosstalk},
+                             {"lock", w.builtin_target->lock}};
   }
   if (w.tls.insecure_skip_verify || !w.tls.ca_file.empty() || !w.tls.server_name.empty()) {
     json tls = {{"insecure_skip_verify", w.tls.insecure_skip_verify}};

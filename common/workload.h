@@ -110,8 +110,9 @@ struct BuiltinTarget {
   uint32_t instances = 1;
   uint32_t workers = 16;
   Millis service_time{2};
-  double contention = 0;  // serial fraction shared by all instances (USL sigma)
-  double crosstalk = 0;   // pairwise coherency cost (USL kappa)
+  double contention = 0;  // serial fraction shared round-robin by all instances (the formula)
+  double crosstalk = 0;   // per update to each other active instance, in service times (channel)
+  double lock = 0;        // fraction of each request held on one FIFO lock (a real section)
   bool operator==(const BuiltinTarget&) const = default;
 };
 

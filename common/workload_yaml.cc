@@ -39,8 +39,8 @@ const std::initializer_list<const char*> kTopKeys = {"name",
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
 constexpr size_t kMaxCaFileBytes = 1 << 20;
-const std::initializer_list<const char*> kBuiltinKeys = {"instances", "workers", "service_time",
-                                                         "contention", "crosstalk"};
+const std::initializer_list<const char*> kBuiltinKeys = {"instances",  "workers",   "service_time",
+                                                         "contention", "crosstalk", "lock"};
 constexpr uint32_t kMaxInstances = 1'000;
 constexpr uint32_t kMaxWorkers = 10'000;
 
@@ -111,15 +111,16 @@ bool read_builtin(YamlReader& r, const YAML::Node& n, Workload* w) {
                          std::string("a duration > 0, like 2ms"), &b.service_time)) {
         return false;
       }
-    } else if (key == "contention" || key == "crosstalk") {
+    } else if (key == "contention" || key == "crosstalk" || key == "lock") {
       double v = -1;
       const double hi = key == "contention" ? 0.999 : 1.0;
       if (!kv.second.IsScalar() || !parse_number(kv.second.Scalar(), &v) || v < 0 || v > hi) {
         return r.fail(p, "got " + yaml_describe(kv.second) + "; expected a number from 0 to " +
                              (key == "contention" ? std::string("below 1 (e.g. 0.1)")
-                                                  : std::string("1 (e.g. 0.001)")));
+                              : key == "lock"     ? std::string("1 (e.g. 0.25)")
+                                                  : std::string("1 (e.g. 0.05)")));
       }
-      (key == "contention" ? b.contention : b.crosstalk) = v;
+      (key == "contention" ? b.contention : key == "lock" ? b.lock : b.crosstalk) = v;
     }
   }
   w->builtin_target = b;

@@ -46,7 +46,7 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess
            std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) +
            "us",
        "--contention", fmt::format("{}", t.contention), "--crosstalk",
-       fmt::format("{}", t.crosstalk)},
+       fmt::format("{}", t.crosstalk), "--lock", fmt::format("{}", t.lock)},
       true);
   if (!child) return child.error();
   std::vector<Url> urls;

@@ -101,7 +101,7 @@ void Instance::Release(std::chrono::steady_clock::time_point finished_at) {
 }
 
 void Instance::BeginService(Connection& connection, std::chrono::steady_clock::time_point start) {
-  std::chrono::nanoseconds service_time = model_.ServiceTimeNow();
+  const std::chrono::nanoseconds service_time = model_.Serve(start) - start;
   last_service_time_.store(service_time.count(), std::memory_order_relaxed);
   connection.BeginService(start, service_time);
 }
@@ -124,6 +124,7 @@ std::string Instance::StatsJson() const {
                           {"service_time_us", model_.service_time().count()},
                           {"contention", model_.contention()},
                           {"crosstalk", model_.crosstalk()},
+                          {"lock", model_.lock()},
                           {"active_instances", model_.active()},
                           {"instances", std::move(instances)}};
   return stats.dump() + "\n";

@@ -4,9 +4,9 @@
 // /__stats and served() read from other threads are atomics. A request holds a worker for the
 // service time through a timer; with service time 0 it is answered at once without a worker.
 //
-// Contention and crosstalk (see scaling_model.h) enter at the two places a request starts
-// service, Submit and Release: the instance asks the ScalingModel shared by all instances how long
-// a request starting now holds its worker, and tells it when the instance turns busy or idle.
+// Contention, the lock and crosstalk (see scaling_model.h) enter at the two places a request
+// starts service, Submit and Release: the instance asks the ScalingModel shared by all instances
+// when a request starting now is answered, and tells it when the instance turns busy or idle.
 #pragma once
 
 #include <atomic>
@@ -64,13 +64,14 @@ class Instance {
 
   uint32_t index() const { return index_; }
   uint16_t port() const { return port_; }
-  // The base service time; a request may hold its worker longer (contention, crosstalk).
+  // The base service time; a request may hold its worker longer (contention, lock, crosstalk).
   std::chrono::microseconds service_time() const { return model_.service_time(); }
   uint64_t served() const { return served_.load(std::memory_order_relaxed); }
   uint32_t busy() const { return busy_.load(std::memory_order_relaxed); }
   uint32_t queued() const { return queued_.load(std::memory_order_relaxed); }
   uint32_t workers() const { return workers_; }
-  // The service time given to the request that started service last, 0 before any.
+  // How long the request that started service last holds its worker (waits included), 0 before
+  // any.
   std::chrono::nanoseconds last_service_time() const {
     return std::chrono::nanoseconds(last_service_time_.load(std::memory_order_relaxed));
   }

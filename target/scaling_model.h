@@ -1,51 +1,58 @@
-// The scalability model of the sample target: how long one request holds its worker, given how
-// many instances are serving at that moment, so that a sweep over instances follows the Universal
-// Scalability Law with known parameters. With base service time S, contention F (--contention),
-// crosstalk K (--crosstalk) and A active instances (instances with at least one request in
-// service, this request's own included), a request starting now holds its worker for
+// What the instances of the sample target share, and so how its capacity scales over instances.
+// Three knobs, each a different mechanism; with all three at 0 nothing is shared and a request
+// holds its worker for exactly the service time S. A is the number of active instances (with at
+// least one request in service, this request's own included), read when a request is granted
+// its worker; the request's time is fixed then and never revisited in flight.
 //
-//   S(A) = S x (1 + F (A - 1) + K A (A - 1)).
+// Contention F (--contention): a formula built to follow the USL. The request's private part is
+// stretched to S (1 + F (A - 1)): F S of it runs on a resource granted round-robin, in fine
+// slices, to the A active instances, so it takes F S A of wall time. Saturated, N instances of W
+// workers serve exactly X(N) = (W / S) N / (1 + F (N - 1)): Amdahl's law with sigma = F. It is
+// the truth a fit can be checked against, and for that very reason no test of the analysis.
 //
-// Contention: each request spends (1 - F) S on its own worker and F S on a resource shared by all
-// instances (think a cluster-wide lock or one database leader). The shared resource is granted
-// round-robin, in fine slices, to the active instances, and while an instance holds it all of that
-// instance's workers may use it; so each active instance gets 1/A of it and a request's F S of
-// shared work takes F S A of wall time: (1 - F) S + F S A = S (1 + F (A - 1)). Crosstalk: before
-// answering, a request waits K S for each ordered pair of active instances, K S A (A - 1) in all:
-// the pairwise coherency exchange that USL's kappa term counts. (A delay of K S (A - 1) per
-// request would only add K to sigma, which is why the pairs are counted.)
-// Under load that keeps every one of N instances busy (A = N), each instance of W workers serves
-// W / S(N) requests per second, so the total is exactly
+// Lock L (--lock): a real serialised section, not a formula. One FIFO lock is shared by every
+// instance; each request runs (1 - L) S on its own worker and then holds the lock for L S, still
+// holding its worker. Requests queue for it in the order they reach it (their grant order), so
+// one instance's lock time overlaps the others' private work: throughput approaches
+// min(N W / S, 1 / (L S)) with the queueing a real hot row or leader adds on the way.
 //
-//   X(N) = lambda N / (1 + sigma (N - 1) + kappa N (N - 1)),  lambda = W / S, sigma = F, kappa = K.
+// Crosstalk C (--crosstalk): a real coherency exchange, not a formula. After its work a request
+// sends one update to each of the A - 1 other active instances over one channel shared by all
+// (a bus, a replication link), FIFO; each message holds the channel for C S. The channel's load
+// per request grows with the number of peers, so its capacity 1 / (C S (N - 1)) falls as
+// instances are added: throughput rises with N while the workers are the limit and then falls,
+// a retrograde curve whose exact shape no model was fitted to.
 //
-// Why not a FIFO mutex held for F S per request: then the shared part of one instance overlaps the
-// private part of the others, and throughput is min(N W / S, 1 / (F S)), a hard knee, not the
-// USL curve a fit can be checked against. A is sampled when a request starts service (its worker
-// is granted), so a request's time does not change while it is served; with load on every
-// instance A is constant and the law is exact, below saturation it is an approximation.
-//
-// One ScalingModel is shared by every instance on every thread: the count of active instances is
-// the only mutable state, an atomic touched only when an instance goes from idle to busy or back.
-// With F = K = 0 nothing is shared and S(A) = S.
+// The lock and the channel are simulated in the same virtual time as the service timers: each
+// keeps the time it is next free, and a request's turn is max(arrival, free), under one mutex
+// since instances run on several threads. One ScalingModel is shared by every instance; the
+// count of active instances is an atomic touched only when an instance turns busy or idle.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 
 namespace horde::target {
 
 class ScalingModel {
  public:
-  ScalingModel(std::chrono::microseconds service_time, double contention, double crosstalk);
+  using Clock = std::chrono::steady_clock;
+
+  ScalingModel(std::chrono::microseconds service_time, double contention, double crosstalk,
+               double lock = 0);
   ScalingModel(const ScalingModel&) = delete;
   ScalingModel& operator=(const ScalingModel&) = delete;
 
-  // S(A) for A active instances, rounded to the nanosecond (A = 0 is read as 1).
+  // The contention formula alone, S (1 + F (A - 1)), rounded to the nanosecond (A = 0 is read
+  // as 1): the time of a request that neither waits for the lock nor sends updates.
   std::chrono::nanoseconds ServiceTimeAt(uint32_t active) const;
-  // S(A) for the instances active now; what a request starting service now gets.
-  std::chrono::nanoseconds ServiceTimeNow() const;
+
+  // When a request granted its worker at `start`, with the instances active now, is answered:
+  // its private part, then its turn at the lock, then its updates over the channel. Reserves
+  // the lock and the channel for it. Calls in the order workers are granted.
+  Clock::time_point Serve(Clock::time_point start);
 
   // An instance got its first request in service / finished its last one. Any thread.
   void InstanceBusy();
@@ -55,13 +62,20 @@ class ScalingModel {
   std::chrono::microseconds service_time() const { return service_time_; }
   double contention() const { return contention_; }
   double crosstalk() const { return crosstalk_; }
+  double lock() const { return lock_; }
 
  private:
   const std::chrono::microseconds service_time_;
   const double contention_;
   const double crosstalk_;
-  const bool shared_;  // contention or crosstalk set: the active count matters
+  const double lock_;
+  const bool shared_;                            // anything set: the active count matters
+  const std::chrono::nanoseconds lock_hold_;     // L S
+  const std::chrono::nanoseconds message_hold_;  // C S
   std::atomic<uint32_t> active_{0};
+  std::mutex mutex_;  // guards the two free times
+  Clock::time_point lock_free_{};
+  Clock::time_point channel_free_{};
 };
 
 }  // namespace horde::target

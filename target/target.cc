@@ -55,6 +55,9 @@ Result<TargetOptions> ValidateTargetOptions(const TargetOptions& options) {
   if (!(options.crosstalk >= 0 && options.crosstalk <= 1)) {
     return Error{fmt::format("target: --crosstalk must be in [0, 1], got {}", options.crosstalk)};
   }
+  if (!(options.lock >= 0 && options.lock <= 1)) {
+    return Error{fmt::format("target: --lock must be in [0, 1], got {}", options.lock)};
+  }
   if (options.port != 0 && uint64_t{options.port} + options.instances - 1 > 65535) {
     return Error{fmt::format(
         "target: {} instances from port {} run past port 65535; lower --instances or the port",
@@ -66,8 +69,8 @@ Result<TargetOptions> ValidateTargetOptions(const TargetOptions& options) {
 // Instances are spread round-robin over one io_context per thread; each instance and its
 // connections live on one thread, so no strand or lock is needed (threads beyond the number of
 // instances would have nothing to own and are not started). The one thing the instances share is
-// the ScalingModel's count of busy instances, an atomic changed only when an instance turns busy
-// or idle.
+// the ScalingModel: its count of busy instances, an atomic changed only when an instance turns
+// busy or idle, and the lock and channel free times under its mutex.
 struct TargetServer::Impl {
   explicit Impl(TargetOptions o) : options(std::move(o)) {}
 
@@ -112,7 +115,7 @@ Result<std::vector<uint16_t>> TargetServer::start() {
   if (!address) return address.error();
 
   const TargetOptions& o = s.options;
-  s.model = std::make_unique<ScalingModel>(o.service_time, o.contention, o.crosstalk);
+  s.model = std::make_unique<ScalingModel>(o.service_time, o.contention, o.crosstalk, o.lock);
   unsigned thread_count = std::min<unsigned>(o.threads, o.instances);
   for (unsigned t = 0; t < thread_count; ++t) {
     // Concurrency hint 1: each context is run by exactly one thread, so Asio skips its locks.
@@ -191,18 +194,23 @@ int run_target(const TargetOptions& options) {
                 unsigned{(*ports)[i]});
   }
   std::fflush(stdout);
-  // The capacity when every instance is loaded: K W / S(K), the USL curve's value at K.
+  // The capacity when every instance is loaded, bounded by the lock and the channel.
   const ScalingModel model(options.service_time, options.contention, options.crosstalk);
-  const double loaded_service_us =
-      static_cast<double>(model.ServiceTimeAt(options.instances).count()) / 1000.0;
+  const double loaded_service_s =
+      static_cast<double>(model.ServiceTimeAt(options.instances).count()) / 1e9;
+  const double service_s = static_cast<double>(options.service_time.count()) / 1e6;
+  double capacity = options.instances * options.workers / loaded_service_s;
+  if (options.lock > 0) capacity = std::min(capacity, 1 / (options.lock * service_s));
+  if (options.crosstalk > 0 && options.instances > 1) {
+    capacity = std::min(capacity, 1 / (options.crosstalk * service_s * (options.instances - 1)));
+  }
   spdlog::info(
-      "target: {} instance(s) x {} worker(s), service time {} us, contention {}, crosstalk {}, "
-      "capacity {} req/s",
+      "target: {} instance(s) x {} worker(s), service time {} us, contention {}, lock {}, "
+      "crosstalk {}, capacity at most {} req/s",
       options.instances, options.workers, options.service_time.count(), options.contention,
-      options.crosstalk,
-      options.service_time.count() == 0
-          ? std::string("unbounded")
-          : fmt::format("{:.0f}", 1e6 * options.instances * options.workers / loaded_service_us));
+      options.lock, options.crosstalk,
+      options.service_time.count() == 0 ? std::string("unbounded")
+                                        : fmt::format("{:.0f}", capacity));
 
   signals_io.run();
   spdlog::info("target: received signal {}, stopping", received);

@@ -2,9 +2,10 @@
 // hold a request for a set service time, so its capacity is known in advance (K x W /
 // service_time requests/s) and a sweep over instances has a truth to be checked against. Service
 // time is simulated with timers, never by burning CPU, so the capacity does not depend on the
-// machine. Contention and crosstalk (scaling_model.h) stretch each request's service time with the
-// number of busy instances, so throughput over instances follows the Universal Scalability Law
-// with sigma = contention and kappa = crosstalk. Each instance listens on its own port;
+// machine. What the instances share (scaling_model.h) bends the scaling: contention by a formula
+// that follows Amdahl's law with sigma = contention, the lock and crosstalk by real mechanisms (one
+// FIFO lock; one channel carrying updates to every other active instance). Each instance listens
+// on its own port;
 // `GET /__stats` on any of them answers at once with the settings and the per-instance counters.
 // TargetServer is the embeddable server (tests, `horde run` demos); run_target is the body of the
 // `horde target` subcommand.
@@ -27,11 +28,15 @@ struct TargetOptions {
   uint32_t workers = 16;
   std::chrono::microseconds service_time{5000};  // 0 = answer at once, no worker is held
   unsigned threads = 1;
-  // USL sigma: the fraction of each request's service time spent on a resource shared by all
-  // instances, [0, 1). See target/scaling_model.h for the model.
+  // The formula: fraction of each request's service time spent on a resource shared by all
+  // instances round-robin, [0, 1); follows Amdahl with sigma = contention. See scaling_model.h.
   double contention = 0;
-  // USL kappa: coherency delay per ordered pair of busy instances, in service times, [0, 1].
+  // The channel: each request sends one update to every other active instance over one FIFO
+  // channel, each holding it for crosstalk x service time, [0, 1].
   double crosstalk = 0;
+  // The lock: each request holds one FIFO lock shared by all instances for this fraction of its
+  // service time, [0, 1].
+  double lock = 0;
 };
 
 // Checks the options a user gave; the error names the field and what is expected.

@@ -277,7 +277,7 @@ TEST(SweepYaml, ToJsonIncludesSweepAndCapacityAndParsesBackEqual) {
           "max_steps: 9}\n",
       std::string(kTarget) + "sweep: {agents: [1, 3, 5], min_efficiency: 0.95}\n",
       std::string(kTarget) + "load: {mode: open, rate: 10}\nsweep: {rates: [10, 20.5, 40]}\n",
-      "builtin_target: {instances: 3, contention: 0.1, crosstalk: 0.01}\n"
+      "builtin_target: {instances: 3, contention: 0.1, crosstalk: 0.01, lock: 0.25}\n"
       "sweep: {instances: [1, 2, 3]}\n",
   };
   for (const auto& f : files) {

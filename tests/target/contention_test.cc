@@ -1,10 +1,13 @@
-// Tests of the target's scalability model (contention, crosstalk): the formula against the USL
-// computed another way, the service time each request really gets as instances turn busy and
-// idle (read from /__stats, so ordered by polling, never by timing), flag validation, and one
-// count of rounds whose only timing assertion is a lower bound (timers never fire early).
+// Tests of the target's scalability model: the contention formula against Amdahl computed another
+// way; the lock and the crosstalk channel in virtual time (FIFO turns, and the saturated
+// throughput of a simulated closed loop against the bounds each mechanism implies); the service
+// time each request really gets as instances turn busy and idle (read from /__stats, so ordered by
+// polling, never by timing), flag validation, and one count of rounds whose only timing assertion
+// is a lower bound (timers never fire early).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -39,12 +42,12 @@ double Usl(double lambda, double sigma, double kappa, double n) {
 }
 
 TEST(ScalingModel, ServiceTimeFollowsTheFormula) {
-  ScalingModel model(100ms, 0.5, 0.01);
+  ScalingModel model(100ms, 0.5, 0);
   EXPECT_EQ(model.ServiceTimeAt(0), 100ms);  // read as 1
   EXPECT_EQ(model.ServiceTimeAt(1), 100ms);
-  EXPECT_EQ(model.ServiceTimeAt(2), 152ms);   // 1 + 0.5 + 0.01 x 2
-  EXPECT_EQ(model.ServiceTimeAt(3), 206ms);   // 1 + 1.0 + 0.01 x 6
-  EXPECT_EQ(model.ServiceTimeAt(10), 640ms);  // 1 + 4.5 + 0.01 x 90
+  EXPECT_EQ(model.ServiceTimeAt(2), 150ms);   // 1 + 0.5
+  EXPECT_EQ(model.ServiceTimeAt(3), 200ms);   // 1 + 1.0
+  EXPECT_EQ(model.ServiceTimeAt(10), 550ms);  // 1 + 4.5
   ScalingModel none(100ms, 0, 0);
   EXPECT_EQ(none.ServiceTimeAt(7), 100ms);
   // With nothing shared the count is not even kept.
@@ -54,27 +57,100 @@ TEST(ScalingModel, ServiceTimeFollowsTheFormula) {
   shared.InstanceBusy();
   shared.InstanceBusy();
   EXPECT_EQ(shared.active(), 2u);
-  EXPECT_EQ(shared.ServiceTimeNow(), 1100us);
+  const ScalingModel::Clock::time_point t0{};
+  EXPECT_EQ(shared.Serve(t0) - t0, 1100us);
   shared.InstanceIdle();
-  EXPECT_EQ(shared.ServiceTimeNow(), 1ms);
+  EXPECT_EQ(shared.Serve(t0) - t0, 1ms);
 }
 
-TEST(ScalingModel, SaturatedThroughputIsTheUsl) {
+TEST(ScalingModel, SaturatedThroughputOfTheFormulaIsAmdahl) {
   // N instances of W workers all busy: each serves W / S(N), so the total is N W / S(N), which
-  // must equal the USL with lambda = W / S, sigma = contention, kappa = crosstalk.
+  // must equal the USL with lambda = W / S, sigma = contention, kappa = 0.
   const uint32_t workers = 4;
   const auto service = 10ms;
   const double lambda = workers / std::chrono::duration<double>(service).count();
   for (double sigma : {0.0, 0.05, 0.1, 0.5, 0.9}) {
-    for (double kappa : {0.0, 0.001, 0.02}) {
-      ScalingModel model(service, sigma, kappa);
-      for (uint32_t n = 1; n <= 32; ++n) {
-        double x = n * workers / std::chrono::duration<double>(model.ServiceTimeAt(n)).count();
-        EXPECT_NEAR(x, Usl(lambda, sigma, kappa, n), 1e-6 * x)
-            << "sigma " << sigma << " kappa " << kappa << " n " << n;
-      }
+    ScalingModel model(service, sigma, 0);
+    for (uint32_t n = 1; n <= 32; ++n) {
+      double x = n * workers / std::chrono::duration<double>(model.ServiceTimeAt(n)).count();
+      EXPECT_NEAR(x, Usl(lambda, sigma, 0, n), 1e-6 * x) << "sigma " << sigma << " n " << n;
     }
   }
+}
+
+TEST(ScalingModel, TheLockIsOneFifoSectionForAllInstances) {
+  ScalingModel model(100ms, 0, 0, 0.25);
+  model.InstanceBusy();
+  model.InstanceBusy();
+  const ScalingModel::Clock::time_point t0{};
+  // Four requests granted at once: 75 ms each on their own worker, then 25 ms each on the lock,
+  // one after the other, whichever instance they are on.
+  EXPECT_EQ(model.Serve(t0) - t0, 100ms);
+  EXPECT_EQ(model.Serve(t0) - t0, 125ms);
+  EXPECT_EQ(model.Serve(t0) - t0, 150ms);
+  EXPECT_EQ(model.Serve(t0 + 10ms) - t0, 175ms);
+  // Once the queue has drained, a request waits for nothing.
+  EXPECT_EQ(model.Serve(t0 + 1s) - t0, 1100ms);
+}
+
+TEST(ScalingModel, CrosstalkSendsOneUpdatePerOtherActiveInstance) {
+  ScalingModel model(100ms, 0, 0.1);
+  const ScalingModel::Clock::time_point t0{};
+  model.InstanceBusy();
+  EXPECT_EQ(model.Serve(t0) - t0, 100ms);  // alone: nobody to tell
+  model.InstanceBusy();
+  model.InstanceBusy();
+  // Three active: two updates of 10 ms on the shared channel after the 100 ms of work.
+  EXPECT_EQ(model.Serve(t0) - t0, 120ms);
+  // The next one's updates wait for the channel.
+  EXPECT_EQ(model.Serve(t0) - t0, 140ms);
+  EXPECT_EQ(model.Serve(t0 + 1s) - t0, 1120ms);
+}
+
+// Every worker of n instances always busy (a closed loop with a deep queue), in virtual time:
+// requests served per second over `seconds`.
+double SaturatedThroughput(ScalingModel& model, uint32_t n, uint32_t workers, int seconds) {
+  for (uint32_t i = 0; i < n; ++i) model.InstanceBusy();
+  using Tp = ScalingModel::Clock::time_point;
+  const Tp t0{};
+  const Tp end = t0 + std::chrono::seconds(seconds);
+  // Workers are granted in time order, as the instances' timers grant them.
+  std::vector<Tp> free_at(static_cast<size_t>(n) * workers, t0);
+  uint64_t served = 0;
+  for (;;) {
+    auto next = std::min_element(free_at.begin(), free_at.end());
+    const Tp done = model.Serve(*next);
+    if (done > end) break;
+    *next = done;
+    ++served;
+  }
+  for (uint32_t i = 0; i < n; ++i) model.InstanceIdle();
+  return static_cast<double>(served) / seconds;
+}
+
+TEST(ScalingModel, SaturatedLockCapsThroughputAtOneOverItsHold) {
+  // 2 workers x 10 ms per instance, lock 0.25: min(200 N, 1 / 2.5 ms = 400).
+  for (uint32_t n = 1; n <= 6; ++n) {
+    ScalingModel model(10ms, 0, 0, 0.25);
+    const double x = SaturatedThroughput(model, n, 2, 20);
+    EXPECT_NEAR(x, std::min(200.0 * n, 400.0), 0.01 * x) << "n " << n;
+  }
+}
+
+TEST(ScalingModel, SaturatedCrosstalkRisesThenFalls) {
+  // 4 workers x 10 ms per instance, updates of 0.0625 x 10 ms: the channel carries
+  // 1 / (0.625 ms x (N - 1)) requests/s: 1600, 800, 533, 400, 320 from N = 2; the workers 400 N.
+  std::vector<double> x;
+  for (uint32_t n = 1; n <= 6; ++n) {
+    ScalingModel model(10ms, 0, 0.0625);
+    x.push_back(SaturatedThroughput(model, n, 4, 20));
+    const double bound = n == 1 ? 400.0 : std::min(400.0 * n, 1600.0 / (n - 1));
+    // At N = 2 the channel is half busy and requests sometimes wait for it.
+    EXPECT_LE(x.back(), bound * 1.001) << "n " << n;
+    EXPECT_GE(x.back(), bound * (n == 2 ? 0.85 : 0.99)) << "n " << n;
+  }
+  EXPECT_GT(x[2], x[3]);
+  EXPECT_GT(x[3], x[5]);
 }
 
 // Holds one request in service on an instance; the client stays connected until destroyed.
@@ -86,12 +162,12 @@ std::unique_ptr<Client> Hold(uint16_t port) {
 
 TEST(TargetContention, EachBusyInstanceStretchesTheNextServiceTime) {
   // Service times long enough that nothing finishes during the test; stop() is prompt.
-  TargetServer server(Shared(3, 1, 10s, 0.1, 0.01));
+  TargetServer server(Shared(3, 1, 10s, 0.1, 0));
   auto ports = server.start();
   ASSERT_TRUE(ports) << ports.error().message;
   std::vector<std::unique_ptr<Client>> held;
-  // Expected S(A) in us for A = 1, 2, 3: S x (1 + 0.1 (A - 1) + 0.01 A (A - 1)).
-  const std::vector<double> expected = {10e6, 11.2e6, 12.6e6};
+  // Expected S(A) in us for A = 1, 2, 3: S x (1 + 0.1 (A - 1)).
+  const std::vector<double> expected = {10e6, 11e6, 12e6};
   nlohmann::json stats;
   for (size_t i = 0; i < 3; ++i) {
     held.push_back(Hold((*ports)[i]));
@@ -175,13 +251,16 @@ TEST(TargetContention, ConcurrentRequestsTakeThePredictedRounds) {
 }
 
 TEST(TargetContention, StatsReportTheSettings) {
-  TargetServer server(Shared(2, 3, 5ms, 0.25, 0.002));
+  TargetOptions options = Shared(2, 3, 5ms, 0.25, 0.002);
+  options.lock = 0.5;
+  TargetServer server(options);
   auto ports = server.start();
   ASSERT_TRUE(ports) << ports.error().message;
   auto stats = Stats((*ports)[1]);
   ASSERT_NE(stats, nullptr);
   EXPECT_EQ(stats["contention"], 0.25);
   EXPECT_EQ(stats["crosstalk"], 0.002);
+  EXPECT_EQ(stats["lock"], 0.5);
   EXPECT_EQ(stats["service_time_us"], 5000);
   EXPECT_EQ(stats["active_instances"], 0);
   EXPECT_EQ(stats["instances"][1]["last_service_time_us"], 0);
@@ -205,9 +284,17 @@ TEST(TargetContention, ValidationNamesTheFlag) {
     EXPECT_NE(valid.error().message.find("--crosstalk"), std::string::npos);
     EXPECT_EQ(run_target(o), 2);
   }
+  for (double bad : {-0.5, 1.5, nan}) {
+    TargetOptions o;
+    o.lock = bad;
+    auto valid = ValidateTargetOptions(o);
+    ASSERT_FALSE(valid) << bad;
+    EXPECT_NE(valid.error().message.find("--lock"), std::string::npos);
+  }
   TargetOptions o;
   o.contention = 0.999;
   o.crosstalk = 1;
+  o.lock = 1;
   EXPECT_TRUE(ValidateTargetOptions(o));
 }
 
@@ -217,7 +304,8 @@ TEST(TargetContention, CliRejectsBadFlagsWithExit2) {
   } else {
     GTEST_SKIP() << "horde binary not built: " << HORDE_BINARY;
   }
-  for (const std::string flags : {"--contention 1", "--crosstalk 1.5", "--contention -0.2"}) {
+  for (const std::string flags :
+       {"--contention 1", "--crosstalk 1.5", "--contention -0.2", "--lock 2"}) {
     std::string command =
         std::string(HORDE_BINARY) + " target --listen 127.0.0.1:0 " + flags + " 2>&1";
     std::FILE* pipe = ::popen(command.c_str(), "r");
