@@ -1,96 +1,26 @@
 // The HTTP/2 driver (h2c:// prior knowledge, https:// with ALPN h2, and gRPC
 // calls, which are HTTP/2 POSTs made at load time). Each connection runs one
-// nghttp2 client session on a fixed receive buffer and a write buffer reused
-// for the whole run; up to streams_per_connection requests are in flight on it,
-// each in a `Slot` that nghttp2 hands back as the stream's user data (no map).
+// nghttp2 client session (its state and callbacks in h2_session.*), with up
+// to streams_per_connection requests in flight on it.
 // Path of a request: submit() queues the pre-built header fields (no copy),
 // flush() serializes every queued frame into the write buffer and writes it
 // once per read batch, on_read() feeds nghttp2, whose callbacks note :status and
 // grpc-status per slot and close the stream; settle() then counts it, fills the
 // freed slots (closed loop: the next request; open loop: a due one) and flushes.
-#include <nghttp2/nghttp2.h>
-
-#include <array>
-#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "agent/h2_session.h"
 #include "agent/thread_loop.h"
 
 namespace horde {
 
-namespace {
+namespace h2 {
 
 using namespace loop;
 
-constexpr size_t kReceiveBufferSize = 32 * 1024;
-constexpr size_t kWriteBufferReserve = 64 * 1024;
-// Flow control stays automatic (nghttp2 sends WINDOW_UPDATE), with windows so
-// large that a response body never waits for one, as h2load's defaults.
-constexpr int32_t kWindow = (1 << 30) - 1;
 constexpr uint16_t kGrpcStatusUnknown = 2;
-
-struct H2Conn;
-
-// One request in flight (stream_id != 0) or a free place for one.
-struct Slot {
-  H2Conn* conn = nullptr;
-  int32_t stream_id = 0;
-  uint16_t status = 0;
-  int16_t grpc_status = -1;  // -1: none seen
-  bool ended = false;        // the response's END_STREAM arrived
-  bool reset = false;        // the server sent RST_STREAM
-  bool cancelled = false;    // timed out: counted, RST_STREAM sent, waiting for the close
-  const H2Request* request = nullptr;
-  size_t body_sent = 0;
-  TimePoint since;   // send time; for a cancelled slot, when it was cancelled
-  TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
-};
-
-class H2Loop;
-
-// kConnecting lasts until the server's first SETTINGS: only then is its
-// stream limit known (see settle()).
-struct H2Conn : Connection {
-  H2Conn(asio::io_context& io, const Target* t, uint32_t i, H2Loop* o, size_t streams)
-      : Connection(io, t, i), owner(o), slots(streams) {
-    for (auto& s : slots) s.conn = this;
-    free.reserve(streams);
-    reset_slots();
-    out.reserve(kWriteBufferReserve);
-    writing_out.reserve(kWriteBufferReserve);
-  }
-  ~H2Conn() override {
-    if (session != nullptr) nghttp2_session_del(session);
-  }
-  void reset_slots() {
-    free.clear();
-    // Popped from the back: slot 0 first.
-    for (size_t i = slots.size(); i-- > 0;) {
-      slots[i] = Slot{};
-      slots[i].conn = this;
-      free.push_back(static_cast<uint32_t>(i));
-    }
-    active = 0;
-  }
-
-  H2Loop* owner;
-  nghttp2_session* session = nullptr;
-  bool goaway = false;  // the server sent GOAWAY (or ids ran out): no new streams
-  int32_t goaway_last = 0;
-  bool in_ready_list = false;
-  bool in_dirty_list = false;
-  bool writing = false;  // writing_out is being written asynchronously
-  bool settings_seen = false;
-  uint32_t cap = 0;     // streams usable: min(streams_per_connection, the server's limit)
-  uint32_t active = 0;  // streams in flight
-  std::vector<Slot> slots;
-  std::vector<uint32_t> free;
-  std::vector<uint8_t> out;          // frames serialized since the last write
-  std::vector<uint8_t> writing_out;  // the frames of the write in flight
-  std::array<uint8_t, kReceiveBufferSize> buffer;
-};
 
 class H2Loop final : public ThreadLoop {
  public:
@@ -99,15 +29,10 @@ class H2Loop final : public ThreadLoop {
       : ThreadLoop(plan, std::move(targets), share, collector, plan.streams_per_connection),
         streams_(std::max<uint32_t>(plan.streams_per_connection, 1)),
         grpc_(plan.protocol == Protocol::kGrpc) {
-    nghttp2_session_callbacks_new(&callbacks_);
-    nghttp2_session_callbacks_set_on_header_callback(callbacks_, &H2Loop::on_header);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_, &H2Loop::on_frame_recv);
-    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, &H2Loop::on_stream_close);
     for (const Target* t : targets_) add_connection(t);
     ready_.reserve(max_connections_);
     dirty_.reserve(max_connections_);
   }
-  ~H2Loop() override { nghttp2_session_callbacks_del(callbacks_); }
 
  private:
   static H2Conn* of(Connection* c) { return static_cast<H2Conn*>(c); }
@@ -155,7 +80,8 @@ class H2Loop final : public ThreadLoop {
     H2Conn* c = of(&conn);
     now_ = now;
     // A TLS server that does not speak h2 is a connect error.
-    if ((c->tls && !alpn_h2(c)) || nghttp2_session_client_new(&c->session, callbacks_, c) != 0) {
+    if ((c->tls && !alpn_h2(c)) ||
+        nghttp2_session_client_new(&c->session, callbacks_.get(), c) != 0) {
       connect_failed(c, now);
       return;
     }
@@ -195,13 +121,6 @@ class H2Loop final : public ThreadLoop {
   }
 
   // ---- connection life cycle ----
-
-  static bool alpn_h2(H2Conn* c) {
-    const unsigned char* proto = nullptr;
-    unsigned int len = 0;
-    SSL_get0_alpn_selected(c->tls->native_handle(), &proto, &len);
-    return len == 2 && std::memcmp(proto, "h2", 2) == 0;
-  }
 
   // Counts every stream still in flight as failed with `cls` (the cancelled
   // ones were counted when they timed out); how many there were.
@@ -291,7 +210,7 @@ class H2Loop final : public ThreadLoop {
     s.body_sent = 0;
     nghttp2_data_provider body;
     body.source.ptr = &s;
-    body.read_callback = &H2Loop::read_body;
+    body.read_callback = &read_body;
     const bool has_body = !request.h2.body.empty();
     const int32_t id =
         nghttp2_submit_request(c->session, nullptr, request.h2.fields.data(),
@@ -312,17 +231,6 @@ class H2Loop final : public ThreadLoop {
     s.origin = intended;
     note_send(intended, now);
     return true;
-  }
-
-  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                           nghttp2_data_source* source, void*) {
-    Slot& s = *static_cast<Slot*>(source->ptr);
-    const std::string_view body = s.request->body;
-    const size_t n = std::min(length, body.size() - s.body_sent);
-    std::memcpy(buf, body.data() + s.body_sent, n);
-    s.body_sent += n;
-    if (s.body_sent == body.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
   }
 
   // Serializes what nghttp2 has queued and writes it: at once on a plain
@@ -436,65 +344,7 @@ class H2Loop final : public ThreadLoop {
     if (cancelled) settle(c, now);
   }
 
-  // ---- nghttp2 callbacks: they only note what arrived; settle() acts on it ----
-
-  static Slot* slot_of(nghttp2_session* session, int32_t stream_id) {
-    return static_cast<Slot*>(nghttp2_session_get_stream_user_data(session, stream_id));
-  }
-
-  static int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
-                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
-    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-    Slot* s = slot_of(session, frame->hd.stream_id);
-    if (s == nullptr) return 0;
-    if (namelen == 7 && std::memcmp(name, ":status", 7) == 0) {
-      s->status = static_cast<uint16_t>(parse_number(value, valuelen, 999));
-    } else if (namelen == 11 && std::memcmp(name, "grpc-status", 11) == 0) {
-      s->grpc_status = static_cast<int16_t>(parse_number(value, valuelen, 999));
-    }
-    return 0;
-  }
-
-  // Decimal digits up to `limit`; `limit` for anything else.
-  static uint32_t parse_number(const uint8_t* p, size_t n, uint32_t limit) {
-    if (n == 0 || n > 3) return limit;
-    uint32_t v = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (p[i] < '0' || p[i] > '9') return limit;
-      v = v * 10 + (p[i] - '0');
-    }
-    return v;
-  }
-
-  static int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
-    H2Conn* c = static_cast<H2Conn*>(user);
-    switch (frame->hd.type) {
-      case NGHTTP2_HEADERS:
-      case NGHTTP2_DATA:
-        if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) {
-          if (Slot* s = slot_of(session, frame->hd.stream_id)) s->ended = true;
-        }
-        break;
-      case NGHTTP2_SETTINGS:
-        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
-          c->settings_seen = true;
-          const uint32_t limit =
-              nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-          c->cap = std::min<uint32_t>(static_cast<uint32_t>(c->slots.size()), limit);
-        }
-        break;
-      case NGHTTP2_RST_STREAM:
-        if (Slot* s = slot_of(session, frame->hd.stream_id)) s->reset = true;
-        break;
-      case NGHTTP2_GOAWAY:
-        c->goaway = true;
-        c->goaway_last = frame->goaway.last_stream_id;
-        break;
-      default:
-        break;
-    }
-    return 0;
-  }
+  // ---- a stream closed: the request is counted (h2_session.cc notes the rest) ----
 
   static int on_stream_close(nghttp2_session* session, int32_t stream_id, uint32_t error_code,
                              void*) {
@@ -541,17 +391,17 @@ class H2Loop final : public ThreadLoop {
 
   const uint32_t streams_;
   const bool grpc_;
-  nghttp2_session_callbacks* callbacks_ = nullptr;
+  const Callbacks callbacks_{&H2Loop::on_stream_close};
   std::vector<H2Conn*> ready_;  // open loop: connections that may have a free slot
   std::vector<H2Conn*> dirty_;  // open loop: connections with requests queued by dispatch()
   TimePoint now_;               // when the current event began: what the callbacks count at
 };
 
-}  // namespace
+}  // namespace h2
 
 std::unique_ptr<ThreadLoop> make_h2_loop(const Plan& plan, std::vector<const Target*> targets,
                                          ThreadShare share, IntervalCollector& collector) {
-  return std::make_unique<H2Loop>(plan, std::move(targets), share, collector);
+  return std::make_unique<h2::H2Loop>(plan, std::move(targets), share, collector);
 }
 
 }  // namespace horde
