@@ -26,6 +26,7 @@ class DueQueue {
     ++size_;
     return !dropped;
   }
+  std::chrono::steady_clock::time_point front() const { return ring_[head_]; }
   std::chrono::steady_clock::time_point pop() {
     std::chrono::steady_clock::time_point t = ring_[head_];
     head_ = (head_ + 1) % ring_.size();

@@ -15,6 +15,7 @@
 #include "agent/interval_collector.h"
 #include "agent/plan.h"
 #include "agent/thread_loop.h"
+#include "common/load_validate.h"
 
 namespace horde {
 
@@ -201,19 +202,23 @@ Counters Engine::run() {
   }
 
   // Connections split as evenly as possible; connection j aims at target j % targets.
+  // Closed loop: each thread runs its connections and nothing more. Open loop:
+  // the pool's bound is split over the threads, each takes the rate in
+  // proportion to its part of the bound, and connections opened in advance
+  // (load.connections, often none) go round the same threads.
+  const bool open = load.mode == LoadMode::kOpen;
   const uint32_t total = plan.targets.empty() ? 0 : load.connections;
-  const unsigned threads = std::max(1u, options.threads);
+  const uint32_t bound = plan.targets.empty() ? 0 : open ? open_pool_bound(load) : total;
+  const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, std::max(bound, 1u)));
   plan.threads = threads;
   std::vector<std::vector<const Target*>> per_thread(threads);
   for (uint32_t j = 0; j < total; ++j) {
     per_thread[j % threads].push_back(&plan.targets[j % plan.targets.size()]);
   }
-  unsigned running = 0;
-  for (const auto& conns : per_thread) running += conns.empty() ? 0 : 1;
-  // Open loop: the pool limit split like the connections, over the threads that run.
   std::vector<uint32_t> max_per_thread(threads, 0);
-  const uint32_t max_total = std::max(load.max_connections, total);
-  for (uint32_t j = 0; running > 0 && j < max_total; ++j) ++max_per_thread[j % running];
+  for (uint32_t j = 0; j < bound; ++j) ++max_per_thread[j % threads];
+  unsigned running = 0;
+  for (unsigned i = 0; i < threads; ++i) running += max_per_thread[i] > 0 ? 1 : 0;
 
   IntervalCollector collector(options.phase, running, impl_->on_interval);
   if (running == 0) {
@@ -228,11 +233,11 @@ Counters Engine::run() {
   {
     std::lock_guard lock(impl_->mu);
     for (unsigned i = 0; i < threads; ++i) {
+      if (max_per_thread[i] == 0) continue;
       const auto& conns = per_thread[i];
-      if (conns.empty()) continue;
       ThreadShare share;
       share.index = i;
-      share.rate_share = static_cast<double>(conns.size()) / total;
+      share.rate_share = static_cast<double>(max_per_thread[i]) / bound;
       share.max_connections = max_per_thread[i];
       share.seed = (static_cast<uint64_t>(seed_source()) << 32) ^ seed_source();
       share.schedule_seed = schedule_seed + i;

@@ -135,17 +135,18 @@ class H2Loop final : public ThreadLoop {
     return failed;
   }
 
-  // The connection is gone: its streams in flight fail with `cls`, a new one replaces it.
+  // The connection is gone: its streams in flight fail with `cls`; a new one
+  // replaces it (closed loop) or is opened when a stream needs it (open loop).
   void replace(H2Conn* c, ErrorClass cls, TimePoint now) {
     fail_streams(c, cls, now);
-    reconnect(c, now);
+    lost(c, now);
   }
 
-  // nghttp2 gave up on the session: its streams fail as protocol errors (one
-  // error when none was in flight), a new connection replaces it.
+  // nghttp2 gave up on the session: its streams fail as protocol errors; then
+  // as replace(). With none in flight nothing was asked, so nothing is counted.
   void replace_broken(H2Conn* c, TimePoint now) {
-    if (fail_streams(c, ErrorClass::kProtocol, now) == 0) record_error(ErrorClass::kProtocol, now);
-    reconnect(c, now);
+    fail_streams(c, ErrorClass::kProtocol, now);
+    lost(c, now);
   }
 
   bool can_take(const H2Conn* c) const {
@@ -159,7 +160,7 @@ class H2Loop final : public ThreadLoop {
     if (c->state == ConnState::kConnecting && c->settings_seen) opened(c);
     if (c->goaway && c->active == 0) {
       // Every stream the server kept has finished: a fresh connection takes over.
-      reconnect(c, now);
+      lost(c, now);
       return false;
     }
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {

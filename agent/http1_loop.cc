@@ -80,7 +80,7 @@ class Http1Loop final : public ThreadLoop {
     Http1Conn* c = of(&conn);
     if (c->busy && now - c->since > plan_.request_timeout) {
       record_error(ErrorClass::kTimeout, now);
-      reconnect(c, now);
+      lost(c, now);
     }
   }
 
@@ -154,7 +154,7 @@ class Http1Loop final : public ThreadLoop {
     }
     if (ec) {
       record_error(ErrorClass::kWrite, now);
-      reconnect(c, now);
+      lost(c, now);
       return;
     }
     stats_.bytes_sent += n;
@@ -174,7 +174,7 @@ class Http1Loop final : public ThreadLoop {
                           const TimePoint now = Clock::now();
                           if (ec) {
                             record_error(ErrorClass::kWrite, now);
-                            reconnect(c, now);
+                            lost(c, now);
                           } else if (c->answered_while_writing) {
                             c->answered_while_writing = false;
                             start_read(c);
@@ -198,19 +198,20 @@ class Http1Loop final : public ThreadLoop {
           const ResponseParser::Step step = c->parser.feed_eof();
           if (step.complete) {
             record(c, step.status, now);  // close-delimited body
-            reconnect(c, now);
+            lost(c, now);
             return;
           }
         }
         record_error(ErrorClass::kRead, now);
       }
-      reconnect(c, now);  // idle: the server closed a keep-alive connection
+      lost(c, now);  // idle: the server closed a keep-alive connection
       return;
     }
     stats_.bytes_received += n;
     if (!c->busy) {
-      record_error(ErrorClass::kProtocol, now);  // bytes nobody asked for
-      reconnect(c, now);
+      // Bytes nobody asked for: the connection is not reusable, but no request
+      // was asked on it, so none is counted.
+      lost(c, now);
       return;
     }
     const char* data = c->buffer.data();
@@ -219,7 +220,7 @@ class Http1Loop final : public ThreadLoop {
       const ResponseParser::Step step = c->parser.feed(data, left);
       if (step.error) {
         record_error(ErrorClass::kProtocol, now);
-        reconnect(c, now);
+        lost(c, now);
         return;
       }
       data += step.consumed;
@@ -237,7 +238,7 @@ class Http1Loop final : public ThreadLoop {
       if (!step.keep_alive || left > 0 || c->writing) {
         // Closed by the server, bytes beyond the one response we asked for, or an
         // answer before the request was fully written: the connection is not reusable.
-        reconnect(c, now);
+        lost(c, now);
         return;
       }
       start_read(c);

@@ -24,7 +24,7 @@ void IntervalCollector::deliver(uint32_t index, const Counters& counters,
   std::unique_lock lock(mu_);
   if (index < next_) return;  // cannot happen with in-order delivery; never report twice
   Pending& p = pending_[index];
-  p.report.counters.add(counters);
+  p.report.counters.add_concurrent(counters);  // threads of one interval: peaks add up
   p.report.latency.add(latency);
   ++p.delivered;
   flush(lock);

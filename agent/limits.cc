@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/load_validate.h"
+
 namespace horde {
 
 namespace {
@@ -147,7 +149,8 @@ std::optional<std::string> check_limits(const AgentLimits& limits, const Workloa
                                         std::map<std::string, std::string>* pinned) {
   const LoadSpec& load = slice.load;
   if (limits.max_connections > 0) {
-    uint32_t most = std::max(load.connections, load.max_connections);
+    uint32_t most = load.mode == LoadMode::kOpen ? open_pool_bound(load)
+                                                 : std::max(load.connections, load.max_connections);
     for (const Stage& s : load.stages) most = std::max(most, s.connections);
     if (most > limits.max_connections) {
       return fmt::format(

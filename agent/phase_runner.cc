@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "agent/engine.h"
+#include "common/load_validate.h"
 #include "common/wire.h"
 #include "horde/v1/session.pb.h"
 
@@ -75,17 +76,22 @@ void PhaseRunner::assign(const v1::Assignment& a) {
   EngineOptions eo;
   eo.slice = *slice;  // a copy: rebalance() scales the slice as assigned
   eo.pinned_addresses = std::move(pinned);
-  eo.threads = std::min<unsigned>(threads_, std::max<uint32_t>(eo.slice.load.connections, 1));
+  // No more threads than connections can be open at once.
+  const LoadSpec& load = eo.slice.load;
+  eo.threads = std::min<unsigned>(
+      threads_, std::max<uint32_t>(
+                    load.mode == LoadMode::kOpen ? open_pool_bound(load) : load.connections, 1));
   eo.phase = phase;
   // Poisson arrivals repeatable per agent and run, and different between agents.
   eo.seed = std::hash<std::string>{}(name_ + "/" + run_id) | 1;
   eo.start = from_unix_ns(a.start_unix_ns());
   eo.rate_limit = rate_limit_;
   const int64_t start_in_ms = (a.start_unix_ns() - unix_ns()) / 1'000'000;
-  spdlog::info("phase {}: {} connections{}, start in {} ms", phase, eo.slice.load.connections,
-               eo.slice.load.mode == LoadMode::kOpen
-                   ? fmt::format(", {:.1f} rps", eo.slice.load.rate)
-                   : std::string(),
+  spdlog::info("phase {}: {}, start in {} ms", phase,
+               load.mode == LoadMode::kOpen
+                   ? fmt::format("open loop {:.1f} rps, up to {} connections ({} in advance)",
+                                 load.rate, open_pool_bound(load), load.connections)
+                   : fmt::format("{} connections", load.connections),
                start_in_ms);
   if (eo.start < std::chrono::system_clock::now())
     eo.skip_before = std::chrono::system_clock::now();

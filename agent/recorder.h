@@ -28,6 +28,8 @@ struct ThreadRecorder {
   uint64_t connections_opened = 0;
   uint64_t max_connections_hit = 0;
   uint64_t skipped = 0;
+  uint64_t connections_peak = 0;  // the most open at once in this interval
+  uint64_t reconnects = 0;
   Histogram latency;
 
   Counters to_counters() const {
@@ -48,6 +50,8 @@ struct ThreadRecorder {
     c.connections_opened = connections_opened;
     c.max_connections_hit = max_connections_hit;
     c.skipped = skipped;
+    c.connections_peak = connections_peak;
+    c.reconnects = reconnects;
     return c;
   }
   void reset() {

@@ -77,6 +77,7 @@ ThreadLoop::ThreadLoop(const Plan& plan, std::vector<const Target*> targets, Thr
       due_(due_capacity(plan.rate, share.rate_share)) {
   max_connections_ = std::max<size_t>(share.max_connections, targets_.size());
   connections_.reserve(max_connections_);
+  closed_.reserve(max_connections_);
   ramped_ = plan_.mode == LoadMode::kClosed && !plan_.connections.segments.empty();
   next_boundary_ = plan_.boundary(0);
 }
@@ -142,11 +143,7 @@ void ThreadLoop::apply_rebalance(double rate_factor, uint32_t connections, TimeP
       connections <= share_.index ? 0 : (connections - share_.index - 1) / plan_.threads + 1;
   rebalanced_level_ = connections;
   ramped_ = true;  // from now on connections at or above active_ are parked
-  while (connections_.size() < want) {
-    const size_t k = connections_.size();
-    ++growing_;
-    grow(&plan_.targets[(k * plan_.threads + share_.index) % plan_.targets.size()], now);
-  }
+  while (connections_.size() < want) grow(target_for(connections_.size()), now);
   active_ = want;
   if (now >= plan_.start) follow_ramp(now);
 }
@@ -209,19 +206,21 @@ void ThreadLoop::open_connections(TimePoint now) {
   }
 }
 
-void ThreadLoop::grow(const Target* target, TimePoint now) {
-  Connection* c = add_connection(target);
-  c->grown = true;
-  connect(c, now);
+const Target* ThreadLoop::target_for(size_t k) const {
+  return &plan_.targets[(k * plan_.threads + share_.index) % plan_.targets.size()];
 }
 
-void ThreadLoop::grown_done(Connection* c) {
-  if (!c->grown) return;
-  c->grown = false;
-  --growing_;
+void ThreadLoop::grow(const Target* target, TimePoint now) { connect(add_connection(target), now); }
+
+void ThreadLoop::dialing_done(Connection* c) {
+  if (!c->dialing) return;
+  c->dialing = false;
+  --dialing_;
 }
 
 void ThreadLoop::connect(Connection* c, TimePoint now) {
+  if (c->dialed) ++stats_.reconnects;
+  c->dialed = true;
   if (!c->target->resolved) {
     connect_failed(c, now);
     return;
@@ -229,6 +228,73 @@ void ThreadLoop::connect(Connection* c, TimePoint now) {
   c->state = ConnState::kConnecting;
   c->since = now;
   dial(c);
+}
+
+void ThreadLoop::lost(Connection* c, TimePoint now) {
+  if (plan_.mode == LoadMode::kClosed) {
+    reconnect(c, now);
+    return;
+  }
+  close(c);
+  set_closed(c);
+  if (has_due()) demand(now);
+}
+
+void ThreadLoop::set_closed(Connection* c) {
+  c->state = ConnState::kClosed;
+  if (!c->in_closed_list) {
+    c->in_closed_list = true;
+    closed_.push_back(c);
+  }
+}
+
+Connection* ThreadLoop::take_closed() {
+  while (!closed_.empty()) {
+    Connection* c = closed_.back();
+    closed_.pop_back();
+    c->in_closed_list = false;
+    if (c->state == ConnState::kClosed) return c;  // else reopened meanwhile
+  }
+  return nullptr;
+}
+
+bool ThreadLoop::demand(TimePoint now) {
+  // A connect that fails at once (an unresolved target) comes back here from
+  // connect_failed(): the loop below goes on with the next request instead.
+  if (finished_ || in_demand_) return true;
+  in_demand_ = true;
+  bool room = true;
+  // Enough connections (or streams on them) already on their way.
+  while (dialing_ * streams_per_connection_ < due_.size()) {
+    Connection* c = take_closed();
+    if (c == nullptr) {
+      if (connections_.size() >= max_connections_) {
+        room = false;
+        break;
+      }
+      c = add_connection(target_for(connections_.size()));
+    }
+    c->dialing = true;
+    ++dialing_;
+    connect(c, now);
+  }
+  in_demand_ = false;
+  return room;
+}
+
+void ThreadLoop::expire_due(TimePoint now) {
+  while (has_due() && now - due_.front() > plan_.request_timeout) {
+    due_.pop();
+    record_error(ErrorClass::kTimeout, now);
+  }
+}
+
+Clock::duration ThreadLoop::next_open_backoff(Clock::duration previous) {
+  const Clock::duration base = previous == Clock::duration{}
+                                   ? Clock::duration(kOpenBackoffFirst)
+                                   : std::min<Clock::duration>(previous * 2, kBackoffMax);
+  const double jitter = 0.5 + static_cast<double>(rng_.next() >> 11) * 0x1.0p-53;
+  return std::chrono::duration_cast<Clock::duration>(base * jitter);
 }
 
 void ThreadLoop::dial(Connection* c) {
@@ -265,25 +331,37 @@ void ThreadLoop::dial(Connection* c) {
 }
 
 void ThreadLoop::connect_failed(Connection* c, TimePoint now) {
-  record_error(ErrorClass::kConnect, now);
+  if (plan_.mode == LoadMode::kClosed) {
+    record_error(ErrorClass::kConnect, now);
+  } else if (c->dialing && has_due()) {
+    // The request it was opened for fails, once; a connection opened in
+    // advance had none (nothing was asked yet).
+    due_.pop();
+    record_error(ErrorClass::kConnect, now);
+  }
   close(c);
   // Back off so a dead target costs a few attempts per second, not a spinning CPU.
-  c->backoff = next_backoff(c->backoff);
+  c->backoff =
+      plan_.mode == LoadMode::kClosed ? next_backoff(c->backoff) : next_open_backoff(c->backoff);
   c->state = ConnState::kBackoff;
   c->since = now + c->backoff;
+  // Other waiting requests may take another connection meanwhile.
+  if (plan_.mode == LoadMode::kOpen && has_due()) demand(now);
 }
 
 void ThreadLoop::opened(Connection* c) {
   c->state = ConnState::kOpen;
   c->backoff = {};
   ++stats_.connections_opened;
-  grown_done(c);
+  count_open(+1);
+  dialing_done(c);
 }
 
 void ThreadLoop::close(Connection* c) {
+  if (c->state == ConnState::kOpen) count_open(-1);
   on_close(*c);
   c->read_was_full = false;
-  grown_done(c);
+  dialing_done(c);
   hang_up(*c);
 }
 
@@ -312,11 +390,21 @@ void ThreadLoop::sweep(TimePoint now) {
         if (now - c->since > plan_.connect_timeout) connect_failed(c, now);
         break;
       case ConnState::kBackoff:
-        if (now >= c->since) connect(c, now);
+        if (now < c->since) break;
+        if (plan_.mode == LoadMode::kClosed) {
+          connect(c, now);
+        } else {
+          set_closed(c);  // usable again, when a request needs it
+        }
         break;
       case ConnState::kParked:
+      case ConnState::kClosed:
         break;
     }
+  }
+  if (plan_.mode == LoadMode::kOpen) {
+    expire_due(now);
+    if (has_due()) demand(now);
   }
 }
 
@@ -340,6 +428,7 @@ void ThreadLoop::follow_ramp(TimePoint now) {
 void ThreadLoop::deliver() {
   collector_.deliver(current_, stats_.to_counters(), stats_.latency);
   stats_.reset();
+  stats_.connections_peak = open_now_;  // still open as the next interval starts
   ++current_;
 }
 
@@ -406,7 +495,8 @@ void ThreadLoop::send_due() {
     if (plan_.rate_limit != nullptr && !plan_.rate_limit->try_take(now, &wake)) break;
     if (!dispatch(next_due_, now)) {
       if (!due_.push(next_due_)) ++stats_.late;  // overflow: the oldest is given up
-      wait_for_connection(now);
+      // At the bound the request waits for a connection to free up: counted.
+      if (!demand(now)) ++stats_.max_connections_hit;
     }
     advance_schedule();
   }
@@ -424,20 +514,6 @@ void ThreadLoop::advance_schedule() {
   next_due_ = t == Schedule::kNever
                   ? TimePoint::max()
                   : plan_.start + nanoseconds(static_cast<int64_t>(std::llround(t * 1e9)));
-}
-
-// A due request found every connection busy: grow the pool when allowed
-// (enough new connections for the waiting requests), else count that the limit held it.
-void ThreadLoop::wait_for_connection(TimePoint now) {
-  const size_t count = connections_.size();
-  if (count >= max_connections_) {
-    ++stats_.max_connections_hit;
-    return;
-  }
-  // Enough connections (or streams on them) already on their way.
-  if (growing_ * streams_per_connection_ >= due_.size()) return;
-  ++growing_;
-  grow(targets_[count % targets_.size()], now);
 }
 
 void ThreadLoop::finish(bool natural_end) {

@@ -1,8 +1,16 @@
 // One engine thread, whatever protocol its connections speak: the io_context
 // and timers, the interval clock and the recorder, the open-loop schedule with
-// its queue of due requests and pool growth, the connection ramp of closed loop
-// with stages, and the life cycle of every connection (connect, connect failed,
-// backoff, park, follow the ramp, sweep for timeouts). It owns everything it
+// its queue of due requests and its pool (connect on demand), the connection
+// ramp of closed loop with stages, and the life cycle of every connection
+// (connect, connect failed, backoff, park, follow the ramp, sweep for timeouts).
+//
+// Open loop connects on demand, as browsers and Go's or Java's HTTP pools do: a
+// due request takes an idle open connection (the driver keeps them most
+// recently used first), else one is opened for it then, up to the thread's
+// bound; a connection that closes is not reopened until a request needs it.
+// Idle connections the server did not ask for are never held: a server with
+// one worker per connection (gunicorn's sync workers) would block on them
+// while the request waits on another. It owns everything it
 // touches on the request path, so nothing there is shared or locked; it meets
 // the other threads only at interval boundaries, through the IntervalCollector.
 // A protocol driver (HTTP/1.1 in http1_loop.cc, HTTP/2 and gRPC in h2_loop.cc)
@@ -47,8 +55,11 @@ using namespace std::chrono_literals;
 
 inline constexpr auto kSweepPeriod = 50ms;  // timeouts and reconnect backoff are checked this often
 inline constexpr auto kLateAfter = 1ms;
-inline constexpr auto kBackoffFirst = 100ms;
+inline constexpr auto kBackoffFirst = 100ms;  // closed loop
 inline constexpr auto kBackoffMax = 1000ms;
+// Open loop: a connection that failed to connect waits this long (doubling,
+// jittered) before a due request may use it again.
+inline constexpr auto kOpenBackoffFirst = 10ms;
 inline constexpr auto kRampPeriod = 10ms;  // closed loop with stages: connection count updates
 // Open loop: due requests handled per turn before the io_context runs again
 // (reads, timers, a stop), whatever the rate.
@@ -57,8 +68,9 @@ inline constexpr unsigned kSendsPerTurn = 64;
 
 // kOpen: connected (HTTP/2: the server's SETTINGS arrived), taking requests
 // as the driver sees fit. kParked: closed loop with stages, above the current
-// target count; closed until the ramp needs it again.
-enum class ConnState : uint8_t { kBackoff, kConnecting, kOpen, kParked };
+// target count; closed until the ramp needs it again. kClosed: open loop,
+// closed until a due request needs it (see ThreadLoop::demand).
+enum class ConnState : uint8_t { kBackoff, kConnecting, kOpen, kParked, kClosed };
 
 // One connection: its byte stream and where it is in its life cycle, the part
 // every driver shares (HTTP/1.1 and HTTP/2 derive from it with their parser,
@@ -79,7 +91,9 @@ struct Connection {
   uint32_t generation = 0;
   uint32_t index;  // in this thread; the ramp parks connections from the top index down
   ConnState state = ConnState::kBackoff;
-  bool grown = false;          // opened for a due request, not yet open
+  bool dialing = false;  // open loop: connecting for a due request, not yet open
+  bool dialed = false;   // connected (or tried to) before: the next connect is a reconnect
+  bool in_closed_list = false;
   bool read_was_full = false;  // the last read filled the buffer
   // Connect start, or when to retry after backoff; the HTTP/1.1 driver also
   // keeps a request's send time here while it is in flight.
@@ -141,7 +155,9 @@ class ThreadLoop {
   Connection* add_connection(const Target* t);
   // Connects (and for TLS handshakes) `c`; on_connected() follows, or connect_failed().
   void connect(Connection* c, TimePoint now);
-  // Counts a connect error, closes `c` and retries it after a growing backoff.
+  // Closed loop: counts a connect error, closes `c` and retries it after a
+  // growing backoff. Open loop: the oldest due request (if one waits) fails
+  // with a connect error, counted once; `c` may be used again after a backoff.
   void connect_failed(Connection* c, TimePoint now);
   // The driver's connection can take requests: counted as opened.
   void opened(Connection* c);
@@ -150,6 +166,9 @@ class ThreadLoop {
     close(c);
     connect(c, now);
   }
+  // `c` closed (the server's close, an error, a response that ends it): closed
+  // loop opens it again at once; open loop only when a due request needs it.
+  void lost(Connection* c, TimePoint now);
   // Closed loop with stages: closed until the ramp wants it again.
   void park(Connection* c);
   // Is `c` above the ramp's current count (closed loop with stages)?
@@ -195,6 +214,9 @@ class ThreadLoop {
                ? Clock::duration(loop::kBackoffFirst)
                : std::min<Clock::duration>(previous * 2, loop::kBackoffMax);
   }
+  // Open loop: 10 ms doubling to 1 s, each wait drawn from [1/2, 3/2) of it so
+  // the threads' and agents' retries do not line up.
+  Clock::duration next_open_backoff(Clock::duration previous);
 
   // ---- recording ----
   // Open loop: the schedule lag of a request sent at `now` for `intended`.
@@ -206,12 +228,18 @@ class ThreadLoop {
         std::max<int64_t>(stats_.max_schedule_lag_us,
                           std::chrono::duration_cast<std::chrono::microseconds>(lag).count());
   }
-  // A response with HTTP status `status`; false when it came after the run (not counted).
+  // A response with HTTP status `status`; false when it came after the run, or
+  // when the status is no HTTP status (outside 100..599: counted as a protocol
+  // error, never passed on to the controller as a code).
   bool record_response(uint16_t status, TimePoint origin, TimePoint now) {
     if (now >= plan_.end) return false;
+    if (status < 100 || status > 599) {
+      record_error(ErrorClass::kProtocol, now);
+      return false;
+    }
     roll_intervals(now);
     ++stats_.requests;
-    stats_.status[status < kStatusSlots ? status : 0]++;
+    stats_.status[status]++;
     stats_.latency.record(
         std::chrono::duration_cast<std::chrono::microseconds>(now - origin).count());
     if (status >= 400 && status < 500) {
@@ -242,6 +270,10 @@ class ThreadLoop {
       deliver();
       next_boundary_ = plan_.boundary(current_);
     }
+  }
+  void count_open(int delta) {
+    open_now_ = static_cast<uint32_t>(static_cast<int64_t>(open_now_) + delta);
+    stats_.connections_peak = std::max<uint64_t>(stats_.connections_peak, open_now_);
   }
 
   // ---- open loop ----
@@ -275,15 +307,25 @@ class ThreadLoop {
   void arm_ramp();
   void send_due();
   void advance_schedule();
-  void wait_for_connection(TimePoint now);
   void apply_rebalance(double rate_factor, uint32_t connections, TimePoint from);
   // The life cycle's timer-driven part, over every connection.
   void open_connections(TimePoint now);
   void sweep(TimePoint now);
   void follow_ramp(TimePoint now);
+  // Open loop: opens connections for the requests waiting, a closed one first,
+  // else a new one while the pool is below its bound; false when the bound
+  // held a waiting request back.
+  bool demand(TimePoint now);
+  Connection* take_closed();
+  void set_closed(Connection* c);
+  // The thread's k-th connection goes to target (k * threads + index) mod targets.
+  const Target* target_for(size_t k) const;
+  // Open loop: a request that waited longer than request_timeout for a
+  // connection is given up as a timeout.
+  void expire_due(TimePoint now);
   void grow(const Target* target, TimePoint now);
   void dial(Connection* c);
-  void grown_done(Connection* c);
+  void dialing_done(Connection* c);
   // Closes `c`'s stream; an SSL stream is retired, not destroyed, because its
   // aborted operations still refer to it until their completions have run.
   void hang_up(Connection& c);
@@ -307,7 +349,10 @@ class ThreadLoop {
   std::function<void()> pending_rebalance_;
   DueQueue due_;
   TimePoint next_due_ = TimePoint::max();
-  size_t growing_ = 0;  // grown connections still connecting
+  size_t dialing_ = 0;  // open loop: connections connecting for due requests
+  bool in_demand_ = false;
+  uint32_t open_now_ = 0;
+  std::vector<Connection*> closed_;  // open loop: closed ones a request may reopen, last first
   using TlsStream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
   std::vector<std::unique_ptr<TlsStream>> retired_;      // closed since the last sweep
   std::vector<std::unique_ptr<TlsStream>> retired_old_;  // closed before it

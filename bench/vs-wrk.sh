@@ -4,7 +4,10 @@
 # whole `horde run` process tree: controller + agent child) to cpu 1. For each
 # connection count, rounds alternate wrk and horde. Measures requests/s and the
 # generator's CPU (GNU time: user and system, waited-for children included) and
-# prints CPU-seconds per million requests and the horde/wrk ratios.
+# prints CPU-seconds per million requests and the horde/wrk ratios. Each round
+# also runs horde in open loop at OPEN_FRACTION (default 0.5) of that round's wrk
+# rate with -c as the bound (`horde-open`; it connects on demand): the per-request
+# cost of the open-loop path beside the closed one. OPEN_FRACTION=0 skips it.
 # Installs nothing: needs nginx (nginx-light), wrk, GNU time (Debian package `time`),
 # python3, taskset. Usage: bench/vs-wrk.sh [path/to/horde] (default build/horde).
 set -euo pipefail
@@ -14,6 +17,7 @@ source "$(dirname "$0")/lib.sh"
 HORDE=${1:-${HORDE:-build/horde}}
 DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
+OPEN_FRACTION=${OPEN_FRACTION:-0.5}
 CONNS=${CONNS:-"10 50 200"}
 NGINX=${NGINX:-/usr/sbin/nginx}
 for tool in "$NGINX" wrk /usr/bin/time taskset python3 "$HORDE"; do
@@ -49,6 +53,20 @@ t = json.load(open(sys.argv[1]))["totals"]
 print(t["throughput_rps"], t["requests"])' "$WORK/horde-out/summary.json")
     echo "horde $c $r $hrps $hreq $hu $hs" >>"$RESULTS"
     echo "c=$c round $r: wrk $wrps rps (cpu ${wu}u ${ws}s)  horde $hrps rps (cpu ${hu}u ${hs}s)"
+    if [ "$OPEN_FRACTION" != "0" ]; then
+      rate=$(python3 -c "print(round(float('$wrps') * float('$OPEN_FRACTION')))")
+      rm -rf "$WORK/horde-out"
+      /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" run --target "$URL" \
+        --rate "$rate" -c "$c" -d "${DURATION}s" --local-agents 1 --threads 1 --no-live \
+        --out "$WORK/horde-out" >"$WORK/horde.out" 2>&1 || { cat "$WORK/horde.out" >&2; exit 1; }
+      read -r ou os <"$WORK/time"
+      read -r orps oreq < <(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+print(t["throughput_rps"], t["requests"])' "$WORK/horde-out/summary.json")
+      echo "horde-open $c $r $orps $oreq $ou $os" >>"$RESULTS"
+      echo "c=$c round $r: horde open loop at $rate rps: $orps rps (cpu ${ou}u ${os}s)"
+    fi
   done
 done
 
@@ -70,13 +88,17 @@ print("| conns | tool | req/s | CPU-s/M req user | sys | total |")
 print("|---:|---|---:|---:|---:|---:|")
 ratios = []
 for c in sorted({k[1] for k in rows}):
-    w = agg("wrk", c); h = agg("horde", c)
-    for name, v in (("wrk", w), ("horde", h)):
+    w = agg("wrk", c)
+    for name in ("wrk", "horde", "horde-open"):
+        if (name, c) not in rows:
+            continue
+        v = agg(name, c)
         print(f"| {c} | {name} | {v[0]:,.0f} | {v[1]:.2f} | {v[2]:.2f} | {v[3]:.2f} |")
-    ratios.append((c, h[0] / w[0], h[1] / w[1], h[2] / w[2], h[3] / w[3]))
+        if name != "wrk":
+            ratios.append((c, name, v[0] / w[0], v[1] / w[1], v[2] / w[2], v[3] / w[3]))
 print()
-print("| conns | horde/wrk req/s | CPU/req user | sys | total |")
-print("|---:|---:|---:|---:|---:|")
-for c, a, b, d, e in ratios:
-    print(f"| {c} | {a:.2f} | {b:.2f} | {d:.2f} | {e:.2f} |")
+print("| conns | horde run | horde/wrk req/s | CPU/req user | sys | total |")
+print("|---:|---|---:|---:|---:|---:|")
+for c, name, a, b, d, e in ratios:
+    print(f"| {c} | {name} | {a:.2f} | {b:.2f} | {d:.2f} | {e:.2f} |")
 PY

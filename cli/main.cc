@@ -6,11 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
 
 #include "agent/session.h"
+#include "common/load_validate.h"
 #include "common/process.h"
 #include "common/security.h"
 #include "common/text.h"
@@ -118,12 +120,20 @@ Result<Workload> workload_from(const RunFlags& f, std::string* source) {
     w.targets = {*url};
     w.builtin_target.reset();
   }
-  if (f.connections) w.load.connections = f.connections;
   if (f.streams) w.load.streams_per_connection = f.streams;
   if (f.rate < 0) return Error{"--rate: must be > 0 requests/s"};
   if (f.rate > 0) {
-    w.load.mode = LoadMode::kOpen;
+    make_open_loop(&w.load);  // a closed pool becomes the bound; nothing opened in advance
     w.load.rate = f.rate;
+  }
+  if (f.connections) {
+    if (w.load.mode == LoadMode::kOpen) {
+      // Open loop connects on demand: -c is the most connections, as wrk2's and hey's -c.
+      w.load.max_connections = f.connections;
+      w.load.connections = std::min(w.load.connections, f.connections);
+    } else {
+      w.load.connections = f.connections;
+    }
   }
   if (!f.duration.empty()) {
     auto d = flag_duration("--duration", f.duration);
@@ -153,7 +163,8 @@ void add_security_flags(CLI::App* cmd, SecurityFlags* f) {
 
 void add_run_flags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--target", f->target, "Target URL (overrides the file's targets)");
-  cmd->add_option("-c,--connections", f->connections, "Total connections over all agents")
+  cmd->add_option("-c,--connections", f->connections,
+                  "Total connections over all agents (open loop: the most open at once)")
       ->check(CLI::Range(1u, 1'000'000u));
   cmd->add_option("-m,--streams", f->streams,
                   "HTTP/2 and gRPC: concurrent streams per connection (as h2load -m)")

@@ -75,10 +75,25 @@ Result<bool> validate_stages(const LoadSpec& l, LoadCheck how) {
 
 }  // namespace
 
+uint32_t open_pool_bound(const LoadSpec& l) {
+  if (l.max_connections != 0) return std::max(l.max_connections, l.connections);
+  return l.connections != 0 ? l.connections : kDefaultOpenPool;
+}
+
+void make_open_loop(LoadSpec* l) {
+  if (l->mode == LoadMode::kOpen) return;
+  l->mode = LoadMode::kOpen;
+  l->max_connections = std::max(l->max_connections, l->connections);
+  l->connections = 0;
+}
+
 Result<bool> validate(const LoadSpec& l, LoadCheck how) {
-  if (l.connections < 1 || l.connections > kMaxConnections) {
-    return at("load.connections",
-              "got " + std::to_string(l.connections) + "; expected an integer from 1 to 1000000");
+  // Open loop connects on demand: connections opened in advance may be none.
+  const uint32_t least = l.mode == LoadMode::kOpen || how.rate_searched ? 0 : 1;
+  if (l.connections < least || l.connections > kMaxConnections) {
+    return at("load.connections", "got " + std::to_string(l.connections) +
+                                      "; expected an integer from " + std::to_string(least) +
+                                      " to 1000000");
   }
   if (!l.stages.empty()) {
     if (auto ok = validate_stages(l, how); !ok) return ok;
@@ -86,8 +101,8 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
   if (l.max_connections != 0) {
     if (l.mode != LoadMode::kOpen && !how.agent_share && !how.rate_searched) {
       return at("load.max_connections",
-                "only for open mode (the pool grows when requests are due and every "
-                "connection is busy); remove it, or set load.mode: open");
+                "only for open mode (a due request that finds no idle connection opens one, "
+                "up to this many); remove it, or set load.mode: open");
     }
     if (l.max_connections > kMaxConnections) {
       return at("load.max_connections", "got " + std::to_string(l.max_connections) +
@@ -95,7 +110,7 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
     }
     if (l.max_connections < l.connections) {
       return at("load.max_connections", "got " + std::to_string(l.max_connections) +
-                                            "; expected at least " + "load.connections (" +
+                                            "; expected at least load.connections (" +
                                             std::to_string(l.connections) + ")");
     }
   }

@@ -26,4 +26,13 @@ struct LoadCheck {
 // (e.g. `load.rate: missing; ...`); callers prefix the source.
 Result<bool> validate(const LoadSpec& l, LoadCheck how = {});
 
+// Open loop: the most connections the pool may hold (max_connections, else
+// connections, else kDefaultOpenPool), never below one.
+uint32_t open_pool_bound(const LoadSpec& l);
+
+// Turns a closed-loop spec into open loop: its connection count becomes the
+// pool's bound, and none is opened in advance (open loop connects on demand).
+// An open-loop spec is left as it is.
+void make_open_loop(LoadSpec* l);
+
 }  // namespace horde

@@ -120,7 +120,8 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
       }
     } else if (key == "connections") {
       have_connections = true;
-      if (!r.read_uint(v, p, 1, kMaxConnections, &l->connections)) return false;
+      // 0 is for open loop (none opened in advance); validate() judges it by mode.
+      if (!r.read_uint(v, p, 0, kMaxConnections, &l->connections)) return false;
     } else if (key == "max_connections") {
       if (!r.read_uint(v, p, 1, kMaxConnections, &l->max_connections)) return false;
     } else if (key == "streams_per_connection") {
@@ -193,6 +194,12 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
   }
   // A capacity search runs open loop: say so in the resolved workload too.
   l->mode = mode.value_or(have_rate || rate_searched ? LoadMode::kOpen : LoadMode::kClosed);
+  // Open loop connects on demand: unless asked, no connection is opened in
+  // advance, and the pool's bound is said in the resolved workload.
+  if (l->mode == LoadMode::kOpen) {
+    if (!have_connections) l->connections = 0;
+    if (l->max_connections == 0) l->max_connections = open_pool_bound(*l);
+  }
   if (auto ok = validate(*l, LoadCheck{.rate_searched = rate_searched}); !ok)
     return r.fail_with(Error{r.source() + ": " + ok.error().message});
   return true;

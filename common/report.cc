@@ -51,12 +51,13 @@ bool Counters::can_add(const Counters& o) const {
          fits(status_codes, o.status_codes) && fits(grpc_status, o.grpc_status) &&
          fits(bytes_sent, o.bytes_sent) && fits(bytes_received, o.bytes_received) &&
          fits(late, o.late) && fits(connections_opened, o.connections_opened) &&
-         fits(max_connections_hit, o.max_connections_hit);
+         fits(max_connections_hit, o.max_connections_hit) && fits(skipped, o.skipped) &&
+         fits(connections_peak, o.connections_peak) && fits(reconnects, o.reconnects);
 }
 
 uint64_t Counters::max_count() const {
   uint64_t m = std::max({requests, errors, bytes_sent, bytes_received, late, connections_opened,
-                         max_connections_hit});
+                         max_connections_hit, skipped, connections_peak, reconnects});
   for (uint64_t n : errors_by_class) m = std::max(m, n);
   for (const auto& [code, n] : status_codes) m = std::max(m, n);
   for (const auto& [code, n] : grpc_status) m = std::max(m, n);
@@ -77,6 +78,14 @@ void Counters::add(const Counters& o) {
   connections_opened += o.connections_opened;
   max_connections_hit += o.max_connections_hit;
   skipped += o.skipped;
+  connections_peak = std::max(connections_peak, o.connections_peak);
+  reconnects += o.reconnects;
+}
+
+void Counters::add_concurrent(const Counters& o) {
+  const uint64_t peak = connections_peak + o.connections_peak;
+  add(o);
+  connections_peak = peak;
 }
 
 }  // namespace horde

@@ -54,8 +54,16 @@ struct Counters {
   // Open loop: requests due before the agent could start them (an assignment
   // whose start time had already passed), dropped instead of sent in a burst.
   uint64_t skipped = 0;
+  // The most connections open at once: in one interval the threads' and
+  // agents' peaks add up (add_concurrent); over intervals the larger is kept (add).
+  uint64_t connections_peak = 0;
+  // Connections opened again after one closed (by either side) or failed to connect.
+  uint64_t reconnects = 0;
 
+  // Adds counters of another span of time: counts add up, peaks take the larger.
   void add(const Counters& o);
+  // Adds counters of the same span from another thread or agent: peaks add up too.
+  void add_concurrent(const Counters& o);
   // False when add(o) would wrap a count (the merge then rejects the report).
   bool can_add(const Counters& o) const;
   // The largest of the counts (requests, errors, codes, classes, bytes, ...).

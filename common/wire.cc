@@ -89,6 +89,8 @@ void to_wire(const Counters& c, v1::Counters* out) {
   out->set_connections_opened(c.connections_opened);
   out->set_max_connections_hit(c.max_connections_hit);
   out->set_skipped(c.skipped);
+  out->set_connections_peak(c.connections_peak);
+  out->set_reconnects(c.reconnects);
 }
 
 Result<Counters> from_wire(const v1::Counters& in) {
@@ -147,6 +149,8 @@ Result<Counters> from_wire(const v1::Counters& in) {
   c.connections_opened = in.connections_opened();
   c.max_connections_hit = in.max_connections_hit();
   c.skipped = in.skipped();
+  c.connections_peak = in.connections_peak();
+  c.reconnects = in.reconnects();
   return c;
 }
 

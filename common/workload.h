@@ -83,16 +83,20 @@ struct Stage {
   bool operator==(const Stage&) const = default;
 };
 
+// Open loop without max_connections: as many as connections, else this many.
+inline constexpr uint32_t kDefaultOpenPool = 10;
+
 struct LoadSpec {
   LoadMode mode = LoadMode::kClosed;
   // Closed loop: concurrency (with stages: the pool, at least the largest stage).
-  // Open loop: connections opened at the start.
+  // Open loop: connections opened in advance (the reader's default there is 0:
+  // open loop connects on demand, see open_pool_bound).
   uint32_t connections = 10;
   double rate = 0;  // open loop only, total requests/s over all agents; 0 with stages
   Arrival arrival = Arrival::kUniform;
   std::vector<Stage> stages;  // empty: constant load; else duration = their sum, no warm-up
-  // Open loop: the pool may grow to this many connections when a request is due
-  // and every connection is busy; 0 means no growth (= connections).
+  // Open loop: a due request that finds no idle connection opens one, up to
+  // this many; 0 means the default (open_pool_bound).
   uint32_t max_connections = 0;
   // HTTP/2 and gRPC: concurrent streams per connection (closed loop: each is a
   // virtual user, so concurrency = connections x streams_per_connection).

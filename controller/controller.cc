@@ -347,7 +347,8 @@ int Controller::run() {
   for (uint64_t id : registry_.roster()) {
     const AgentRecord& a = registry_.at(id);
     result_.agents.push_back({a.name, a.host, a.cores, a.threads, a.measured.requests,
-                              a.measured.errors, a.lost, a.lost_reason, a.last_interval});
+                              a.measured.errors, a.lost, a.lost_reason, a.last_interval,
+                              a.measured.connections_opened, a.measured.connections_peak});
     if (a.lost) {
       result_.warnings.push_back(fmt::format("agent {} was lost: {}", a.name, a.lost_reason));
     }

@@ -76,7 +76,7 @@ Result<bool> PhaseMerger::add(uint64_t agent, const IntervalReport& report) {
   received_samples_ += report.latency.total_count();
   Open& open = open_[report.interval];
   open.reported.insert(agent);
-  open.counters.add(report.counters);
+  open.counters.add_concurrent(report.counters);  // agents of one interval: peaks add up
   open.latency.add(report.latency);
   if (report.interval >= warmup_intervals_) per_agent_[agent].add(report.counters);
   return true;

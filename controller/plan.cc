@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/load_validate.h"
+
 namespace horde {
 
 std::vector<uint32_t> split_proportional(uint32_t total, const std::vector<uint32_t>& weights) {
@@ -59,7 +61,8 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
     s.protocol = w.protocol;
     s.requests = w.requests;
     s.load = w.load;
-    s.load.connections = std::max<uint32_t>(connections[i], 1);
+    // Open loop may open none in advance; closed loop has at least one (above).
+    s.load.connections = connections[i];
     s.load.rate = w.load.mode == LoadMode::kOpen
                       ? w.load.rate * std::max(agent_cores[i], 1u) / core_sum
                       : 0.0;
@@ -83,7 +86,14 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
       s.load.connections = most;
     }
   }
-  if (w.load.max_connections != 0) {
+  if (w.load.mode == LoadMode::kOpen) {
+    // Every agent may open at least one connection, so its share of the rate
+    // is sent whatever the bound (many agents may then hold a few more in all).
+    const auto parts = split_proportional(open_pool_bound(w.load), agent_cores);
+    for (size_t i = 0; i < n; ++i) {
+      slices[i].load.max_connections = std::max({parts[i], slices[i].load.connections, 1u});
+    }
+  } else if (w.load.max_connections != 0) {
     const auto parts = split_proportional(w.load.max_connections, agent_cores);
     for (size_t i = 0; i < n; ++i) {
       slices[i].load.max_connections = std::max(parts[i], slices[i].load.connections);

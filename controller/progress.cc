@@ -52,9 +52,10 @@ std::string progress_line(const ProgressStatus& s) {
   const std::string count = s.phase_count ? fmt::format("{}/{}", s.phase_index + 1, s.phase_count)
                                           : fmt::format("{}", s.phase_index + 1);
   return fmt::format(
-      "phase {} \"{}\" [{}] {:.1f}/{:.1f}s  {:.0f} rps  errors {}  p50 {} p99 {}  agents {}/{}{}",
+      "phase {} \"{}\" [{}] {:.1f}/{:.1f}s  {:.0f} rps  errors {}  p50 {} p99 {}  conns {}  "
+      "agents {}/{}{}",
       count, printable(s.phase_name), bar, elapsed, total, std::max(s.rps, 0.0), s.errors,
-      format_ms(s.p50_ms), format_ms(s.p99_ms), s.agents_active, s.agents_total,
+      format_ms(s.p50_ms), format_ms(s.p99_ms), s.connections, s.agents_active, s.agents_total,
       s.warmup ? "  (warm-up)" : "");
 }
 

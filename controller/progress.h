@@ -26,6 +26,7 @@ struct ProgressStatus {
   double rps = 0;        // of the interval just closed
   uint64_t errors = 0;   // measured so far in this phase
   double p50_ms = 0, p99_ms = 0;
+  uint64_t connections = 0;  // the most open at once in the interval just closed
   uint32_t agents_active = 0, agents_total = 0;
 };
 
@@ -33,7 +34,7 @@ struct ProgressStatus {
 uint32_t planned_phase_count(const Workload& w);
 
 // `phase 2/5 "instances 3" [#####.....] 12.0/20.0s  8123 rps  errors 0  p50 1.2ms p99 4.5ms
-// agents 3/3` (one line, no control characters).
+// conns 12  agents 3/3` (one line, no control characters).
 std::string progress_line(const ProgressStatus& s);
 
 class ProgressRenderer {

@@ -40,6 +40,7 @@ void ProgressSink::on_interval(const ClosedInterval& c) {
   ps.p99_ms =
       static_cast<double>(res.latency.empty() ? row.p99_us : res.latency.value_at_percentile(99)) /
       1000.0;
+  ps.connections = row.counters.connections_peak;
   ps.agents_active = c.agents_active;
   ps.agents_total = c.phase.agents_total;
   renderer_->update(ps);

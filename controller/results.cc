@@ -136,6 +136,10 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"bytes_received", p.counters.bytes_received},
       {"late", p.counters.late},
       {"max_connections_hit", p.counters.max_connections_hit},
+      {"connections_opened", p.counters.connections_opened},
+      {"connections_peak", p.counters.connections_peak},
+      {"reconnects", p.counters.reconnects},
+      {"skipped", p.counters.skipped},
       {"max_schedule_lag_ms", ms(p.counters.max_schedule_lag_us)},
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
@@ -171,7 +175,9 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"errors", a.errors},
                       {"lost", a.lost},
                       {"lost_reason", a.lost_reason},
-                      {"last_interval", a.last_interval}});
+                      {"last_interval", a.last_interval},
+                      {"connections_opened", a.connections_opened},
+                      {"connections_peak", a.connections_peak}});
   }
   nlohmann::json thresholds = nlohmann::json::array();
   for (const auto& t : r.thresholds) {

@@ -67,6 +67,8 @@ struct AgentSummary {
   bool lost = false;
   std::string lost_reason;
   int64_t last_interval = -1;  // last interval it reported (for a lost agent)
+  uint64_t connections_opened = 0;
+  uint64_t connections_peak = 0;  // the most it had open at once, over the run
 };
 
 struct ThresholdOutcome {

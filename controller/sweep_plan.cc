@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/load_validate.h"
+
 namespace horde {
 
 namespace {
@@ -64,8 +66,9 @@ PhaseSpec SweepPlanner::spec_for(const Group& g, std::optional<double> rate) con
   }
   if (g.rate > 0) rate = g.rate;
   if (rate) {
-    // A swept or searched rate is held constant: it replaces any ramp.
-    load.mode = LoadMode::kOpen;
+    // A swept or searched rate is held constant: it replaces any ramp. A closed
+    // pool becomes the open loop's bound (it connects on demand).
+    make_open_loop(&load);
     load.rate = *rate;
     load.stages.clear();
     parts.push_back(fmt::format("{:.0f} rps", *rate));

@@ -314,6 +314,39 @@ TEST(H2EngineNoServer, AnHttp1ServerIsAConnectError) {
   EXPECT_LT(run.total.requests, 2u * 20);  // retried after a backoff, not in a loop
 }
 
+// ---- a hostile HTTP/2 server (tests/agent/h2_bad_status_server.py) ----
+
+// `:status: 099` passes nghttp2's three-digit check; before, the agent reported
+// status 99, the controller rejected the whole report and dropped the agent.
+TEST(H2EngineHostile, AStatusOutside100To599IsAProtocolError) {
+  const char* python = "/usr/bin/python3";
+  const std::string script = std::string(HORDE_SOURCE_DIR) + "/tests/agent/h2_bad_status_server.py";
+  if (!std::filesystem::exists(python)) GTEST_SKIP() << "no /usr/bin/python3";
+  if (std::system("/usr/bin/python3 -c 'import h2' 2>/dev/null") != 0) {
+    GTEST_SKIP() << "python3-h2 is not installed";
+  }
+  for (const char* status : {"099", "600", "999"}) {
+    SCOPED_TRACE(status);
+    const uint16_t port = testing::TestHttpServer::unused_port();
+    auto server = Subprocess::spawn({python, script, std::to_string(port), status}, true);
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    ASSERT_TRUE(server->read_line(Clock::now() + 10s).has_value());
+    for (LoadMode mode : {LoadMode::kClosed, LoadMode::kOpen}) {
+      EngineOptions o = h2_options(h2c(port), 2, 4, 600ms);
+      o.slice.load.mode = mode;
+      if (mode == LoadMode::kOpen) o.slice.load.rate = 200;
+      const RunResult run = run_engine(o);
+      EXPECT_GT(run.total.requests, 10u);
+      EXPECT_EQ(errors_of(run.total, ErrorClass::kProtocol), run.total.requests);
+      EXPECT_EQ(run.total.errors, run.total.requests);
+      EXPECT_TRUE(run.total.status_codes.empty());  // no code outside 100..599 leaves the agent
+      EXPECT_EQ(run.reports, 3u);
+    }
+    server->signal(SIGKILL);
+    server->wait_until(Clock::now() + 5s);
+  }
+}
+
 // ---- gRPC against tests/grpc_target ----
 
 // A serialized horde.test.SayRequest {text: "hi", code, delay_ms} in gRPC's

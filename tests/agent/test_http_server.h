@@ -30,8 +30,15 @@ class TestHttpServer {
  public:
   // kTruncatedHead: half a status line, then close. kHugeContentLength: a
   // Content-Length no 64-bit counter holds. kResetMidBody: half a body, then an
-  // RST (SO_LINGER 0). kSlow: kOk after `set_delay`.
+  // RST (SO_LINGER 0). kSlow: kOk after `set_delay`. kChatty: writes bytes
+  // nobody asked for as soon as it accepts, then answers like kOk. kAcceptClose:
+  // closes every connection it accepts without reading. kOneWorker: one
+  // connection at a time, answered with `Connection: close`, as a WSGI server
+  // with one sync worker (gunicorn): the next connection waits in the backlog.
   enum class Mode {
+    kChatty,
+    kAcceptClose,
+    kOneWorker,
     kOk,
     kStatus,
     kGarbage,
@@ -122,6 +129,18 @@ class TestHttpServer {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ++accepted_;
+      if (mode_ == Mode::kAcceptClose) {
+        ::close(fd);
+        continue;
+      }
+      if (mode_ == Mode::kOneWorker) {
+        ++open_;
+        max_open_ = 1;
+        serve(fd);  // the only worker: nothing else is accepted meanwhile
+        ::close(fd);
+        --open_;
+        continue;
+      }
       const uint64_t open = ++open_;
       uint64_t seen = max_open_.load();
       while (open > seen && !max_open_.compare_exchange_weak(seen, open)) {
@@ -182,7 +201,10 @@ class TestHttpServer {
     switch (mode_) {
       case Mode::kOk:
       case Mode::kSlow:
+      case Mode::kChatty:
         return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+      case Mode::kOneWorker:
+        return "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
       case Mode::kTruncatedHead:
         return "HTTP/1.1 200 O";
       case Mode::kHugeContentLength:
@@ -199,6 +221,7 @@ class TestHttpServer {
       case Mode::kCloseDelimited:
         return "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthe body ends when the connection does";
       case Mode::kStall:
+      case Mode::kAcceptClose:
         break;
     }
     return {};
@@ -207,7 +230,9 @@ class TestHttpServer {
   void serve(int fd) {
     std::string in;
     char buf[4096];
+    if (mode_ == Mode::kChatty && !send_all(fd, "hello, nobody asked\r\n")) return;
     while (true) {
+      if (stopping_) return;
       size_t end = in.find("\r\n\r\n");
       if (end == std::string::npos) {
         ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -242,8 +267,8 @@ class TestHttpServer {
         return;
       }
       ++answered_;
-      if (mode_ == Mode::kCloseDelimited) {
-        return;  // closing the connection ends the body
+      if (mode_ == Mode::kCloseDelimited || mode_ == Mode::kOneWorker) {
+        return;  // closing the connection ends the body (or the worker's request)
       }
     }
   }

@@ -175,7 +175,35 @@ Counters sample_counters() {
   c.connections_opened = 10;
   c.max_connections_hit = 77;
   c.grpc_status = {{0, 990}, {14, 10}};
+  c.skipped = 5;
+  c.connections_peak = 9;
+  c.reconnects = 4;
   return c;
+}
+
+// Counts add up; the peak of connections open at once adds up only over
+// threads or agents of the same span, and is the larger over spans of time.
+TEST(CountersMerge, PeaksAddUpOnlyOverTheSameSpan) {
+  Counters a, b;
+  a.connections_peak = 3;
+  a.reconnects = 2;
+  b.connections_peak = 5;
+  b.reconnects = 1;
+  Counters later = a;
+  later.add(b);
+  EXPECT_EQ(later.connections_peak, 5u);
+  EXPECT_EQ(later.reconnects, 3u);
+  Counters together = a;
+  together.add_concurrent(b);
+  EXPECT_EQ(together.connections_peak, 8u);
+  EXPECT_EQ(together.reconnects, 3u);
+  Counters full;
+  full.connections_peak = std::numeric_limits<uint64_t>::max();
+  full.skipped = std::numeric_limits<uint64_t>::max();
+  Counters one;
+  one.skipped = 1;
+  EXPECT_FALSE(full.can_add(one));  // a wrap is refused, for every count
+  EXPECT_EQ(full.max_count(), std::numeric_limits<uint64_t>::max());
 }
 
 TEST(WireCounters, RoundTrip) {
@@ -325,6 +353,10 @@ TEST(WireSlice, RoundTrip) {
   h2.protocol = Protocol::kGrpc;
   h2.load.streams_per_connection = 100;
   EXPECT_EQ((round_trip<WorkloadSlice, v1::WorkloadSlice>(h2)), h2);
+  WorkloadSlice on_demand = sample_slice();  // open loop: none opened in advance
+  on_demand.load.connections = 0;
+  on_demand.load.max_connections = 8;
+  EXPECT_EQ((round_trip<WorkloadSlice, v1::WorkloadSlice>(on_demand)), on_demand);
 }
 
 TEST(WireSlice, RejectsHostileInput) {
@@ -338,7 +370,14 @@ TEST(WireSlice, RejectsHostileInput) {
       {"bad URL", [](v1::WorkloadSlice* s) { s->set_targets(0, "ftp://x/"); }, "targets"},
       {"URL with CR LF", [](v1::WorkloadSlice* s) { s->set_targets(0, "http://a/\r\nX: y"); },
        "targets"},
-      {"zero connections", [](v1::WorkloadSlice* s) { s->set_connections(0); }, "connections"},
+      // Open loop may open none in advance (it connects on demand); closed loop needs one.
+      {"zero connections in closed loop",
+       [](v1::WorkloadSlice* s) {
+         s->set_open_loop(false);
+         s->set_rate(0);
+         s->set_connections(0);
+       },
+       "connections"},
       {"too many connections", [](v1::WorkloadSlice* s) { s->set_connections(2'000'000); },
        "connections"},
       {"interval too short", [](v1::WorkloadSlice* s) { s->set_interval_ms(99); }, "interval"},

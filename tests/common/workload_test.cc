@@ -454,7 +454,7 @@ TEST(WorkloadTest, BadInputsNameTheField) {
        "load.rate: not allowed in closed mode"},
       {"target: http://h/\nload: {mode: sideways}\n", "load.mode: got \"sideways\""},
       {"target: http://h/\nload: {connections: 0}\n",
-       "load.connections: got \"0\"; expected an integer from 1 to 1000000"},
+       "load.connections: got 0; expected an integer from 1 to 1000000"},
       {"target: http://h/\nload: {connections: 1000001}\n", "load.connections: got \"1000001\""},
       {"target: http://h/\nload: {connections: ten}\n", "load.connections: got \"ten\""},
       {"target: http://h/\nload: {connections: -1}\n", "load.connections: got \"-1\""},
@@ -664,10 +664,22 @@ TEST(WorkloadTest, ArrivalAndMaxConnections) {
   EXPECT_EQ(w->load.mode, LoadMode::kOpen);
   EXPECT_EQ(w->load.arrival, Arrival::kPoisson);
   EXPECT_EQ(w->load.max_connections, 50u);
+  EXPECT_EQ(w->load.connections, 5u);  // opened in advance, as asked
   auto d = parse_workload("target: http://h/\nload: {rate: 100}\n", "w");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->load.arrival, Arrival::kUniform);
-  EXPECT_EQ(d->load.max_connections, 0u);
+  // Open loop connects on demand: none in advance, at most 10 unless asked.
+  EXPECT_EQ(d->load.connections, 0u);
+  EXPECT_EQ(d->load.max_connections, 10u);
+  auto c = parse_workload("target: http://h/\nload: {rate: 100, connections: 32}\n", "w");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->load.connections, 32u);
+  EXPECT_EQ(c->load.max_connections, 32u);
+  auto zero = parse_workload("target: http://h/\nload: {rate: 100, connections: 0}\n", "w");
+  ASSERT_TRUE(zero.ok()) << zero.error().message;
+  auto closed = parse_workload("target: http://h/\nload: {connections: 0}\n", "w");
+  ASSERT_FALSE(closed.ok());
+  EXPECT_NE(closed.error().message.find("load.connections"), std::string::npos);
 }
 
 TEST(WorkloadTest, OpenLoopStages) {

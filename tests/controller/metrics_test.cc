@@ -234,6 +234,7 @@ ProgressStatus example() {
   s.errors = 0;
   s.p50_ms = 1.2;
   s.p99_ms = 4.5;
+  s.connections = 12;
   s.agents_active = 3;
   s.agents_total = 3;
   return s;
@@ -242,7 +243,7 @@ ProgressStatus example() {
 TEST(Progress, LineFormat) {
   EXPECT_EQ(progress_line(example()),
             "phase 2/5 \"instances 3\" [######....] 12.0/20.0s  8123 rps  errors 0  p50 1.2ms "
-            "p99 4.5ms  agents 3/3");
+            "p99 4.5ms  conns 12  agents 3/3");
   ProgressStatus s = example();
   s.phase_count = 0;  // capacity search: the count is not known
   s.elapsed_s = 25;   // clamped to the phase length
@@ -252,7 +253,7 @@ TEST(Progress, LineFormat) {
   s.phase_name = "bad\nname\r";
   EXPECT_EQ(progress_line(s),
             "phase 2 \"bad name \" [##########] 20.0/20.0s  8123 rps  errors 0  p50 0.412ms "
-            "p99 250ms  agents 3/3  (warm-up)");
+            "p99 250ms  conns 12  agents 3/3  (warm-up)");
 }
 
 std::string render(bool in_place, const std::vector<ProgressStatus>& updates, bool warn) {

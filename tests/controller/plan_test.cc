@@ -157,7 +157,8 @@ TEST(SplitLoad, OpenLoopRatesFollowCoresAndAddUp) {
     Workload w = base_workload();
     w.load.mode = LoadMode::kOpen;
     w.load.rate = 0.5 + static_cast<double>(rng() % 1'000'000) / 7.0;
-    // Open loop accepts fewer connections than agents: each still gets a pool.
+    // Open loop accepts fewer connections than agents: the ones opened in
+    // advance add up to load.connections, and each agent may open at least one.
     w.load.connections = static_cast<uint32_t>(1 + rng() % 40);
     const size_t n = 1 + rng() % 12;
     std::vector<uint32_t> cores(n);
@@ -170,7 +171,7 @@ TEST(SplitLoad, OpenLoopRatesFollowCoresAndAddUp) {
     for (size_t i = 0; i < n; ++i) {
       const auto& s = (*slices)[i];
       EXPECT_EQ(s.load.mode, LoadMode::kOpen);
-      EXPECT_GE(s.load.connections, 1u);
+      EXPECT_GE(s.load.max_connections, std::max(s.load.connections, 1u));
       EXPECT_NEAR(s.load.rate, w.load.rate * eff[i] / csum, 1e-9 * w.load.rate);
       EXPECT_GT(s.load.rate, 0.0);
       rate_sum += s.load.rate;
@@ -186,10 +187,30 @@ TEST(SplitLoad, OpenLoopFewConnectionsStillOnePerAgent) {
   w.load.connections = 1;
   auto slices = split_load(w, {1, 1, 1});
   ASSERT_TRUE(slices.ok());
+  uint32_t in_advance = 0;
   for (const auto& s : *slices) {
-    EXPECT_EQ(s.load.connections, 1u);
+    in_advance += s.load.connections;
+    EXPECT_EQ(s.load.max_connections, 1u);  // each may open one when a request is due
     EXPECT_DOUBLE_EQ(s.load.rate, 100.0);
   }
+  EXPECT_EQ(in_advance, 1u);
+}
+
+TEST(SplitLoad, OpenLoopSplitsTheBoundAndOpensNothingInAdvance) {
+  Workload w = base_workload();
+  w.load.mode = LoadMode::kOpen;
+  w.load.rate = 300;
+  w.load.connections = 0;
+  w.load.max_connections = 0;  // the default bound: 10
+  auto slices = split_load(w, {1, 1, 2});
+  ASSERT_TRUE(slices.ok());
+  uint32_t bound = 0;
+  for (const auto& s : *slices) {
+    EXPECT_EQ(s.load.connections, 0u);
+    bound += s.load.max_connections;
+  }
+  EXPECT_EQ(bound, kDefaultOpenPool);
+  EXPECT_EQ((*slices)[2].load.max_connections, 5u);
 }
 
 LoadSpec load_of(int64_t warmup_ms, int64_t duration_ms, int64_t interval_ms) {

@@ -117,7 +117,9 @@ TEST(SweepPlanner, RatesSweepRunsOneOpenLoopPhasePerRate) {
     const LoadSpec& l = d.specs[i].workload.load;
     EXPECT_EQ(l.mode, LoadMode::kOpen) << i;
     EXPECT_DOUBLE_EQ(l.rate, rates[i]) << i;
-    EXPECT_EQ(l.connections, 16u) << i;
+    // Open loop connects on demand: the closed pool is the bound, none opened in advance.
+    EXPECT_EQ(l.max_connections, 16u) << i;
+    EXPECT_EQ(l.connections, 0u) << i;
     EXPECT_EQ(l.duration, base.load.duration) << i;
     EXPECT_EQ(d.specs[i].agents, 2u) << i;
     EXPECT_EQ(d.specs[i].workload.targets, base.targets) << i;
