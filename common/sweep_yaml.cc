@@ -240,6 +240,27 @@ Result<bool> check_sweep(const Workload& w, const std::string& source) {
   if (!s.agents.empty() && w.capacity) {
     return Error{source + ": sweep.agents: not with capacity: (use sweep.instances)"};
   }
+  if (!s.agents.empty()) {
+    // The file's load is per agent: the largest step multiplies it, and the
+    // product must stay within what one phase may ask (a rate sweep's own bound).
+    const uint32_t most = *std::max_element(s.agents.begin(), s.agents.end());
+    double peak_rate = w.load.rate;
+    for (const Stage& st : w.load.stages) peak_rate = std::max(peak_rate, st.rate);
+    if (peak_rate * most > kMaxRate) {
+      return Error{fmt::format(
+          "{}: sweep.agents: the load is per agent here, and {:g} requests/s x {} agents = {:g} "
+          "is over the limit of {:.0f} requests/s; lower load.rate or the largest agent count",
+          source, peak_rate, most, peak_rate * most, kMaxRate)};
+    }
+    const uint64_t pool = std::max(w.load.connections, w.load.max_connections);
+    if (pool * most > 1'000'000) {
+      return Error{fmt::format(
+          "{}: sweep.agents: the load is per agent here, and {} connections x {} agents = {} is "
+          "over the limit of 1000000; lower load.connections (or max_connections) or the largest "
+          "agent count",
+          source, pool, most, pool * most)};
+    }
+  }
   return true;
 }
 

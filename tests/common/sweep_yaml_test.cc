@@ -247,6 +247,13 @@ TEST(SweepYaml, ErrorsNameTheField) {
        {"w.yaml: sweep.instances", "needs 3 target URLs", "gives 2"}},
       {"builtin_target: {instances: 2}\nsweep: {instances: [1, 4]}\n",
        {"sweep.instances", "needs 4", "gives 2"}},
+      // The per-agent load times the largest step must stay within one phase's bounds.
+      {t + "load: {rate: 2000000}\nsweep: {agents: [1, 2, 8]}\n",
+       {"sweep.agents", "2e+06 requests/s x 8 agents = 1.6e+07", "over the limit of 10000000"}},
+      {t + "load: {stages: [{duration: 5s, rate: 3000000}]}\nsweep: {agents: [1, 4]}\n",
+       {"sweep.agents", "x 4 agents", "over the limit"}},
+      {t + "load: {connections: 400000}\nsweep: {agents: [1, 3]}\n",
+       {"sweep.agents", "400000 connections x 3 agents = 1200000"}},
   };
   for (const Bad& b : cases) {
     const std::string e = error_of(b.yaml);
