@@ -312,7 +312,7 @@ void Controller::run_plan() {
   }
   result_.scalability = planner.scalability();
   result_.capacity = planner.capacity();
-  result_.scalability_passed = planner.passed();
+  result_.scalability_passed = !result_.scalability || result_.scalability->passed;
 }
 
 int Controller::run() {

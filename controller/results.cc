@@ -286,17 +286,33 @@ std::string summary_table(const RunResult& r) {
 
 std::string scalability_table(const nlohmann::json& s) {
   if (s.is_null()) return "";
-  std::string out = fmt::format("{:>6} {:>14} {:>11} {:>10}\n", s.value("kind", "n"),
-                                "capacity rps", "efficiency", "p99 ms");
+  std::string out = fmt::format("{:>6} {:>14} {:>21} {:>11} {:>10}\n", s.value("kind", "n"),
+                                "capacity rps", "95% interval", "efficiency", "p99 ms");
+  const auto pair = [](const nlohmann::json& v, bool rps = true) {
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+      return std::string("-");
+    return rps ? fmt::format("{:.1f} .. {:.1f}", v[0].get<double>(), v[1].get<double>())
+               : fmt::format("{:.3g} .. {:.3g}", v[0].get<double>(), v[1].get<double>());
+  };
   for (const auto& p : s["points"]) {
-    out += fmt::format("{:>6} {:>14.1f} {:>10.1f}% {:>10.3f}\n", p["n"].get<uint32_t>(),
-                       p["capacity_rps"].get<double>(), 100 * p["efficiency"].get<double>(),
-                       p["p99_ms"].get<double>());
+    out +=
+        fmt::format("{:>6} {:>14.1f} {:>21} {:>10.1f}% {:>10.3f}\n", p["n"].get<uint32_t>(),
+                    p["capacity_rps"].get<double>(), pair(p.value("capacity_ci", nlohmann::json())),
+                    100 * p["efficiency"].get<double>(), p["p99_ms"].get<double>());
+  }
+  if (s.contains("shape") && s["shape"].is_string()) {
+    out += fmt::format("shape: {}\n", s["shape"].get<std::string>());
   }
   if (!s["usl"].is_null()) {
-    out += fmt::format("USL fit: sigma {:.4f}  kappa {:.6f}  lambda {:.1f} rps  R^2 {:.3f}\n",
-                       s["usl"]["sigma"].get<double>(), s["usl"]["kappa"].get<double>(),
-                       s["usl"]["lambda"].get<double>(), s["usl"]["r2"].get<double>());
+    const auto& u = s["usl"];
+    out += fmt::format("{} fit: sigma {:.4f}  kappa {:.6f}  lambda {:.1f} rps  R^2 {:.3f}\n",
+                       u.value("model", "usl") == "amdahl" ? "Amdahl" : "USL",
+                       u["sigma"].get<double>(), u["kappa"].get<double>(),
+                       u["lambda"].get<double>(), u["r2"].get<double>());
+    if (u.contains("sigma_ci")) {
+      out += fmt::format("  95% intervals (bootstrap): sigma {}  kappa {} (full USL)\n",
+                         pair(u["sigma_ci"], false), pair(u["kappa_ci"], false));
+    }
   }
   out += fmt::format("verdict: {} [{}]\n", s["verdict"].get<std::string>(),
                      s["passed"].get<bool>() ? "PASS" : "FAIL");

@@ -213,6 +213,9 @@ std::string render_line_chart(const LineChart& c) {
       if (!std::isfinite(s.y[i])) continue;
       xs.push_back(s.x[i]);
       ys.push_back(s.y[i]);
+      for (const auto* bound : {&s.y_low, &s.y_high}) {
+        if (i < bound->size() && std::isfinite((*bound)[i])) ys.push_back((*bound)[i]);
+      }
     }
   }
   if (xs.empty()) return no_data(out, c.width, c.height);
@@ -286,6 +289,15 @@ std::string render_line_chart(const LineChart& c) {
     for (size_t i = 0; i < n; ++i) {
       if (!sx.drawable(s.x[i]) || !sy.drawable(s.y[i])) continue;
       const double px = sx.px(s.x[i]), py = sy.px(s.y[i]);
+      if (i < s.y_low.size() && i < s.y_high.size() && sy.drawable(s.y_low[i]) &&
+          sy.drawable(s.y_high[i])) {
+        const double lo = sy.px(s.y_low[i]), hi = sy.px(s.y_high[i]);
+        out += fmt::format(
+            "<path class=\"errorbar\" d=\"M{:.1f},{:.1f} L{:.1f},{:.1f} M{:.1f},{:.1f} "
+            "L{:.1f},{:.1f} M{:.1f},{:.1f} L{:.1f},{:.1f}\" fill=\"none\" stroke=\"{}\" "
+            "stroke-width=\"1.5\"/>\n",
+            px, lo, px, hi, px - 5, lo, px + 5, lo, px - 5, hi, px + 5, hi, color);
+      }
       if (s.markers) {
         out += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"/>\n", px, py,
                            color);

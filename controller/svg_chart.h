@@ -1,6 +1,6 @@
 // Small inline-SVG charts for report.html: line/scatter charts with several
 // series, linear, log10 and percentile ("1/(1-p)", HdrHistogram style) axes,
-// vertical markers (phase boundaries), point labels, and bar charts. Output is
+// vertical markers (phase boundaries), point labels, error bars, and bar charts. Output is
 // self-contained SVG text (no scripts, no external fonts or links) sized by a
 // viewBox so it scales with the page. Every chart gets a title, axis labels,
 // tick labels and a legend; a chart without data says so instead of drawing axes.
@@ -33,6 +33,8 @@ struct ChartSeries {
   bool markers = false;
   bool dashed = false;
   std::vector<std::string> point_labels;  // optional, drawn above each marker
+  // Optional error bars: a vertical bar from y_low[i] to y_high[i] at x[i] (NaN: none).
+  std::vector<double> y_low, y_high;
 };
 
 struct ChartMarker {

@@ -19,6 +19,16 @@ double achieved(const PhaseResult& r) {
   return r.duration_s > 0 ? static_cast<double>(r.counters.requests) / r.duration_s : 0.0;
 }
 
+// The throughput of each measured interval of a phase.
+std::vector<double> interval_rps(const PhaseResult& r) {
+  std::vector<double> out;
+  for (const auto& row : r.intervals) {
+    if (row.warmup || row.duration_s <= 0) continue;
+    out.push_back(static_cast<double>(row.counters.requests) / row.duration_s);
+  }
+  return out;
+}
+
 }  // namespace
 
 SweepPlanner::SweepPlanner(Workload base, uint32_t roster)
@@ -94,18 +104,25 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
   if (g.agents > 0 && (!base_.sweep.agents.empty() || !base_.sweep.instances.empty())) {
     ScalabilityPoint pt;
     pt.n = !base_.sweep.agents.empty() ? g.agents : g.instances;
+    const PhaseResult* measured = nullptr;
     if (base_.capacity) {
       if (good_phase_ >= 0) {
-        const auto& r = done[static_cast<size_t>(good_phase_)];
-        pt.capacity_rps = achieved(r);
-        pt.p99_ms = p99_ms(r);
+        measured = &done[static_cast<size_t>(good_phase_)];
         pt.phase = good_phase_;
       }
     } else if (!done.empty()) {
-      pt.capacity_rps = achieved(done.back());
-      pt.p99_ms = p99_ms(done.back());
+      measured = &done.back();
       pt.phase = static_cast<int64_t>(done.size() - 1);
     }
+    if (measured) {
+      pt.capacity_rps = achieved(*measured);
+      pt.p99_ms = p99_ms(*measured);
+      pt.interval_rps = interval_rps(*measured);
+    }
+    // A search's capacity may lie anywhere below the lowest rate that failed.
+    pt.capacity_ci =
+        capacity_interval(pt.capacity_rps, pt.interval_rps,
+                          base_.capacity && bad_ >= 0 ? std::optional<double>(bad_) : std::nullopt);
     points_.push_back(pt);
   }
   if (base_.capacity) {
@@ -192,12 +209,17 @@ std::optional<PhaseSpec> SweepPlanner::next(const std::vector<PhaseResult>& done
 
 std::optional<Scalability> SweepPlanner::scalability() const {
   if (points_.empty()) return std::nullopt;
-  std::vector<UslPoint> usl_points;
-  for (const auto& p : points_) usl_points.push_back({static_cast<double>(p.n), p.capacity_rps});
+  std::vector<CapacitySample> samples;
+  for (const auto& p : points_) {
+    samples.push_back({static_cast<double>(p.n), p.capacity_rps, p.interval_rps, p.capacity_ci});
+  }
+  const ScalingAnalysis analysis = analyse_scaling(std::move(samples));
   Scalability s;
-  if (auto f = fit_usl(usl_points); f) s.usl = *f;
+  if (analysis.shape) s.shape = shape_name(analysis.shape->shape);
+  s.usl = analysis.shown_fit();
+  s.choice = analysis.choice;
   s.kind = base_.sweep.agents.empty() ? "instances" : "agents";
-  const auto verdict = judge_scalability(usl_points, s.usl, base_.sweep.min_efficiency, s.kind);
+  const auto verdict = judge_scalability(analysis, base_.sweep.min_efficiency, s.kind);
   s.points = points_;
   for (size_t i = 0; i < s.points.size(); ++i) {
     s.points[i].efficiency = i < verdict.efficiency.size() ? verdict.efficiency[i] : 0.0;

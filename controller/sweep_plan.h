@@ -15,7 +15,7 @@
 #include "common/workload.h"
 #include "controller/results.h"
 #include "controller/sweep_result.h"
-#include "controller/usl.h"
+#include "controller/verdict.h"
 
 namespace horde {
 

@@ -9,6 +9,8 @@ nlohmann::json or_null(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
+nlohmann::json pair(const Interval& i) { return nlohmann::json::array({i.low, i.high}); }
+
 }  // namespace
 
 nlohmann::json Scalability::to_json() const {
@@ -20,6 +22,22 @@ nlohmann::json Scalability::to_json() const {
            {"r2", usl->r2},
            {"peak_n", or_null(usl->peak_n)},
            {"peak_rps", usl->peak_n ? nlohmann::json(usl->peak_throughput) : nlohmann::json()}};
+    if (choice) {
+      fit["model"] = model_name(choice->model);
+      fit["sigma_ci"] = pair(choice->sigma_ci);
+      fit["kappa_ci"] = pair(choice->kappa_ci);
+      fit["kappa_significant"] = choice->kappa_significant;
+      fit["aicc"] = {{"amdahl", or_null(choice->aicc_amdahl)}, {"usl", or_null(choice->aicc_usl)}};
+      fit["amdahl"] = {{"lambda", choice->amdahl.lambda},
+                       {"sigma", choice->amdahl.sigma},
+                       {"r2", choice->amdahl.r2}};
+      fit["full"] = {{"lambda", choice->usl.lambda},
+                     {"sigma", choice->usl.sigma},
+                     {"kappa", choice->usl.kappa},
+                     {"r2", choice->usl.r2},
+                     {"sigma_ci", pair(choice->usl_sigma_ci)}};
+      fit["bootstrap"] = {{"replicates", choice->replicates}, {"seed", kBootstrapSeed}};
+    }
   }
   nlohmann::json pts = nlohmann::json::array();
   for (const auto& p : points) {
@@ -27,10 +45,16 @@ nlohmann::json Scalability::to_json() const {
                    {"capacity_rps", p.capacity_rps},
                    {"efficiency", p.efficiency},
                    {"p99_ms", p.p99_ms},
-                   {"phase", p.phase}});
+                   {"phase", p.phase},
+                   {"capacity_ci", pair(p.capacity_ci)}});
   }
-  return {{"kind", kind},       {"points", pts},   {"usl", fit}, {"min_efficiency", min_efficiency},
-          {"verdict", verdict}, {"passed", passed}};
+  return {{"kind", kind},
+          {"points", pts},
+          {"shape", or_null(shape)},
+          {"usl", fit},
+          {"min_efficiency", min_efficiency},
+          {"verdict", verdict},
+          {"passed", passed}};
 }
 
 nlohmann::json CapacityResult::to_json() const {

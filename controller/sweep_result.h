@@ -1,8 +1,8 @@
 // What the sweeps concluded, as typed values with their summary.json form:
-// `scalability` (an agents or instances sweep: capacity per N, the USL fit,
-// the verdict) and `capacity` (one entry per capacity search: the bracket it
-// ended in and the capacity found). Made by the sweep planner (sweep_plan.h);
-// the end-of-run tables read the JSON form, as `horde report` does.
+// `scalability` (an agents or instances sweep: capacity per N with its
+// interval, the observed shape, the model chosen and its intervals, the verdict) and `capacity`
+// (one entry per capacity search: the bracket it ended in and the capacity found). Made by the
+// sweep planner (sweep_plan.h); the end-of-run tables read the JSON form, as `horde report` does.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/scaling_evidence.h"
 #include "controller/usl.h"
 
 namespace horde {
@@ -19,14 +20,18 @@ struct ScalabilityPoint {
   uint32_t n = 0;
   double capacity_rps = 0;
   double p99_ms = 0;
-  int64_t phase = -1;     // the phase that measured it (-1: none passed the SLO)
-  double efficiency = 0;  // X(n) / (n X(1)), from the verdict
+  int64_t phase = -1;                // the phase that measured it (-1: none passed the SLO)
+  double efficiency = 0;             // X(n) / (n X(1)), from the verdict
+  Interval capacity_ci;              // 95%, see capacity_interval()
+  std::vector<double> interval_rps;  // the measured intervals' throughputs (not in the JSON)
 };
 
 struct Scalability {
   std::string kind;  // "agents" or "instances"
   std::vector<ScalabilityPoint> points;
-  std::optional<UslFit> usl;  // none when the fit was not possible
+  std::optional<std::string> shape;   // shape_name(); none with fewer than 2 distinct n
+  std::optional<UslFit> usl;          // the chosen model's fit; none when not possible
+  std::optional<ModelChoice> choice;  // both fits, AICc, intervals
   double min_efficiency = 0;
   std::string verdict;
   bool passed = false;

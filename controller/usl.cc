@@ -25,8 +25,8 @@ struct Objective {
     double xg = 0, gg = 0;
     for (const auto& p : points) {
       const double g = p.n / denominator(sigma, kappa, p.n);
-      xg += p.throughput / scale * g;
-      gg += g * g;
+      xg += p.weight * p.throughput / scale * g;
+      gg += p.weight * g * g;
     }
     return gg > 0 ? xg / gg : 0;
   }
@@ -36,7 +36,7 @@ struct Objective {
     double s = 0;
     for (const auto& p : points) {
       const double r = p.throughput / scale - lambda * p.n / denominator(sigma, kappa, p.n);
-      s += r * r;
+      s += p.weight * r * r;
     }
     return s;
   }
@@ -143,27 +143,8 @@ std::optional<Vec2> linearized_start(const std::vector<UslPoint>& points) {
   return project(v);
 }
 
-std::string percent(double fraction) { return fmt::format("{:.0f}%", 100.0 * fraction); }
-
-// "3.7" or "12"; one decimal only where it carries information.
-std::string short_number(double v) {
-  return std::abs(v) >= 10 ? fmt::format("{:.0f}", v) : fmt::format("{:.1f}", v);
-}
-
-std::string count_noun(double n, const std::string& noun) {
-  return fmt::format(
-      "{:g} {}", n,
-      n == 1 && !noun.empty() && noun.back() == 's' ? noun.substr(0, noun.size() - 1) : noun);
-}
-
-}  // namespace
-
-double usl_throughput(const UslFit& f, double n) {
-  const double d = denominator(f.sigma, f.kappa, n);
-  return d > 0 ? f.lambda * n / d : 0;
-}
-
-Result<UslFit> fit_usl(const std::vector<UslPoint>& points) {
+// Checks the input; returns the largest throughput (which scales the sums).
+Result<double> check_points(const std::vector<UslPoint>& points) {
   std::vector<double> ns;
   double max_x = 0;
   for (const auto& p : points) {
@@ -172,6 +153,9 @@ Result<UslFit> fit_usl(const std::vector<UslPoint>& points) {
     }
     if (!std::isfinite(p.throughput) || p.throughput < 0) {
       return Error{fmt::format("USL fit: throughput at n = {} must be finite and >= 0", p.n)};
+    }
+    if (!std::isfinite(p.weight) || p.weight <= 0) {
+      return Error{fmt::format("USL fit: the weight at n = {} must be finite and > 0", p.n)};
     }
     if (std::find(ns.begin(), ns.end(), p.n) == ns.end()) ns.push_back(p.n);
     max_x = std::max(max_x, p.throughput);
@@ -182,6 +166,44 @@ Result<UslFit> fit_usl(const std::vector<UslPoint>& points) {
                     ns.size())};
   }
   if (max_x <= 0) return Error{"USL fit: every measured throughput is 0"};
+  return max_x;
+}
+
+UslFit finish(const std::vector<UslPoint>& points, const Objective& obj, double max_x, double sigma,
+              double kappa) {
+  UslFit fit;
+  fit.sigma = sigma;
+  fit.kappa = kappa;
+  fit.lambda = obj.best_lambda(fit.sigma, fit.kappa) * max_x;
+  double mean = 0;
+  for (const auto& p : points) mean += p.throughput;
+  mean /= static_cast<double>(points.size());
+  double ss_res = 0, ss_tot = 0;
+  for (const auto& p : points) {
+    const double r = p.throughput - usl_throughput(fit, p.n);
+    ss_res += r * r;
+    ss_tot += (p.throughput - mean) * (p.throughput - mean);
+  }
+  fit.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res <= 1e-18 * max_x * max_x ? 1.0 : 0.0);
+  if (fit.kappa > 0) {
+    // dX/dN = 0 at N = sqrt((1 - sigma) / kappa); with sigma >= 1 X falls from N = 1.
+    fit.peak_n = fit.sigma < 1 ? std::max(1.0, std::sqrt((1.0 - fit.sigma) / fit.kappa)) : 1.0;
+    fit.peak_throughput = usl_throughput(fit, *fit.peak_n);
+  }
+  return fit;
+}
+
+}  // namespace
+
+double usl_throughput(const UslFit& f, double n) {
+  const double d = denominator(f.sigma, f.kappa, n);
+  return d > 0 ? f.lambda * n / d : 0;
+}
+
+Result<UslFit> fit_usl(const std::vector<UslPoint>& points) {
+  auto checked = check_points(points);
+  if (!checked.ok()) return checked.error();
+  const double max_x = *checked;
 
   const Objective obj{points, max_x};
   // A coarse logarithmic grid finds the right basin; Nelder-Mead refines it.
@@ -206,110 +228,48 @@ Result<UslFit> fit_usl(const std::vector<UslPoint>& points) {
     if (obj.sse(v[0], v[1]) < obj.sse(best[0], best[1])) best = v;
   }
 
-  UslFit fit;
-  fit.sigma = best[0];
-  fit.kappa = best[1];
-  fit.lambda = obj.best_lambda(fit.sigma, fit.kappa) * max_x;
-  double mean = 0;
-  for (const auto& p : points) mean += p.throughput;
-  mean /= static_cast<double>(points.size());
-  double ss_res = 0, ss_tot = 0;
-  for (const auto& p : points) {
-    const double r = p.throughput - usl_throughput(fit, p.n);
-    ss_res += r * r;
-    ss_tot += (p.throughput - mean) * (p.throughput - mean);
-  }
-  fit.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : (ss_res <= 1e-18 * max_x * max_x ? 1.0 : 0.0);
-  if (fit.kappa > 0) {
-    // dX/dN = 0 at N = sqrt((1 - sigma) / kappa); with sigma >= 1 X falls from N = 1.
-    fit.peak_n = fit.sigma < 1 ? std::max(1.0, std::sqrt((1.0 - fit.sigma) / fit.kappa)) : 1.0;
-    fit.peak_throughput = usl_throughput(fit, *fit.peak_n);
-  }
-  return fit;
+  return finish(points, obj, max_x, best[0], best[1]);
 }
 
-ScalabilityVerdict judge_scalability(const std::vector<UslPoint>& points,
-                                     const std::optional<UslFit>& fit, double min_efficiency,
-                                     const std::string& noun) {
-  ScalabilityVerdict v;
-  if (points.empty()) {
-    v.text = fmt::format("No capacity was measured, so scaling over {} cannot be judged.", noun);
-    return v;
+Result<UslFit> fit_amdahl(const std::vector<UslPoint>& points) {
+  auto checked = check_points(points);
+  if (!checked.ok()) return checked.error();
+  const double max_x = *checked;
+  const Objective obj{points, max_x};
+  // One parameter: a logarithmic grid, then golden-section search around the best.
+  double best = 0, best_f = obj.sse(0, 0);
+  for (double e = -6; e <= 0.5; e += 0.0625) {
+    const double s = std::pow(10.0, e);
+    if (const double f = obj.sse(s, 0); f < best_f) best = s, best_f = f;
   }
-  // The per-unit baseline: X(1), or the smallest n's throughput per unit.
-  const auto base_it = std::min_element(
-      points.begin(), points.end(), [](const UslPoint& a, const UslPoint& b) { return a.n < b.n; });
-  const UslPoint base = *base_it;
-  const double per_unit = base.n > 0 ? base.throughput / base.n : 0;
-  for (const auto& p : points) {
-    v.efficiency.push_back(per_unit > 0 && p.n > 0 ? p.throughput / (p.n * per_unit) : 0);
+  double lo = best > 0 ? best / std::pow(10.0, 0.0625) : 0.0;
+  double hi = best > 0 ? best * std::pow(10.0, 0.0625) : 1e-6;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = hi - g * (hi - lo), b = lo + g * (hi - lo);
+  double fa = obj.sse(a, 0), fb = obj.sse(b, 0);
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * std::max(1.0, hi); ++i) {
+    if (fa < fb) {
+      hi = b, b = a, fb = fa;
+      a = hi - g * (hi - lo);
+      fa = obj.sse(a, 0);
+    } else {
+      lo = a, a = b, fa = fb;
+      b = lo + g * (hi - lo);
+      fb = obj.sse(b, 0);
+    }
   }
-  const size_t top = static_cast<size_t>(
-      std::max_element(points.begin(), points.end(),
-                       [](const UslPoint& a, const UslPoint& b) { return a.n < b.n; }) -
-      points.begin());
-  const UslPoint& last = points[top];
-  const double eff = v.efficiency[top];
-  v.passed = per_unit > 0 && eff >= min_efficiency;
+  const double mid = (lo + hi) / 2;
+  if (obj.sse(mid, 0) < best_f) best = mid;
+  return finish(points, obj, max_x, best, 0);
+}
 
-  std::string text;
-  if (per_unit <= 0) {
-    text = fmt::format("The smallest step ({}) measured no throughput, so efficiency is undefined.",
-                       count_noun(base.n, noun));
-  } else if (points.size() == 1 || last.n == base.n) {
-    text = fmt::format("Only {} measured: {:.0f} requests/s.", count_noun(base.n, noun),
-                       base.throughput);
-  } else {
-    const double gain = last.throughput / per_unit;
-    text = fmt::format("{} handle {}x the traffic of one ({} efficiency)", count_noun(last.n, noun),
-                       short_number(gain), percent(eff));
-    if (base.n != 1)
-      text += fmt::format("; one is estimated as 1/{:g} of {}", base.n, count_noun(base.n, noun));
-    text += ".";
+double weighted_sse(const UslFit& f, const std::vector<UslPoint>& points) {
+  double s = 0;
+  for (const auto& p : points) {
+    const double r = p.throughput - usl_throughput(f, p.n);
+    s += p.weight * r * r;
   }
-  if (fit) {
-    const double n = last.n;
-    const double contention = fit->sigma * (n - 1);
-    const double crosstalk = fit->kappa * n * (n - 1);
-    if (contention < 0.05 && crosstalk < 0.05) {
-      text += fmt::format(
-          " Scaling is near linear over the measured range (sigma = {:.3g}, kappa = {:.3g}).",
-          fit->sigma, fit->kappa);
-    } else if (contention >= crosstalk) {
-      text += fmt::format(
-          " Scaling is limited by contention (sigma = {:.3g}): part of the work is serialized "
-          "on a shared resource.",
-          fit->sigma);
-    } else {
-      text += fmt::format(
-          " Scaling is limited by crosstalk (kappa = {:.3g}): coordination between {} grows "
-          "with the square of their number.",
-          fit->kappa, noun);
-    }
-    if (fit->peak_n) {
-      if (*fit->peak_n <= n) {
-        text += fmt::format(
-            " Throughput is predicted to peak at {} ({:.0f} requests/s) and fall beyond it.",
-            count_noun(std::round(*fit->peak_n * 10) / 10, noun), fit->peak_throughput);
-      } else {
-        text += fmt::format(" Predicted peak at {} ({:.0f} requests/s).",
-                            count_noun(std::round(*fit->peak_n), noun), fit->peak_throughput);
-      }
-    } else {
-      text += " No peak is predicted.";
-    }
-    text += fmt::format(" USL fit R^2 = {:.3f}.", fit->r2);
-  }
-  if (per_unit > 0 && last.n != base.n) {
-    text += fmt::format(" {}: efficiency {} at {} {} the required {}.", v.passed ? "PASS" : "FAIL",
-                        percent(eff), count_noun(last.n, noun), v.passed ? "meets" : "is below",
-                        percent(min_efficiency));
-  } else {
-    text += fmt::format(" FAIL: efficiency needs at least two different numbers of {}.", noun);
-    v.passed = false;
-  }
-  v.text = text;
-  return v;
+  return s;
 }
 
 }  // namespace horde

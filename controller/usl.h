@@ -1,11 +1,11 @@
-// The scalability analysis: fits the Universal Scalability Law
+// The two scalability models fitted to capacity measured at N instances (or
+// agents): the Universal Scalability Law
 //   X(N) = lambda N / (1 + sigma (N - 1) + kappa N (N - 1))
-// to capacity measured at N instances (or agents), and turns the fit and the
-// measured efficiencies X(N) / (N X(1)) into a verdict in plain words: how much
-// of the ideal linear gain N instances deliver, what limits it (contention
-// sigma, crosstalk kappa, or nothing yet) and where the predicted peak lies.
-// Pure functions on values, deterministic, so the verdict a user reads can be
-// checked against synthetic curves with known parameters.
+// and its nested special case Amdahl's law (kappa = 0), by (weighted) least
+// squares with sigma, kappa >= 0. Which one the data support, with what
+// uncertainty, is scaling_evidence.h; the words a user reads, verdict.h. Pure
+// functions on values, deterministic, so they are checked against synthetic
+// curves with known parameters.
 #pragma once
 
 #include <optional>
@@ -19,6 +19,7 @@ namespace horde {
 struct UslPoint {
   double n = 0;           // instances or agents
   double throughput = 0;  // capacity measured at n, requests/s
+  double weight = 1;      // in the sum of squares: 1 / variance of throughput, or 1
 };
 
 struct UslFit {
@@ -30,25 +31,18 @@ struct UslFit {
   double peak_throughput = 0;    // X(peak_n); 0 without a peak
 };
 
-// Least squares on throughput with sigma, kappa >= 0. Needs at least 3 points
-// with distinct n >= 1 and finite, non-negative throughput; an error otherwise.
+// Least squares on throughput (each residual squared times its point's weight)
+// with sigma, kappa >= 0. Needs at least 3 points with distinct n >= 1, finite,
+// non-negative throughput and finite positive weights; an error otherwise.
 Result<UslFit> fit_usl(const std::vector<UslPoint>& points);
+// The same with kappa held at 0: Amdahl's law. Same input rules.
+Result<UslFit> fit_amdahl(const std::vector<UslPoint>& points);
 
 // lambda n / (1 + sigma (n - 1) + kappa n (n - 1)).
 double usl_throughput(const UslFit& f, double n);
 
-struct ScalabilityVerdict {
-  std::vector<double> efficiency;  // per point, in the order given
-  std::string text;
-  bool passed = false;
-};
-
-// Efficiency per point is X(N) / (N X(1)); X(1) is the point with n == 1 or,
-// without one, the smallest n's throughput per unit. Passes when the efficiency
-// at the largest N is at least min_efficiency (a fraction, e.g. 0.8). noun
-// names the unit in the text: "instances" or "agents".
-ScalabilityVerdict judge_scalability(const std::vector<UslPoint>& points,
-                                     const std::optional<UslFit>& fit, double min_efficiency,
-                                     const std::string& noun);
+// The weighted sum of squared residuals of a fit: chi-square when the weights
+// are 1 / variance.
+double weighted_sse(const UslFit& f, const std::vector<UslPoint>& points);
 
 }  // namespace horde

@@ -1,8 +1,8 @@
 // Tests for report.html: rendered from a results directory written by hand (an
-// instance sweep with 4 phases, errors by class, a scalability block made with
-// fit_usl/judge_scalability) and checked for every chart, the figures of the
-// summary, no external resources, balanced markup; an aborted run gets its
-// banner; and headless Chromium renders the page to a non-trivial screenshot.
+// instance sweep with 4 phases, errors by class, a scalability block made by the
+// analysis itself: capacity intervals, both fits, the verdict) and checked for every chart, the
+// figures of the summary, no external resources, balanced markup; an aborted run gets its banner;
+// and headless Chromium renders the page to a non-trivial screenshot.
 #include "controller/report_html.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,8 @@
 #include <sstream>
 
 #include "common/histogram.h"
-#include "controller/usl.h"
+#include "controller/sweep_result.h"
+#include "controller/verdict.h"
 
 namespace horde {
 namespace {
@@ -71,7 +72,7 @@ std::string make_results(bool aborted) {
           .string();
   fs::create_directories(dir);
   const std::vector<double> ns = {1, 2, 4, 8};
-  std::vector<UslPoint> points;
+  std::vector<CapacitySample> points;
   json phases = json::array();
   std::string csv =
       "phase,interval,time_s,warmup,agents,requests,errors,rps,p50_ms,p99_ms,max_ms\n";
@@ -79,7 +80,7 @@ std::string make_results(bool aborted) {
   for (uint32_t i = 0; i < ns.size(); ++i) {
     const double n = ns[i];
     const double rps = 1000 * n / (1 + 0.05 * (n - 1) + 0.002 * n * (n - 1));
-    points.push_back({n, rps});
+    points.push_back({n, rps, {}, {rps * 0.97, rps * 1.03}});
     const uint64_t errors = i == 2 ? 42 : 0;
     phases.push_back(phase(i, fmt_name(i, n), std::round(rps * 10) / 10, std::round(rps * 1.05),
                            2000 + 500 * i, errors));
@@ -99,16 +100,27 @@ std::string make_results(bool aborted) {
           json{{"phase", i}, {"interval", k}, {"counters", {{"errorsByClass", cls}}}}.dump() + "\n";
     }
   }
-  const auto fit = fit_usl(points);
-  EXPECT_TRUE(fit.ok());
-  const auto verdict = judge_scalability(points, *fit, 0.8, "instances");
-  json scal_points = json::array();
+  const ScalingAnalysis analysis = analyse_scaling(points, 50);
+  EXPECT_TRUE(analysis.choice.has_value());
+  const auto verdict = judge_scalability(analysis, 0.8, "instances");
+  Scalability scal;
+  scal.kind = "instances";
   for (size_t i = 0; i < points.size(); ++i) {
-    scal_points.push_back({{"n", points[i].n},
-                           {"capacity_rps", points[i].throughput},
-                           {"efficiency", verdict.efficiency[i]},
-                           {"p99_ms", phases[i]["latency_ms"]["p99"]}});
+    ScalabilityPoint p;
+    p.n = static_cast<uint32_t>(points[i].n);
+    p.capacity_rps = points[i].capacity;
+    p.efficiency = verdict.efficiency[i];
+    p.p99_ms = phases[i]["latency_ms"]["p99"].get<double>();
+    p.phase = i;
+    p.capacity_ci = points[i].ci;
+    scal.points.push_back(p);
   }
+  scal.shape = shape_name(analysis.shape->shape);
+  scal.usl = analysis.shown_fit();
+  scal.choice = analysis.choice;
+  scal.min_efficiency = 0.8;
+  scal.verdict = verdict.text;
+  scal.passed = verdict.passed;
   json totals = phase(0, "totals", 5046.2, NAN, 2600, 42);
   totals["offered_rps"] = nullptr;
   const json summary = {
@@ -130,18 +142,7 @@ std::string make_results(bool aborted) {
       {"aborted", aborted},
       {"abort_reason", aborted ? "interrupted by SIGINT" : ""},
       {"exit_code", aborted ? 3 : 1},
-      {"scalability",
-       {{"kind", "instances"},
-        {"points", scal_points},
-        {"usl",
-         {{"sigma", fit->sigma},
-          {"kappa", fit->kappa},
-          {"lambda", fit->lambda},
-          {"r2", fit->r2},
-          {"peak_n", *fit->peak_n},
-          {"peak_rps", fit->peak_throughput}}},
-        {"verdict", verdict.text},
-        {"passed", verdict.passed}}}};
+      {"scalability", scal.to_json()}};
   std::ofstream(dir + "/summary.json") << summary.dump(2);
   std::ofstream(dir + "/intervals.csv") << csv;
   std::ofstream(dir + "/intervals.jsonl") << jsonl;
@@ -174,6 +175,14 @@ TEST(ReportHtml, RendersEveryChartFromAResultsDirectory) {
                            "agent CPU above 90% in phase 4", "phase 2 (4 instances)"}) {
     EXPECT_NE(html.find(text), std::string::npos) << text;
   }
+  // Every capacity has its error bar; four points cannot choose the USL, so Amdahl is drawn
+  // solid and the (different) full USL dashed beside it.
+  EXPECT_EQ(count(html, "class=\"errorbar\""), 4u);
+  EXPECT_NE(html.find("95% interval"), std::string::npos);
+  EXPECT_NE(html.find("observed shape: <b>sublinear</b>"), std::string::npos);
+  EXPECT_NE(html.find("Amdahl fit, chosen"), std::string::npos);
+  EXPECT_NE(html.find("USL fit, not chosen"), std::string::npos);
+  EXPECT_EQ(html.find("predicted peak"), std::string::npos);
   EXPECT_EQ(html.find("<demo>"), std::string::npos);  // escaped
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("Aborted run"), std::string::npos);

@@ -65,10 +65,12 @@ TEST(SweepResult, CapacityJsonIsTheOldText) {
   EXPECT_EQ(to_json(std::vector<CapacityResult>{}).dump(), "[]");
 }
 
-TEST(SweepResult, ScalabilityJsonIsTheOldText) {
+TEST(SweepResult, ScalabilityJsonKeepsTheOldKeys) {
   Scalability s;
   s.kind = "instances";
-  s.points = {{1, 100.0, 2.5, 0, 1.0}, {2, 190.0, 3.0, 1, 0.95}, {4, 300.0, 9.0, -1, 0.75}};
+  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {}},
+              {2, 190.0, 3.0, 1, 0.95, {185, 195}, {}},
+              {4, 300.0, 9.0, -1, 0.75, {290, 330}, {}}};
   UslFit f;
   f.lambda = 101.5;
   f.sigma = 0.05;
@@ -97,11 +99,13 @@ TEST(SweepResult, ScalabilityJsonIsTheOldText) {
                         {"capacity_rps", p.capacity_rps},
                         {"efficiency", p.efficiency},
                         {"p99_ms", p.p99_ms},
-                        {"phase", p.phase}});
+                        {"phase", p.phase},
+                        {"capacity_ci", {p.capacity_ci.low, p.capacity_ci.high}}});
     }
     return nlohmann::json{{"kind", s.kind},       {"points", points},
                           {"usl", usl},           {"min_efficiency", s.min_efficiency},
-                          {"verdict", s.verdict}, {"passed", s.passed}}
+                          {"verdict", s.verdict}, {"passed", s.passed},
+                          {"shape", nullptr}}
         .dump(2);
   };
   EXPECT_EQ(s.to_json().dump(2), reference(true, true));
@@ -109,6 +113,44 @@ TEST(SweepResult, ScalabilityJsonIsTheOldText) {
   EXPECT_EQ(s.to_json().dump(2), reference(true, false));
   s.usl.reset();
   EXPECT_EQ(s.to_json().dump(2), reference(false, false));
+}
+
+TEST(SweepResult, ScalabilityJsonAddsShapeModelAndIntervals) {
+  Scalability s;
+  s.kind = "instances";
+  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {99, 101}}};
+  s.shape = "plateau";
+  UslFit f;
+  f.lambda = 100;
+  f.sigma = 0.2;
+  s.usl = f;
+  ModelChoice c;
+  c.amdahl = f;
+  c.usl = f;
+  c.usl.kappa = 0.01;
+  c.aicc_amdahl = 12.5;
+  c.sigma_ci = {0.15, 0.25};
+  c.kappa_ci = {0, 0.02};
+  c.usl_sigma_ci = {0.1, 0.2};
+  c.replicates = 400;
+  s.choice = c;
+  const auto j = s.to_json();
+  EXPECT_EQ(j["shape"], "plateau");
+  EXPECT_EQ(j["points"][0]["capacity_ci"], nlohmann::json::array({98.0, 102.0}));
+  EXPECT_FALSE(j["points"][0].contains("interval_rps"));
+  const auto& u = j["usl"];
+  for (const char* key : {"sigma", "kappa", "lambda", "r2", "peak_n", "peak_rps"}) {
+    EXPECT_TRUE(u.contains(key)) << key;
+  }
+  EXPECT_EQ(u["model"], "amdahl");
+  EXPECT_EQ(u["sigma_ci"], nlohmann::json::array({0.15, 0.25}));
+  EXPECT_EQ(u["kappa_ci"], nlohmann::json::array({0.0, 0.02}));
+  EXPECT_EQ(u["kappa_significant"], false);
+  EXPECT_EQ(u["aicc"]["amdahl"], 12.5);
+  EXPECT_TRUE(u["aicc"]["usl"].is_null());
+  EXPECT_EQ(u["full"]["kappa"], 0.01);
+  EXPECT_EQ(u["amdahl"]["sigma"], 0.2);
+  EXPECT_EQ(u["bootstrap"]["replicates"], 400);
 }
 
 TEST(SweepResult, RebalanceJsonIsTheOldText) {

@@ -1,6 +1,7 @@
-// Tests for the USL fit and the scalability verdict: exact recovery of known
-// parameters from noiseless curves, recovery within tolerance from noisy ones
-// (fixed seed), the non-negativity constraint, and the verdict text and flag.
+// Tests for the USL and Amdahl fits: exact recovery of known parameters from
+// noiseless curves, recovery within tolerance from noisy ones (fixed seed), the
+// non-negativity constraint, kappa held at 0, and the weights. The verdict is
+// tested in scaling_evidence_test.cc.
 #include "controller/usl.h"
 
 #include <gtest/gtest.h>
@@ -101,55 +102,34 @@ TEST(Usl, ThroughputFormula) {
   EXPECT_DOUBLE_EQ(usl_throughput(f, 4), 400 / (1 + 0.3 + 0.12));
 }
 
-TEST(Usl, VerdictForLinearScaling) {
-  const auto pts = curve(1000, 0, 0, {1, 2, 4});
-  const auto fit = fit_usl(pts);
-  ASSERT_TRUE(fit.ok());
-  const auto v = judge_scalability(pts, *fit, 0.8, "instances");
-  EXPECT_TRUE(v.passed);
-  ASSERT_EQ(v.efficiency.size(), 3u);
-  for (double e : v.efficiency) EXPECT_NEAR(e, 1.0, 1e-12);
-  EXPECT_NE(v.text.find("4 instances handle 4.0x the traffic of one (100% efficiency)"),
-            std::string::npos)
-      << v.text;
-  EXPECT_NE(v.text.find("near linear"), std::string::npos) << v.text;
-  EXPECT_NE(v.text.find("No peak is predicted"), std::string::npos) << v.text;
-  EXPECT_NE(v.text.find("PASS"), std::string::npos) << v.text;
+TEST(Usl, AmdahlHoldsKappaAtZero) {
+  const auto pts = curve(400, 0.1, 0, {1, 2, 3, 4, 6});
+  const auto a = fit_amdahl(pts);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_NEAR(a->sigma, 0.1, 1e-6);
+  EXPECT_NEAR(a->lambda, 400, 1e-3);
+  EXPECT_EQ(a->kappa, 0);
+  EXPECT_FALSE(a->peak_n.has_value());
+  // On a curve with crosstalk Amdahl fits worse than the USL, never better.
+  const auto bent = curve(400, 0.02, 0.03, {1, 2, 3, 4, 6});
+  const auto amdahl = fit_amdahl(bent);
+  const auto usl = fit_usl(bent);
+  ASSERT_TRUE(amdahl.ok() && usl.ok());
+  EXPECT_EQ(amdahl->kappa, 0);
+  EXPECT_GT(weighted_sse(*amdahl, bent), weighted_sse(*usl, bent));
+  EXPECT_NEAR(weighted_sse(*usl, bent), 0, 1e-6);
 }
 
-TEST(Usl, VerdictForContendedScaling) {
-  const auto pts = curve(1000, 0.1, 0.001, {1, 2, 4, 8});
-  const auto fit = fit_usl(pts);
-  ASSERT_TRUE(fit.ok());
-  const auto v = judge_scalability(pts, *fit, 0.8, "instances");
-  // X(8) / (8 X(1)) = 1 / (1 + 0.7 + 0.056)
-  EXPECT_NEAR(v.efficiency[3], 1 / 1.756, 1e-12);
-  EXPECT_FALSE(v.passed);
-  EXPECT_NE(v.text.find("8 instances handle 4.6x the traffic of one (57% efficiency)"),
-            std::string::npos)
-      << v.text;
-  EXPECT_NE(v.text.find("limited by contention (sigma = 0.1)"), std::string::npos) << v.text;
-  EXPECT_NE(v.text.find("Predicted peak at 30 instances"), std::string::npos) << v.text;
-  EXPECT_NE(v.text.find("FAIL"), std::string::npos) << v.text;
-  // The same curve passes a lower bar.
-  EXPECT_TRUE(judge_scalability(pts, *fit, 0.5, "instances").passed);
-}
-
-TEST(Usl, VerdictForCrosstalkAndWithoutOnePoint) {
-  const auto pts = curve(500, 0, 0.02, {2, 4, 6, 8});
-  const auto fit = fit_usl(pts);
-  ASSERT_TRUE(fit.ok());
-  const auto v = judge_scalability(pts, *fit, 0.8, "agents");
-  EXPECT_NE(v.text.find("limited by crosstalk"), std::string::npos) << v.text;
-  EXPECT_NE(v.text.find("estimated as 1/2 of 2 agents"), std::string::npos) << v.text;
-  EXPECT_DOUBLE_EQ(v.efficiency[0], 1.0);
-  // Without a fit the verdict still reports efficiency.
-  const auto nofit = judge_scalability({{1, 100}, {2, 180}}, std::nullopt, 0.8, "agents");
-  EXPECT_TRUE(nofit.passed);
-  EXPECT_NE(nofit.text.find("2 agents handle 1.8x the traffic of one (90% efficiency)"),
-            std::string::npos)
-      << nofit.text;
-  EXPECT_FALSE(judge_scalability({}, std::nullopt, 0.8, "agents").passed);
+TEST(Usl, WeightsDecideWhichPointsTheFitFollows) {
+  // One outlier at n = 4: with a tiny weight the fit follows the other points.
+  auto pts = curve(400, 0.1, 0, {1, 2, 3, 4, 5});
+  pts[3].throughput *= 0.8;
+  pts[3].weight = 1e-9;
+  const auto a = fit_amdahl(pts);
+  ASSERT_TRUE(a.ok());
+  EXPECT_NEAR(a->sigma, 0.1, 1e-3);
+  pts[3].weight = 0;
+  EXPECT_FALSE(fit_amdahl(pts).ok());  // weights must be > 0
 }
 
 }  // namespace
