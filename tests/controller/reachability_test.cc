@@ -8,21 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/integration/harness.h"
+
 namespace horde {
 namespace {
 
-// A loopback port with nothing listening (bound, then closed).
-uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::free_port;  // nothing listens on it
 
 Url url(uint16_t port) {
   Url u;
@@ -37,7 +28,7 @@ TEST(Reachability, APhaseWithoutAnyResponseNamesTheTargetAndWhy) {
   p.counters.requests = 30;
   p.counters.errors = 30;
   p.counters.errors_by_class[static_cast<size_t>(ErrorClass::kConnect)] = 30;
-  const uint16_t port = closed_port();
+  const uint16_t port = free_port();
   auto why = unreachable_reason({p}, {url(port), url(port)});
   ASSERT_TRUE(why);
   EXPECT_EQ(*why, "target unreachable: 127.0.0.1:" + std::to_string(port) + ": connection refused");
@@ -48,9 +39,9 @@ TEST(Reachability, OneResponseOrNoRequestsIsNotUnreachable) {
   answered.counters.requests = 30;
   answered.counters.errors = 29;
   answered.counters.status_codes[503] = 1;
-  EXPECT_FALSE(unreachable_reason({answered}, {url(closed_port())}));
+  EXPECT_FALSE(unreachable_reason({answered}, {url(free_port())}));
   PhaseResult idle;  // no traffic at all (e.g. every agent refused): another failure
-  EXPECT_FALSE(unreachable_reason({idle}, {url(closed_port())}));
+  EXPECT_FALSE(unreachable_reason({idle}, {url(free_port())}));
 }
 
 TEST(Reachability, ProbeOfAListeningPortConnects) {

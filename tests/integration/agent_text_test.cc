@@ -14,15 +14,13 @@ TEST(AgentText, RefusalQuotingALongUtf8UrlStillWritesTheResults) {
   std::string url = "http://127.0.0.2:8080/x";
   for (int i = 0; i < 300; ++i) url += "\xc3\xa9";
   write_file(dir / "w.yaml", "target: \"" + url + "\"\nload: {connections: 1, duration: 1s}\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--insecure-no-token"});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  Subprocess agent = start_horde(
-      {"agent", "--controller", "127.0.0.1:" + std::to_string(std::stoi(*port)), "--once", "--name",
-       "refuser", "--threads", "1", "--insecure-no-token", "--allow-target", "127.0.0.1"});
+  auto [controller, address] = start_controller(
+      dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "30s", "--out",
+                       (dir / "out").string(), "--no-live", "--insecure-no-token"});
+  ASSERT_FALSE(address.empty());
+  Subprocess agent =
+      start_horde({"agent", "--controller", address, "--once", "--name", "refuser", "--threads",
+                   "1", "--insecure-no-token", "--allow-target", "127.0.0.1"});
   controller.read_all(in(std::chrono::seconds(40)));
   EXPECT_EQ(controller.wait_until(in(std::chrono::seconds(10))).value_or(-1), 3);  // refused
   agent.signal(SIGTERM);

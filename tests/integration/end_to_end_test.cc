@@ -37,13 +37,10 @@ TEST(EndToEnd, ControllerAndTwoAgentProcessesCountWhatTheTargetServed) {
   write_file(dir / "w.yaml",
              "target: " + target.urls[0] + "\nload:\n  connections: 8\n  duration: 2s\n");
   write_file(dir / "token", "s3cret-token\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "2", "--out", (dir / "out").string(), "--join-timeout", "20s",
-                   "--token-file", (dir / "token").string()});
-  auto port_text = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port_text);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port_text));
+  auto [controller, address] = start_controller(
+      dir / "w.yaml", {"--expect-agents", "2", "--out", (dir / "out").string(), "--join-timeout",
+                       "20s", "--token-file", (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
   const std::string token = (dir / "token").string();
   Subprocess a1 = start_horde({"agent", "--controller", address, "--once", "--name", "a1",
                                "--threads", "1", "--token-file", token});
@@ -167,16 +164,13 @@ TEST(EndToEnd, AgentWithWrongTokenNeverGetsWork) {
   write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\n");
   write_file(dir / "right", "right-token\n");
   write_file(dir / "wrong", "wrong-token\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "3s", "--out", (dir / "out").string(),
-                   "--token-file", (dir / "right").string()});
-  auto port_text = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port_text);
-  auto agent =
-      run_horde({"agent", "--controller", "127.0.0.1:" + std::to_string(std::stoi(*port_text)),
-                 "--once", "--token-file", (dir / "wrong").string()},
-                std::chrono::seconds(20));
+  auto [controller, address] = start_controller(
+      dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "3s", "--out",
+                       (dir / "out").string(), "--token-file", (dir / "right").string()});
+  ASSERT_FALSE(address.empty());
+  auto agent = run_horde(
+      {"agent", "--controller", address, "--once", "--token-file", (dir / "wrong").string()},
+      std::chrono::seconds(20));
   EXPECT_EQ(agent.code, 2);
   controller.read_all(in(std::chrono::seconds(20)));
   EXPECT_EQ(controller.wait_until(in(std::chrono::seconds(10))).value_or(-1), 3);

@@ -34,11 +34,11 @@ Rig start(const std::string& name, const std::string& duration, int agents) {
   s.url = wait_for_line(s.target, "listening on ").value_or("");
   write_file(s.dir / "w.yaml",
              "target: " + s.url + "\nload: {connections: 4, duration: " + duration + "}\n");
-  s.controller = start_horde({"controller", (s.dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                              "--expect-agents", std::to_string(agents), "--out",
-                              (s.dir / "out").string(), "--insecure-no-token"});
-  auto port = wait_for_line(s.controller, "(port ");
-  s.address = port ? "127.0.0.1:" + std::to_string(std::stoi(*port)) : "";
+  auto controller =
+      start_controller(s.dir / "w.yaml", {"--expect-agents", std::to_string(agents), "--out",
+                                          (s.dir / "out").string(), "--insecure-no-token"});
+  s.controller = std::move(controller.process);
+  s.address = controller.address;
   return s;
 }
 

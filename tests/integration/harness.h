@@ -67,6 +67,24 @@ inline std::optional<std::string> wait_for_line(
   return std::nullopt;
 }
 
+// `horde controller WORKLOAD --listen 127.0.0.1:0 FLAGS...`, once it has said
+// which port it took: `address` is then "127.0.0.1:PORT", else empty (the
+// caller asserts on it).
+struct StartedController {
+  Subprocess process;
+  std::string address;
+};
+inline StartedController start_controller(const std::filesystem::path& workload,
+                                          const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"controller", workload.string(), "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  StartedController c{start_horde(args), ""};
+  if (auto port = wait_for_line(c.process, "(port ")) {
+    c.address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  }
+  return c;
+}
+
 inline uint16_t port_of_url(const std::string& url) {
   const auto colon = url.rfind(':');
   return static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));

@@ -123,13 +123,11 @@ TEST(HostileSession, BadReportsCostOnlyTheirOwnSession) {
   ASSERT_FALSE(url.empty());
   write_file(dir / "w.yaml", "target: " + url + "\nload: {connections: 6, duration: 3s}\n");
   write_file(dir / "token", kToken);
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "6", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "6", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
 
   {  // A hello with a name far over the limit never joins.
     FakeAgent longname(address, std::string(300, 'n'));
@@ -237,13 +235,11 @@ TEST(HostileSession, FarFutureAndOverflowingReportsAreRejectedCountedAndToldWhy)
   write_file(dir / "w.yaml",
              "target: " + url + "\nload: {rate: 60, duration: 1h}\ntolerate_lost_agents: 2\n");
   write_file(dir / "token", kToken);
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "3", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "3", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
 
   Subprocess good = start_horde({"agent", "--controller", address, "--once", "--name", "good",
                                  "--threads", "1", "--token-file", (dir / "token").string()});
@@ -314,15 +310,14 @@ TEST(HostileSession, HostNameCutInsideAUtf8CharacterStillWritesTheResults) {
   const auto dir = temp_dir("hostile-host");
   write_file(dir / "w.yaml", "target: http://127.0.0.1:9/\nload: {connections: 1, duration: 1s}\n");
   write_file(dir / "token", kToken);
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
   std::string host = "a";
   for (int i = 0; i < 200; ++i) host += "\xc3\xa9";  // 401 bytes: byte 256 is inside an 'é'
-  FakeAgent fake("127.0.0.1:" + std::to_string(std::stoi(*port)), "utf8", host);
+  FakeAgent fake(address, "utf8", host);
   ASSERT_TRUE(fake.wait_assignment(std::chrono::seconds(30)));
   // It never reports: the controller drops it as silent, a lost agent (exit 3).
   controller.read_all(in(std::chrono::seconds(40)));

@@ -62,13 +62,11 @@ Outcome run_and_kill(const std::string& name, const std::string& load, bool reba
   write_file(dir / "w.yaml",
              "target: " + url + "\nload: " + load +
                  "\ntolerate_lost_agents: 1\nrebalance: " + (rebalance ? "true" : "false") + "\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "3", "--out", (dir / "out").string(), "--insecure-no-token"});
-  auto port = wait_for_line(controller, "(port ");
-  EXPECT_TRUE(port);
-  if (!port) return o;
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] = start_controller(
+      dir / "w.yaml",
+      {"--expect-agents", "3", "--out", (dir / "out").string(), "--insecure-no-token"});
+  EXPECT_FALSE(address.empty());
+  if (address.empty()) return o;
   std::vector<Subprocess> agents;
   for (const char* n : {"a1", "a2", "a3"}) {
     agents.push_back(start_horde({"agent", "--controller", address, "--once", "--name", n,

@@ -62,13 +62,11 @@ TEST(Runaway, PhaseEveryAgentRefusesEndsAtOnceWithBoundedMemory) {
   const auto dir = temp_dir("runaway-refused");
   write_file(dir / "token", "runaway-test-token");
   write_file(dir / "w.yaml", long_phase_yaml("http://127.0.0.1:9/x", 1000));
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
   // --max-rate 10 against 1000 requests/s: the agent refuses the assignment.
   Subprocess agent = start_horde({"agent", "--controller", address, "--once", "--name", "refuser",
                                   "--max-rate", "10", "--token-file", (dir / "token").string()});
@@ -96,13 +94,11 @@ TEST(Runaway, SigtermEndsALongPhaseWithinSecondsAndWritesTheResults) {
   ASSERT_FALSE(url.empty());
   write_file(dir / "token", "runaway-test-token");
   write_file(dir / "w.yaml", long_phase_yaml(url, 50));
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
   Subprocess agent = start_horde({"agent", "--controller", address, "--once", "--name", "a1",
                                   "--threads", "1", "--token-file", (dir / "token").string()});
   // Wait until intervals are being merged (a few lines in intervals.jsonl).
@@ -145,13 +141,11 @@ TEST(Runaway, SigtermDuringAScaleCommandEndsTheRunWithinSeconds) {
              "  instances: [1, 2]\n"
              "  scale_command: touch " +
                  marker.string() + "; echo {instances}; exec sleep 600\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", "1", "--join-timeout", "30s", "--out", (dir / "out").string(),
-                   "--no-live", "--token-file", (dir / "token").string()});
-  auto port = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port));
+  auto [controller, address] =
+      start_controller(dir / "w.yaml", {"--expect-agents", "1", "--join-timeout", "30s", "--out",
+                                        (dir / "out").string(), "--no-live", "--token-file",
+                                        (dir / "token").string()});
+  ASSERT_FALSE(address.empty());
   Subprocess agent = start_horde({"agent", "--controller", address, "--once", "--name", "a1",
                                   "--threads", "1", "--token-file", (dir / "token").string()});
   const auto deadline = in(std::chrono::seconds(30));

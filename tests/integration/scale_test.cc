@@ -92,13 +92,10 @@ TEST(Scale, ThirtyTwoAgentProcessesMergeExactly) {
   const auto dir = temp_dir("scale32");
   write_file(dir / "w.yaml", "target: " + *url + "\nload:\n  connections: " +
                                  std::to_string(kConnections) + "\n  duration: 2s\n");
-  Subprocess controller =
-      start_horde({"controller", (dir / "w.yaml").string(), "--listen", "127.0.0.1:0",
-                   "--expect-agents", std::to_string(kAgents), "--out", (dir / "out").string(),
-                   "--join-timeout", "60s", "--insecure-no-token", "--no-progress"});
-  auto port_text = wait_for_line(controller, "(port ");
-  ASSERT_TRUE(port_text);
-  const std::string address = "127.0.0.1:" + std::to_string(std::stoi(*port_text));
+  auto [controller, address] = start_controller(
+      dir / "w.yaml", {"--expect-agents", std::to_string(kAgents), "--out", (dir / "out").string(),
+                       "--join-timeout", "60s", "--insecure-no-token", "--no-progress"});
+  ASSERT_FALSE(address.empty());
   std::vector<Subprocess> agents;
   for (int i = 0; i < kAgents; ++i) {
     agents.push_back(

@@ -34,16 +34,13 @@ Rig start_run(const std::string& name, uint32_t connections, const std::string& 
   r.url = wait_for_line(r.target, "listening on ").value_or("");
   write_file(r.dir / "w.yaml", "target: " + r.url + "\nload: {connections: " +
                                    std::to_string(connections) + ", duration: 2s}\n");
-  std::vector<std::string> args = {"controller",      (r.dir / "w.yaml").string(),
-                                   "--listen",        "127.0.0.1:0",
-                                   "--expect-agents", "1",
-                                   "--join-timeout",  join_timeout,
-                                   "--out",           (r.dir / "out").string(),
-                                   "--no-live"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  r.controller = start_horde(args);
-  auto port = wait_for_line(r.controller, "(port ");
-  r.address = port ? "127.0.0.1:" + std::to_string(std::stoi(*port)) : "";
+  std::vector<std::string> flags = {"--expect-agents", "1",     "--join-timeout",
+                                    join_timeout,      "--out", (r.dir / "out").string(),
+                                    "--no-live"};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  auto controller = start_controller(r.dir / "w.yaml", flags);
+  r.controller = std::move(controller.process);
+  r.address = controller.address;
   return r;
 }
 
