@@ -1,6 +1,7 @@
 #include "common/threshold.h"
 
 #include <cctype>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 
@@ -28,9 +29,43 @@ constexpr MetricName kMetricNames[] = {
     {"rps", Metric::kThroughput}, {"throughput", Metric::kThroughput},
 };
 
-bool is_latency(Metric m) { return m != Metric::kErrorRate && m != Metric::kThroughput; }
+// Microseconds per unit of the duration units parse_duration accepts.
+double us_per(const std::string& unit) {
+  if (unit == "us") return 1;
+  if (unit == "s") return 1e6;
+  if (unit == "m") return 60e6;
+  if (unit == "h") return 3600e6;
+  return 1e3;  // ms
+}
+
+// The last unit of a duration text ("1m30s" -> "s", "250µs" -> "us").
+std::string last_unit(std::string_view v) {
+  size_t end = v.size();
+  size_t start = end;
+  while (start > 0 && !std::isdigit(static_cast<unsigned char>(v[start - 1])) &&
+         v[start - 1] != '.') {
+    --start;
+  }
+  const std::string unit = lower(trim(v.substr(start, end - start)));
+  if (unit == "µs") return "us";
+  return unit == "us" || unit == "s" || unit == "m" || unit == "h" ? unit : "ms";
+}
+
+// Three decimals at most, no trailing zeros: 1989, 1.989, 0.25.
+std::string trimmed(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  return s == "-0" ? "0" : s;
+}
 
 }  // namespace
+
+bool is_latency(Metric m) { return m != Metric::kErrorRate && m != Metric::kThroughput; }
 
 Result<Threshold> parse_threshold(const std::string& text) {
   const std::string_view t = trim(text);
@@ -72,10 +107,12 @@ Result<Threshold> parse_threshold(const std::string& text) {
   const std::string_view value_text = trim(rest);
   if (value_text.empty()) return fail("missing value");
   double value = 0;
+  std::string unit = "rps";
   if (is_latency(*metric)) {
     auto d = parse_duration(std::string(value_text));
     if (!d) return fail(metric_text + " needs a duration: " + d.error().message);
     value = static_cast<double>(d->count()) / 1000.0;
+    unit = last_unit(value_text);
   } else if (*metric == Metric::kErrorRate) {
     const bool percent = value_text.ends_with('%');
     const std::string_view number =
@@ -85,12 +122,13 @@ Result<Threshold> parse_threshold(const std::string& text) {
                   quote(value_text));
     }
     if (percent) value /= 100.0;
+    unit = percent ? "%" : "";
   } else {
     if (!parse_number(value_text, &value) || value < 0) {
       return fail(metric_text + " needs a number of requests/s >= 0, got " + quote(value_text));
     }
   }
-  return Threshold{*metric, op, value, std::string(t)};
+  return Threshold{*metric, op, value, std::string(t), unit};
 }
 
 bool threshold_holds(const Threshold& t, double observed) {
@@ -105,6 +143,19 @@ bool threshold_holds(const Threshold& t, double observed) {
       return observed >= t.value;
   }
   return false;
+}
+
+double in_threshold_unit(const Threshold& t, double observed) {
+  if (is_latency(t.metric)) return observed * 1000.0 / us_per(t.unit);
+  if (t.metric == Metric::kErrorRate && t.unit == "%") return observed * 100.0;
+  return observed;
+}
+
+std::string format_observed(const Threshold& t, double observed) {
+  const std::string v = trimmed(in_threshold_unit(t, observed));
+  if (t.unit.empty()) return v;
+  if (t.unit == "%") return v + "%";
+  return v + " " + t.unit;
 }
 
 std::string metric_name(Metric m) {

@@ -22,10 +22,20 @@ struct Threshold {
   Comparison op;
   double value;
   std::string text;
+  // The unit the user wrote, which observed values are shown in: "us", "ms",
+  // "s", "m", "h" for latency, "%" or "" (a fraction) for error_rate, "rps".
+  std::string unit;
   bool operator==(const Threshold&) const = default;
 };
 Result<Threshold> parse_threshold(const std::string& text);
 bool threshold_holds(const Threshold& t, double observed);
 std::string metric_name(Metric m);  // "p99", "error_rate", "rps", ...
+bool is_latency(Metric m);
+
+// An observed value (ms for latency, a fraction for error_rate, requests/s)
+// in the threshold's unit: 1.989 ms for "p99 < 50us" is 1989.
+double in_threshold_unit(const Threshold& t, double observed);
+// The same with its unit, for people: "1989 us", "2.5%", "950.3 rps".
+std::string format_observed(const Threshold& t, double observed);
 
 }  // namespace horde

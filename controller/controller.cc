@@ -377,7 +377,7 @@ int Controller::run() {
       result_.abort_reason = *why;
     }
   }
-  result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases));
+  result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases), result_.aborted);
   progress_.finish();
   std::printf("\n%s", summary_table(result_).c_str());
   if (result_.scalability) {

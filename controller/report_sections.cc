@@ -71,14 +71,23 @@ std::string header_section(const ReportInput& in) {
   if (s.contains("thresholds") && s["thresholds"].is_array()) {
     for (const auto& t : s["thresholds"]) {
       ++count;
-      if (!t.value("passed", false)) failed.push_back(json_string(t, "threshold"));
+      if (!t.is_object() || !t.contains("passed") || !t["passed"].is_boolean() ||
+          !t["passed"].get<bool>()) {
+        failed.push_back(json_string(t, "threshold"));
+      }
     }
   }
   const bool has_scal = s.contains("scalability") && s["scalability"].is_object();
   if (has_scal && !s["scalability"].value("passed", true)) {
     failed.push_back("scaling efficiency below the required minimum");
   }
-  if (count > 0 || has_scal) {
+  if ((count > 0 || has_scal) && (aborted || incomplete)) {
+    // What a run that did not complete measured proves nothing either way.
+    out += fmt::format(
+        "<div class=\"banner warn\">NOT JUDGED: the run did not complete, no check is passed or "
+        "failed &mdash; exit code {}</div>\n",
+        static_cast<int>(json_number(s, "exit_code", 3)));
+  } else if (count > 0 || has_scal) {
     std::string what;
     for (const auto& f : failed) what += (what.empty() ? "" : "; ") + esc(f);
     out += fmt::format("<div class=\"banner {}\">{} &mdash; exit code {}</div>\n",
@@ -119,10 +128,32 @@ std::string header_section(const ReportInput& in) {
         "class=\"narrow\"><tr><th>threshold</th>"
         "<th>observed</th><th>result</th></tr>\n";
     for (const auto& t : s["thresholds"]) {
-      const bool p = t.value("passed", false);
+      const std::string result = json_string(t, "result");
+      const bool judged = !(aborted || incomplete) && result != "not judged" &&
+                          t.contains("observed") && t["observed"].is_number();
+      const bool p =
+          judged && t.contains("passed") && t["passed"].is_boolean() && t["passed"].get<bool>();
+      // Observed in the threshold's unit when summary.json has it (older ones: ms).
+      std::string observed = "&ndash;";
+      if (judged) {
+        const std::string unit = json_string(t, "unit");
+        observed = t.contains("observed_in_unit") && t["observed_in_unit"].is_number()
+                       ? num(json_number(t, "observed_in_unit", NAN), 3) + (unit.empty() ? ""
+                                                                            : unit == "%"
+                                                                                ? "%"
+                                                                                : " " + esc(unit))
+                       : num(json_number(t, "observed", NAN), 3);
+      }
+      std::string why = json_string(t, "not_judged");
+      if (why.empty()) why = "the run did not complete";
       out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>\n",
-                         esc(json_string(t, "threshold")), num(json_number(t, "observed", NAN), 3),
-                         p ? "ok" : "bad", p ? "PASS" : "FAIL");
+                         esc(json_string(t, "threshold")), observed,
+                         !judged ? ""
+                         : p     ? "ok"
+                                 : "bad",
+                         !judged ? "not judged: " + esc(why)
+                         : p     ? "PASS"
+                                 : "FAIL");
     }
     out += "</table>\n";
   }

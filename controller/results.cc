@@ -96,11 +96,22 @@ double observed_value(const PhaseResult& r, Metric m) {
   return 0;
 }
 
-std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r) {
+std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r,
+                                       bool aborted) {
   std::vector<ThresholdOutcome> out;
   for (const auto& t : ts) {
-    const double v = observed_value(r, t.metric);
-    out.push_back({t, v, threshold_holds(t, v)});
+    ThresholdOutcome o{t, 0, false, ""};
+    if (aborted) {
+      o.not_judged = "the run was aborted";
+    } else if (r.counters.requests == 0) {
+      o.not_judged = "no request was measured";
+    } else if (is_latency(t.metric) && r.latency.empty()) {
+      o.not_judged = "no latency was measured";
+    } else {
+      o.observed = observed_value(r, t.metric);
+      o.passed = threshold_holds(t, o.observed);
+    }
+    out.push_back(std::move(o));
   }
   return out;
 }
@@ -111,6 +122,25 @@ int exit_code(const RunResult& r) {
     if (!t.passed) return 1;
   }
   return r.scalability_passed ? 0 : 1;
+}
+
+std::string thresholds_line(const RunResult& r) {
+  if (r.aborted) return "";
+  size_t failed = 0, not_judged = 0;
+  std::string why;  // the first reason: a run that measured nothing gives all the same one
+  for (const auto& t : r.thresholds) {
+    failed += t.failed() ? 1 : 0;
+    not_judged += t.judged() ? 0 : 1;
+    if (why.empty()) why = t.not_judged;
+  }
+  const size_t n = r.thresholds.size();
+  std::string out;
+  if (failed > 0) out = fmt::format("{} of {} threshold{} failed", failed, n, n == 1 ? "" : "s");
+  if (not_judged > 0) {
+    out += fmt::format("{}{} of {} threshold{} not judged: {}", out.empty() ? "" : "; ", not_judged,
+                       n, n == 1 ? "" : "s", why);
+  }
+  return out.empty() ? "" : out + "\n";
 }
 
 nlohmann::json phase_json(const PhaseResult& p) {
@@ -181,8 +211,18 @@ nlohmann::json summary_json(const RunResult& r) {
   }
   nlohmann::json thresholds = nlohmann::json::array();
   for (const auto& t : r.thresholds) {
+    const bool judged = t.judged();
     thresholds.push_back(
-        {{"threshold", t.threshold.text}, {"observed", t.observed}, {"passed", t.passed}});
+        {{"threshold", t.threshold.text},
+         {"observed", judged ? nlohmann::json(t.observed) : nlohmann::json()},
+         {"unit", t.threshold.unit},
+         {"observed_in_unit",
+          judged ? nlohmann::json(in_threshold_unit(t.threshold, t.observed)) : nlohmann::json()},
+         {"passed", t.passed},
+         {"result", !judged    ? "not judged"
+                    : t.passed ? "pass"
+                               : "fail"},
+         {"not_judged", t.not_judged}});
   }
   return {{"schema", 1},
           {"run_id", r.run_id},
@@ -271,15 +311,22 @@ std::string summary_table(const RunResult& r) {
                        a.lost ? "  LOST: " + a.lost_reason : "");
   }
   for (const auto& th : r.thresholds) {
-    out += fmt::format("threshold {:<24} observed {:>12.3f}  {}\n", th.threshold.text, th.observed,
-                       th.passed ? "PASS" : "FAIL");
+    if (!th.judged()) {
+      out += fmt::format("threshold {:<24} observed {:>12}  NOT JUDGED: {}\n", th.threshold.text,
+                         "-", th.not_judged);
+      continue;
+    }
+    out += fmt::format("threshold {:<24} observed {:>12}  {}\n", th.threshold.text,
+                       format_observed(th.threshold, th.observed), th.passed ? "PASS" : "FAIL");
   }
   for (const auto& w : r.warnings) out += "warning: " + w + "\n";
-  // The last plain line: why the run failed, or what share of requests failed and why.
+  // The last plain lines: why the run failed, or what share of requests failed
+  // and why, then how many thresholds failed (exit code 1).
   if (r.aborted) {
     out += "run aborted: " + r.abort_reason + "\n";
   } else {
     out += failed_share_line(t.counters);
+    out += thresholds_line(r);
   }
   return out;
 }
@@ -328,6 +375,13 @@ std::string capacity_lines(const nlohmann::json& capacity) {
     const auto rate = [](const nlohmann::json& v) {
       return v.is_null() ? std::string("none") : fmt::format("{:.0f} rps", v.get<double>());
     };
+    if (c.value("target_unreachable", false)) {
+      out += fmt::format(
+          "capacity{}: unknown - the target answered no request at {} (every one failed): it is "
+          "down or unreachable, not at its capacity; {} step(s)\n",
+          where, rate(c["unanswered_rate"]), c["steps"].get<int>());
+      continue;
+    }
     out += fmt::format(
         "capacity{}: {:.1f} rps (p99 {}) - highest offered rate within the SLO {}, lowest beyond "
         "it {}, {} steps\n",

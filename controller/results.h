@@ -71,10 +71,16 @@ struct AgentSummary {
   uint64_t connections_peak = 0;  // the most it had open at once, over the run
 };
 
+// A threshold is judged only on what was measured: in an aborted run, or on
+// no request (or no latency sample) at all, it is "not judged", never a pass.
 struct ThresholdOutcome {
   Threshold threshold;
-  double observed = 0;
+  double observed = 0;  // ms for latency, a fraction for error_rate, requests/s
   bool passed = false;
+  std::string not_judged;  // why it was not judged; empty: judged
+
+  bool judged() const { return not_judged.empty(); }
+  bool failed() const { return judged() && !passed; }
 };
 
 struct RunResult {
@@ -96,9 +102,14 @@ struct RunResult {
 PhaseResult totals(const std::vector<PhaseResult>& phases);
 // The value a threshold looks at (latency in ms, error_rate as a fraction, rps).
 double observed_value(const PhaseResult& r, Metric m);
-std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r);
-// 0 ok, 1 a threshold failed, 3 aborted.
+// `aborted`: the run did not complete, none is judged.
+std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r,
+                                       bool aborted = false);
+// 0 ok, 1 a threshold failed (or could not be judged on zero requests), 3 aborted.
 int exit_code(const RunResult& r);
+// The summary's verdict line on the thresholds: "2 of 3 thresholds failed", or
+// "" when every one passed (or there are none, or the run aborted).
+std::string thresholds_line(const RunResult& r);
 
 nlohmann::json phase_json(const PhaseResult& p);
 nlohmann::json summary_json(const RunResult& r);

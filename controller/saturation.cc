@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "controller/reachability.h"
+
 namespace horde {
 
 std::vector<std::string> saturation_warnings(const SaturationInput& in, const IntervalReport& r,
@@ -19,6 +21,11 @@ std::vector<std::string> saturation_warnings(const SaturationInput& in, const In
                     "target, may be limiting the result; add agents or threads",
                     in.agent, 100 * cpu, usable_cores, r.phase, r.interval));
   }
+  // An interval in which every request failed without any response is a target
+  // that is down, not a generator at its limit: the run ends saying so
+  // (reachability.h), and "raise load.max_connections" would send the user the
+  // wrong way.
+  if (r.counters.errors > 0 && responses(r.counters) == 0) return out;
   // More than 1% of the requests late, and at least 10 of them.
   const uint64_t sent = std::max<uint64_t>(r.counters.requests, 1);
   if (!warned->lag && in.mode == LoadMode::kOpen && r.counters.late * 100 > sent &&

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "common/load_validate.h"
+#include "controller/reachability.h"
 
 namespace horde {
 
@@ -13,6 +14,12 @@ namespace {
 
 double p99_ms(const PhaseResult& r) {
   return static_cast<double>(r.latency.value_at_percentile(99)) / 1000.0;
+}
+
+// Every request ended in an error and none got any response: the target is
+// down (or unreachable), which says nothing about its capacity.
+bool unanswered(const PhaseResult& r) {
+  return r.counters.requests > 0 && r.counters.errors > 0 && responses(r.counters) == 0;
 }
 
 double achieved(const PhaseResult& r) {
@@ -138,6 +145,7 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
       s.p99_ms = p99_ms(r);
       s.phase = good_phase_;
     }
+    s.unanswered_rate = unanswered_;
     searches_.push_back(s);
   }
   ++group_;
@@ -145,6 +153,7 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
   group_started_ = false;
   good_ = bad_ = -1;
   good_phase_ = -1;
+  unanswered_.reset();
   steps_ = 0;
 }
 
@@ -165,6 +174,12 @@ std::optional<PhaseSpec> SweepPlanner::next(const std::vector<PhaseResult>& done
     double next_rate = c.start_rate;
     if (issued_) {
       const PhaseResult& last = done.back();
+      if (unanswered(last)) {  // bisecting toward 0 would only repeat it
+        unanswered_ = rate_;
+        bad_ = bad_ < 0 ? rate_ : std::min(bad_, rate_);
+        finish_group(done);
+        continue;
+      }
       if (step_ok(last)) {
         good_ = rate_;
         good_phase_ = static_cast<int64_t>(done.size() - 1);

@@ -68,6 +68,7 @@ class SweepPlanner {
   double rate_ = 0;              // offered rate of the phase that is out
   double good_ = -1, bad_ = -1;  // highest passing / lowest failing rate
   int64_t good_phase_ = -1;
+  std::optional<double> unanswered_;  // a step got no response at all: the target is down
   uint32_t steps_ = 0;
   std::vector<ScalabilityPoint> points_;
   std::vector<CapacityResult> searches_;

@@ -65,7 +65,9 @@ nlohmann::json CapacityResult::to_json() const {
           {"lowest_bad_rate", or_null(lowest_bad_rate)},
           {"capacity_rps", capacity_rps},
           {"p99_ms", or_null(p99_ms)},
-          {"phase", or_null(phase)}};
+          {"phase", or_null(phase)},
+          {"target_unreachable", unanswered_rate.has_value()},
+          {"unanswered_rate", or_null(unanswered_rate)}};
 }
 
 nlohmann::json to_json(const std::vector<CapacityResult>& searches) {

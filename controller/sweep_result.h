@@ -48,6 +48,9 @@ struct CapacityResult {
   double capacity_rps = 0;                  // achieved at highest_good_rate; 0 without one
   std::optional<double> p99_ms;
   std::optional<int64_t> phase;  // the phase that measured the capacity
+  // The search ended because a step got no response at all (every request an
+  // error): the target is down, its capacity is unknown, not 0.
+  std::optional<double> unanswered_rate;
 
   nlohmann::json to_json() const;
 };

@@ -219,6 +219,13 @@ TEST(ReportHtml, AbortedRunGetsABanner) {
   ASSERT_TRUE(page.ok()) << page.error().message;
   EXPECT_NE(page->find("Aborted run: interrupted by SIGINT"), std::string::npos);
   EXPECT_NE(page->find("agent-b (lost)"), std::string::npos);
+  // Issue 17: it said "PASS: every check holds - exit code 3" under this banner.
+  EXPECT_EQ(page->find("PASS: every check holds"), std::string::npos);
+  EXPECT_EQ(page->find(">PASS<"), std::string::npos);
+  EXPECT_NE(page->find("NOT JUDGED: the run did not complete, no check is passed or failed "
+                       "&mdash; exit code 3"),
+            std::string::npos);
+  EXPECT_NE(page->find("not judged: the run did not complete"), std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -96,5 +96,18 @@ TEST(Saturation, PoolAtItsLimitOnce) {
   EXPECT_TRUE(saturation_warnings(input(), figures(0, 100, 0, 5), &w).empty());
 }
 
+TEST(Saturation, ATargetThatAnswersNothingIsNotAGeneratorLimit) {
+  // Issue 17: against a dead target every due request finds the pool full of
+  // failing connects; "raise load.max_connections" would send the user the wrong way.
+  SaturationWarned w;
+  IntervalReport dead = figures(0.1, 100, 100, 40);
+  dead.counters.errors = 100;
+  EXPECT_TRUE(saturation_warnings(input(), dead, &w).empty());
+  EXPECT_FALSE(w.lag || w.pool);
+  // The same figures with one response are a pool at its limit.
+  dead.counters.status_codes[200] = 1;
+  EXPECT_EQ(saturation_warnings(input(), dead, &w).size(), 2u);
+}
+
 }  // namespace
 }  // namespace horde

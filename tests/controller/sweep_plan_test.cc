@@ -407,6 +407,32 @@ TEST(CapacitySearch, FirstStepFailingBisectsTowardZero) {
   EXPECT_EQ(s["lowest_bad_rate"], rate_of(d.specs.back()));
 }
 
+TEST(CapacitySearch, ATargetThatAnswersNothingEndsTheSearchAtOnce) {
+  // Issue 17: every request of the first step failed with no response (nothing
+  // listens): the search stops there and says the target is down; bisecting
+  // toward 0 rps would only repeat it and end with "capacity 0".
+  const Workload base = load(capacity_yaml("  start_rate: 100\n"));
+  SweepPlanner planner(base, 1);
+  const Driven d = drive(planner, [](const PhaseSpec& p) {
+    PhaseResult r = fake_result(rate_of(p), rate_of(p), 1'000);
+    r.latency = Histogram{};
+    r.counters.errors = r.counters.requests;
+    r.counters.errors_by_class[static_cast<size_t>(ErrorClass::kConnect)] = r.counters.requests;
+    return r;
+  });
+  ASSERT_EQ(d.specs.size(), 1u);
+  const auto s = planner.capacity_json()[0];
+  EXPECT_TRUE(s["target_unreachable"].get<bool>());
+  EXPECT_EQ(s["unanswered_rate"], 100.0);
+  EXPECT_EQ(s["steps"], 1);
+  EXPECT_TRUE(s["highest_good_rate"].is_null());
+  const std::string line = capacity_lines(planner.capacity_json());
+  EXPECT_EQ(line,
+            "capacity: unknown - the target answered no request at 100 rps (every one failed): "
+            "it is down or unreachable, not at its capacity; 1 step(s)\n");
+  // A target that answers, even only with errors, is still searched (fake_target(0) above).
+}
+
 TEST(CapacitySearch, MaxRateReachedWhilePassingEndsTheSearch) {
   check_search({1e9, "  start_rate: 100\n  factor: 3\n  max_rate: 1000\n"});
   const Workload base = load(capacity_yaml("  start_rate: 100\n  factor: 3\n  max_rate: 1000\n"));

@@ -46,6 +46,21 @@ inline Finished run_horde(const std::vector<std::string>& args,
   return f;
 }
 
+// As run_horde, with stderr (the log, the warnings) in `out` too.
+inline Finished run_horde_merged(const std::vector<std::string>& args,
+                                 std::chrono::seconds timeout = std::chrono::seconds(60)) {
+  std::vector<std::string> argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", HORDE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = Subprocess::spawn(argv, true);
+  if (!p) return {};
+  Finished f;
+  const auto deadline = Clock::now() + timeout;
+  f.out = p->read_all(deadline);
+  auto code = p->wait_until(deadline);
+  f.code = code ? *code : -1;
+  return f;
+}
+
 inline Subprocess start_horde(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {HORDE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
