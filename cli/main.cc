@@ -2,7 +2,6 @@
 // libraries' typed options (validating each at the edge, exit code 2 with the
 // flag named), and calls into the libraries. Nothing else.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +16,7 @@
 #include "common/security.h"
 #include "common/text.h"
 #include "common/workload.h"
+#include "controller/console.h"
 #include "controller/controller.h"
 #include "controller/interval_log.h"
 #include "controller/local_run.h"
@@ -92,7 +92,7 @@ struct RunFlags {
   uint32_t streams = 0;  // HTTP/2 and gRPC: streams per connection
   double rate = 0;
   unsigned threads = 0;
-  uint32_t local_agents = 2;
+  uint32_t local_agents = 0;  // not given: 2, or fewer when there are fewer connections
   bool no_live = false;
   bool no_progress = false;    // plain lines even on a terminal
   bool overwrite = false;      // --out may hold an earlier run's results: replace them
@@ -170,7 +170,8 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
                   "HTTP/2 and gRPC: concurrent streams per connection (as h2load -m)")
       ->check(CLI::Range(1u, kMaxStreamsPerConnection));
   cmd->add_option("--rate", f->rate, "Open loop at this total rate (requests/s)");
-  cmd->add_option("-d,--duration", f->duration, "Measured duration, e.g. 10s");
+  cmd->add_option("-d,--duration", f->duration,
+                  "Measured duration, e.g. 30s (default: the file's load.duration, else 10s)");
   cmd->add_option("--warmup", f->warmup, "Warm-up before it, excluded from results");
   cmd->add_option("--out", f->out,
                   "Results directory (default results/<run-id>); must be empty or new");
@@ -187,41 +188,74 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
 
 int main(int argc, char** argv) {
   die_with_parent();  // a local agent or built-in target never outlives `horde run`
-  CLI::App app{"horde: distributed HTTP load generation that answers how your service scales"};
+  // Named `horde` in help and errors, whatever path it was started by.
+  CLI::App app{"horde: distributed HTTP load generation that answers how your service scales",
+               "horde"};
   app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  horde run --target http://127.0.0.1:8080/ -c 64 -d 30s\n"
+      "  horde run examples/capacity-search.yaml -v\n"
+      "Each subcommand's --help gives its flags and defaults.");
   app.set_version_flag("--version", HORDE_VERSION);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+  // Accepted before or after the subcommand (fallthrough): `horde run -v w.yaml`.
+  app.fallthrough();
+  std::string log_level;  // empty: `horde run` warn (quiet), the other subcommands info
+  int verbose = 0;
+  bool quiet = false;
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, off (default: warn for run, else info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("-v,--verbose", verbose, "More log lines: -v info, -vv debug");
+  app.add_flag("-q,--quiet", quiet, "Errors only in the log (results and the live line stay)");
 
   RunFlags run;
   auto* run_cmd = app.add_subcommand("run", "Run a workload here: controller + local agents");
+  run_cmd->footer(
+      "Examples:\n"
+      "  horde run --target http://127.0.0.1:8080/ -c 64 -d 30s\n"
+      "  horde run workload.yaml --out results/today -v");
   run_cmd->add_option("workload", run.file, "Workload file (YAML or JSON)");
   add_run_flags(run_cmd, &run);
-  run_cmd->add_option("--threads", run.threads, "Load threads per agent (default cores/agents)")
+  run_cmd->add_option("-t,--threads", run.threads, "Load threads per agent (default cores/agents)")
       ->check(CLI::Range(1u, 4096u));
-  run_cmd->add_option("--local-agents", run.local_agents, "Agent processes to start")
+  run_cmd
+      ->add_option("--local-agents", run.local_agents,
+                   "Agent processes to start (default 2; 1 with -c 1 in closed loop)")
       ->check(CLI::Range(1u, 256u));
 
   RunFlags ctl;
   std::string listen = "0.0.0.0:7400", join_timeout = "60s";
   uint32_t expect_agents = 1;
   auto* ctl_cmd = app.add_subcommand("controller", "Run a workload on agents that dial in");
+  ctl_cmd->footer(
+      "Examples:\n"
+      "  horde controller workload.yaml --expect-agents 4 --token-file token\n"
+      "  horde controller workload.yaml --listen 10.0.0.5:7400 --join-timeout 5m "
+      "--token-file token");
   ctl_cmd->add_option("workload", ctl.file, "Workload file (YAML or JSON)")->required();
   add_run_flags(ctl_cmd, &ctl);
-  ctl_cmd->add_option("--listen", listen, "Address for agents to dial (HOST:PORT)");
+  ctl_cmd->add_option("--listen", listen, "Address for agents to dial (HOST:PORT)")
+      ->capture_default_str();
   ctl_cmd->add_option("--expect-agents", expect_agents, "Agents to wait for before starting")
-      ->check(CLI::Range(1u, 100'000u));
-  ctl_cmd->add_option("--join-timeout", join_timeout, "How long to wait for them");
+      ->check(CLI::Range(1u, 100'000u))
+      ->capture_default_str();
+  ctl_cmd->add_option("--join-timeout", join_timeout, "How long to wait for them")
+      ->capture_default_str();
   SecurityFlags ctl_security;
   add_security_flags(ctl_cmd, &ctl_security);
 
   AgentOptions agent;
   auto* agent_cmd = app.add_subcommand("agent", "Dial a controller and generate its load");
+  agent_cmd->footer(
+      "Examples:\n"
+      "  horde agent --controller 10.0.0.5:7400 --token-file token\n"
+      "  horde agent --controller ctl:7400 --token-file token --allow-target 10.0.0.0/8 "
+      "--max-rate 50000");
   agent_cmd->add_option("--controller", agent.controller, "Controller address HOST:PORT")
       ->required();
   agent_cmd->add_option("--name", agent.name, "Agent name (default host-pid)");
-  agent_cmd->add_option("--threads", agent.threads, "Load threads (default: cores)")
+  agent_cmd->add_option("-t,--threads", agent.threads, "Load threads (default: cores)")
       ->check(CLI::Range(1u, 4096u));
   agent_cmd->add_flag("--once", agent.once, "Exit after one run");
   SecurityFlags agent_security;
@@ -245,12 +279,21 @@ int main(int argc, char** argv) {
   TargetOptions target;
   std::string target_listen = "127.0.0.1:8080", service_time = "5ms";
   auto* target_cmd = app.add_subcommand("target", "Built-in sample service with known capacity");
-  target_cmd->add_option("--listen", target_listen, "HOST:PORT of instance 0 (instance i: PORT+i)");
+  target_cmd->footer(
+      "Examples:\n"
+      "  horde target --listen 127.0.0.1:8080 --instances 4 --service-time 10ms\n"
+      "  horde target --instances 8 --workers 4 --contention 0.1 --crosstalk 0.001");
+  target_cmd->add_option("--listen", target_listen, "HOST:PORT of instance 0 (instance i: PORT+i)")
+      ->capture_default_str();
+  // The same bound as a workload's builtin_target.instances (docs/workload.md, docs/target.md).
   target_cmd->add_option("--instances", target.instances, "Instances (ports)")
-      ->check(CLI::Range(1u, 1024u));
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
   target_cmd->add_option("--workers", target.workers, "Workers per instance")
+      ->capture_default_str()
       ->check(CLI::Range(1u, 1'000'000u));
-  target_cmd->add_option("--service-time", service_time, "Time a request holds a worker");
+  target_cmd->add_option("--service-time", service_time, "Time a request holds a worker")
+      ->capture_default_str();
   target_cmd->add_option("--threads", target.threads, "Server threads")
       ->check(CLI::Range(1u, 256u));
   // Ranges are checked by ValidateTargetOptions, whose message names the flag.
@@ -266,12 +309,24 @@ int main(int argc, char** argv) {
 
   std::string report_dir;
   auto* report_cmd = app.add_subcommand("report", "Re-render report.html from a results directory");
+  report_cmd->footer(
+      "Examples:\n"
+      "  horde report results/20261201-190542-1a2b\n"
+      "  horde report results/today   (a killed controller: rebuilds summary.json first)");
   report_cmd->add_option("dir", report_dir, "Results directory (results/<run-id>)")->required();
 
   std::string validate_file;
   auto* validate_cmd = app.add_subcommand("validate", "Check a workload file");
+  validate_cmd->footer(
+      "Examples:\n"
+      "  horde validate workload.yaml\n"
+      "  horde validate examples/capacity.yaml > resolved.json");
   validate_cmd->add_option("workload", validate_file, "Workload file")->required();
 
+  if (argc <= 1) {  // no arguments: the help, as kubectl does; still a usage error
+    std::fputs(app.help().c_str(), stderr);
+    return kBadInput;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -279,7 +334,15 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kBadInput;
   }
 
-  auto stderr_log = spdlog::stderr_color_mt("horde");
+  if (log_level.empty()) {
+    log_level = quiet          ? "error"
+                : verbose >= 2 ? "debug"
+                : verbose == 1 ? "info"
+                : *run_cmd     ? "warn"
+                               : "info";
+  }
+  // Every log line goes through the console, which keeps it off the live line.
+  auto stderr_log = std::make_shared<spdlog::logger>("horde", console::stderr_sink());
   spdlog::set_default_logger(stderr_log);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -370,6 +433,7 @@ int main(int argc, char** argv) {
     lo.source = source;
     lo.local_agents = run.local_agents;
     lo.threads = run.threads;
+    lo.log_level = log_level;
     return run_local(std::move(lo), &signals.abort);
   }
 

@@ -48,7 +48,8 @@ Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   return *this;
 }
 
-Result<Subprocess> Subprocess::spawn(const std::vector<std::string>& argv, bool capture_stdout) {
+Result<Subprocess> Subprocess::spawn(const std::vector<std::string>& argv, bool capture_stdout,
+                                     bool merge_stderr) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -70,6 +71,7 @@ Result<Subprocess> Subprocess::spawn(const std::vector<std::string>& argv, bool 
       return Error{std::string("pipe: ") + std::strerror(errno)};
     }
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+    if (merge_stderr) posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   }
   // The child starts with default signal handling and nothing blocked, whatever
   // the parent did for its own signal thread.

@@ -1,7 +1,8 @@
 // Child processes: `horde run` starts its built-in target and its local agents
 // as children of one process tree, and the integration tests start real horde
 // processes the same way. Standard output is captured line by line so a parent
-// can wait for "listening on ..." lines; stderr is inherited (the log).
+// can wait for "listening on ..." lines; stderr is inherited (the log), or
+// merged into the same pipe (`horde run` passes its local agents' lines on).
 //
 // Children never outlive their parent and never take its terminal's signals:
 // each starts in its own process group (a Ctrl-C, or `timeout`'s group signal,
@@ -30,11 +31,15 @@ class Subprocess {
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
 
-  // argv[0] is the program path. capture_stdout: read it with read_line().
-  static Result<Subprocess> spawn(const std::vector<std::string>& argv, bool capture_stdout);
+  // argv[0] is the program path. capture_stdout: read it with read_line();
+  // with merge_stderr the child's stderr (its log) comes down the same pipe.
+  static Result<Subprocess> spawn(const std::vector<std::string>& argv, bool capture_stdout,
+                                  bool merge_stderr = false);
 
   // Next stdout line (without '\n'), or nullopt at EOF or when the deadline passes.
   std::optional<std::string> read_line(std::chrono::steady_clock::time_point deadline);
+  // True once stdout reached EOF and every line of it was read.
+  bool at_eof() const { return stdout_fd_ < 0 && buffer_.empty(); }
   // Everything left on stdout until EOF or the deadline.
   std::string read_all(std::chrono::steady_clock::time_point deadline);
 

@@ -223,8 +223,9 @@ void Controller::handle(const SessionEvent& e) {
 }
 
 void Controller::warn(const std::string& text) {
-  spdlog::warn("{}", text);
-  if (opt_.live) progress_.message("warning: " + text);
+  spdlog::warn("{}", text);  // on a terminal it clears the live line first (console.h)
+  // Plain lines (a pipe, a log file): the warning also stands among them on stdout.
+  if (opt_.live && !progress_.in_place()) progress_.message("warning: " + text);
   result_.warnings.push_back(text);
 }
 

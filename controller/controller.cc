@@ -95,9 +95,10 @@ bool Controller::wait_for_agents() {
     if (SteadyClock::now() >= deadline) {
       const std::string why = fmt::format(
           "only {} of {} expected agents joined within {} s; start more agents with `horde agent "
-          "--controller {}` or lower --expect-agents",
+          "--controller {}{}`{} or lower --expect-agents",
           registry_.roster().size(), opt_.expect_agents, opt_.join_timeout.count() / 1000,
-          opt_.listen);
+          opt_.listen, opt_.security.token.empty() ? "" : " --token-file FILE",
+          opt_.security.token.empty() ? "" : " (FILE holding the controller's token)");
       abort(why);
       return false;
     }
@@ -132,9 +133,8 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   const uint32_t intervals = interval_count(w.load);
   const auto total =
       std::chrono::duration_cast<SteadyClock::duration>(w.load.warmup + w.load.duration);
-  phase_ = std::make_unique<PhaseState>(
-      index, spec.name,
-      w.load.mode == LoadMode::kOpen ? std::optional<double>(w.load.rate) : std::nullopt);
+  // With stages the offered rate is the profile's mean, not load.rate (0).
+  phase_ = std::make_unique<PhaseState>(index, spec.name, mean_offered_rate(w.load));
   PhaseState& p = *phase_;
   p.workload = &w;
   p.members = members;
@@ -177,13 +177,9 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
     as->set_start_unix_ns(start_ns + a.clock.offset_ns());
     server_.send(a.session, m);
   }
-  spdlog::info("phase {} ({}): {} agents, {} {}, {} + {} warm-up, start in {} ms", index, spec.name,
-               members.size(),
-               w.load.mode == LoadMode::kOpen ? fmt::format("{} rps", w.load.rate)
-                                              : fmt::format("{} connections", w.load.connections),
-               w.load.mode == LoadMode::kOpen ? "open loop" : "closed loop",
-               format_duration(w.load.duration), format_duration(w.load.warmup),
-               opt_.start_delay.count());
+  spdlog::info("phase {} ({}): {} agents, {}, {} + {} warm-up, start in {} ms", index, spec.name,
+               members.size(), load_profile_text(w.load), format_duration(w.load.duration),
+               format_duration(w.load.warmup), opt_.start_delay.count());
   return true;
 }
 

@@ -5,11 +5,14 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <thread>
 
 #include "common/process.h"
 #include "common/security.h"
+#include "controller/console.h"
 
 namespace horde {
 
@@ -38,10 +41,12 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 // Starts `horde target` as a child and reads the URL of each instance.
-Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess* out) {
+Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, const std::string& log_level,
+                                              Subprocess* out) {
   auto child = Subprocess::spawn(
-      {self_executable(), "target", "--listen", "127.0.0.1:0", "--instances",
-       std::to_string(t.instances), "--workers", std::to_string(t.workers), "--service-time",
+      {self_executable(), "--log-level", log_level, "target", "--listen", "127.0.0.1:0",
+       "--instances", std::to_string(t.instances), "--workers", std::to_string(t.workers),
+       "--service-time",
        std::to_string(
            std::chrono::duration_cast<std::chrono::microseconds>(t.service_time).count()) +
            "us",
@@ -67,11 +72,20 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, Subprocess
 
 }  // namespace
 
+uint32_t default_local_agents(const Workload& w) {
+  // Searched or swept rates run open loop; an agents sweep's load is per agent.
+  if (w.load.mode != LoadMode::kClosed || w.capacity || !w.sweep.rates.empty() ||
+      !w.sweep.agents.empty()) {
+    return kDefaultLocalAgents;
+  }
+  return std::clamp<uint32_t>(w.load.connections, 1, kDefaultLocalAgents);
+}
+
 int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
   Subprocess target;
   Workload& w = o.controller.workload;
   if (w.targets.empty() && w.builtin_target) {
-    auto urls = start_builtin_target(*w.builtin_target, &target);
+    auto urls = start_builtin_target(*w.builtin_target, o.log_level, &target);
     if (!urls) {
       spdlog::error("{}", urls.error().message);
       return 3;
@@ -87,6 +101,18 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
     return 2;
   }
   w = *finalized;
+  if (o.local_agents == 0) {
+    o.local_agents = default_local_agents(w);
+    if (o.local_agents < kDefaultLocalAgents) {
+      // Said on stdout, beside the results: the run differs from the documented default.
+      std::printf(
+          "%u connection%s: starting %u local agent%s instead of %u (--local-agents N to "
+          "choose)\n",
+          w.load.connections, w.load.connections == 1 ? "" : "s", o.local_agents,
+          o.local_agents == 1 ? "" : "s", kDefaultLocalAgents);
+      std::fflush(stdout);
+    }
+  }
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const unsigned threads = o.threads ? o.threads : std::max(1u, cores / o.local_agents);
@@ -105,17 +131,34 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
   if (abort_switch) abort_switch->arm([&](const std::string& why) { controller.abort(why); });
 
   std::vector<Subprocess> agents;
+  agents.reserve(o.local_agents);  // the readers hold pointers into it
+  std::vector<std::thread> readers;
+  const auto join_readers = [&] {
+    for (auto& r : readers) r.join();
+    readers.clear();
+  };
   for (uint32_t i = 0; i < o.local_agents; ++i) {
-    auto agent = Subprocess::spawn(
-        {self_executable(), "agent", "--controller", "127.0.0.1:" + std::to_string(*port), "--once",
-         "--name", "local-" + std::to_string(i + 1), "--threads", std::to_string(threads)},
-        false);
+    const std::string name = "local-" + std::to_string(i + 1);
+    auto agent = Subprocess::spawn({self_executable(), "--log-level", o.log_level, "agent",
+                                    "--controller", "127.0.0.1:" + std::to_string(*port), "--once",
+                                    "--name", name, "--threads", std::to_string(threads)},
+                                   true, true);
     if (!agent) {
       spdlog::error("{}", agent.error().message);
       if (abort_switch) abort_switch->disarm();
+      for (auto& a : agents) a.signal(SIGKILL);
+      join_readers();
       return 3;
     }
     agents.push_back(std::move(*agent));
+    // Each agent's lines reach the terminal whole, with its name (the pipe ends when it exits).
+    readers.emplace_back([a = &agents.back(), prefix = "[" + name + "] "] {
+      while (!a->at_eof()) {
+        if (auto line = a->read_line(SteadyClock::now() + std::chrono::seconds(1))) {
+          console::write_line(stderr, prefix + *line);
+        }
+      }
+    });
   }
   const int code = controller.run();
   if (abort_switch) abort_switch->disarm();
@@ -130,6 +173,7 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
       a.signal(SIGKILL);
     }
   }
+  join_readers();  // every agent has exited or was killed: their pipes are at EOF
   if (target.pid() > 0) {
     target.signal(hurry ? SIGKILL : SIGTERM);
     if (!target.wait_until(SteadyClock::now() + std::chrono::seconds(5))) target.signal(SIGKILL);

@@ -31,11 +31,21 @@ class AbortSwitch {
   std::atomic<bool> hurried_{false};
 };
 
+inline constexpr uint32_t kDefaultLocalAgents = 2;
+
+// The agents `horde run` starts for `w` when --local-agents was not given.
+uint32_t default_local_agents(const Workload& w);
+
 struct LocalRunOptions {
   ControllerOptions controller;  // workload, out_dir, live; listen/expect_agents are set here
   std::string source;            // workload file name, for messages
-  uint32_t local_agents = 2;
+  // 0: not given: kDefaultLocalAgents, but never more than a closed loop's
+  // connections (each agent needs one; `-c 1` runs one agent, and says so).
+  uint32_t local_agents = 0;
   unsigned threads = 0;  // per agent; 0: cores / agents (at least 1)
+  // The agents log at this level; their lines reach this process's stderr
+  // whole, prefixed "[local-1] " (console.h), never split by the live line.
+  std::string log_level = "warn";
 };
 
 int run_local(LocalRunOptions options, AbortSwitch* abort_switch);

@@ -123,6 +123,40 @@ Result<RebalancePlan> plan_rebalance(const Workload& w, const std::vector<uint32
   return plan;
 }
 
+std::optional<double> offered_requests(const LoadSpec& load) {
+  if (load.mode != LoadMode::kOpen) return std::nullopt;
+  const auto seconds = [](Millis d) { return static_cast<double>(d.count()) / 1000.0; };
+  if (load.stages.empty()) return load.rate * seconds(load.duration);
+  double total = 0, before = 0;
+  for (const Stage& st : load.stages) {
+    total += (before + st.rate) / 2.0 * seconds(st.duration);
+    before = st.rate;
+  }
+  return total;
+}
+
+std::optional<double> mean_offered_rate(const LoadSpec& load) {
+  auto n = offered_requests(load);
+  if (!n) return std::nullopt;
+  if (load.stages.empty()) return load.rate;
+  const double s = static_cast<double>(load.duration.count()) / 1000.0;
+  return s > 0 ? *n / s : 0.0;
+}
+
+std::string load_profile_text(const LoadSpec& load) {
+  if (load.mode != LoadMode::kOpen) {
+    if (load.stages.empty()) return fmt::format("{} connections closed loop", load.connections);
+    std::string steps = "0";
+    for (const Stage& st : load.stages) steps += fmt::format(" -> {}", st.connections);
+    return fmt::format("stages {} connections closed loop", steps);
+  }
+  if (load.stages.empty()) return fmt::format("{} rps open loop", load.rate);
+  std::string steps = "0";
+  for (const Stage& st : load.stages) steps += fmt::format(" -> {}", st.rate);
+  return fmt::format("stages {} rps open loop (mean {:.1f} rps, {:.0f} requests offered)", steps,
+                     mean_offered_rate(load).value_or(0), offered_requests(load).value_or(0));
+}
+
 uint32_t interval_count(const LoadSpec& load) {
   const auto total = load.warmup + load.duration;
   return static_cast<uint32_t>((total.count() + load.interval.count() - 1) / load.interval.count());

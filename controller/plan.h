@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/result.h"
@@ -31,6 +33,15 @@ struct RebalancePlan {
 };
 Result<RebalancePlan> plan_rebalance(const Workload& w, const std::vector<uint32_t>& member_cores,
                                      const std::vector<uint32_t>& survivor_cores);
+
+// Open loop: the requests the load offers over its measured duration (with
+// stages: the integral of the profile, each stage a linear ramp from the one
+// before, 0 before the first), and their mean rate; nullopt in closed loop.
+std::optional<double> offered_requests(const LoadSpec& load);
+std::optional<double> mean_offered_rate(const LoadSpec& load);
+// For the log line: "500 rps open loop", "stages 0 -> 1000 -> 1000 rps open loop
+// (mean 750 rps, 22500 requests offered)", "32 connections closed loop".
+std::string load_profile_text(const LoadSpec& load);
 
 // Number of intervals of a phase (warm-up included), and how many of them are warm-up.
 uint32_t interval_count(const LoadSpec& load);

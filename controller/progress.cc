@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "controller/console.h"
+
 namespace horde {
 
 namespace {
@@ -51,10 +53,14 @@ std::string progress_line(const ProgressStatus& s) {
   bar.append(static_cast<size_t>(kBarWidth - filled), '.');
   const std::string count = s.phase_count ? fmt::format("{}/{}", s.phase_index + 1, s.phase_count)
                                           : fmt::format("{}", s.phase_index + 1);
+  const bool last = total > 0 && s.elapsed_s >= total;
+  const std::string errors =
+      fmt::format("{:.0f}/s{}", std::max(s.errors_per_s, 0.0),
+                  last ? fmt::format(" ({} total)", s.errors) : std::string());
   return fmt::format(
       "phase {} \"{}\" [{}] {:.1f}/{:.1f}s  {:.0f} rps  errors {}  p50 {} p99 {}  conns {}  "
       "agents {}/{}{}",
-      count, printable(s.phase_name), bar, elapsed, total, std::max(s.rps, 0.0), s.errors,
+      count, printable(s.phase_name), bar, elapsed, total, std::max(s.rps, 0.0), errors,
       format_ms(s.p50_ms), format_ms(s.p99_ms), s.connections, s.agents_active, s.agents_total,
       s.warmup ? "  (warm-up)" : "");
 }
@@ -67,17 +73,15 @@ void ProgressRenderer::update(const ProgressStatus& s) {
   const std::string line = progress_line(s);
   if (!in_place_) {
     std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
   } else {
     // A new phase keeps the previous phase's last line on screen.
     if (open_line_ && s.phase_index != last_phase_) finish();
-    // Spaces over the rest of a longer previous line: no terminal escapes needed.
-    const size_t pad = last_width_ > line.size() ? last_width_ - line.size() : 0;
-    std::fprintf(out_, "\r%s%*s", line.c_str(), static_cast<int>(pad), "");
+    // Through the console: a log line from any thread clears it first (console.h).
+    console::draw_live(out_, line);
     open_line_ = true;
-    last_width_ = line.size();
   }
   last_phase_ = s.phase_index;
-  std::fflush(out_);
 }
 
 void ProgressRenderer::message(const std::string& text) {
@@ -88,10 +92,8 @@ void ProgressRenderer::message(const std::string& text) {
 
 void ProgressRenderer::finish() {
   if (!open_line_) return;
-  std::fputc('\n', out_);
-  std::fflush(out_);
+  console::end_live();
   open_line_ = false;
-  last_width_ = 0;
 }
 
 }  // namespace horde

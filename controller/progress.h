@@ -1,6 +1,7 @@
 // The live progress display: one line per closed interval saying where the run
 // is (phase i/n, a bar over the phase's time), what the last interval did
-// (requests/s) and what the phase measured so far (errors, p50, p99), and how
+// (requests/s, errors/s) and what the phase measured so far (p50, p99; the error
+// total at its end), and how
 // many agents are still with it. On a terminal the line is redrawn in place
 // with '\r'; otherwise (a pipe, a log file, --no-progress) each update is a
 // plain line with no control characters, so logs stay greppable.
@@ -20,11 +21,12 @@ struct ProgressStatus {
   uint32_t phase_index = 0;  // 0-based; shown 1-based
   uint32_t phase_count = 0;  // 0: not known in advance (capacity search)
   std::string phase_name;
-  double elapsed_s = 0;  // since the phase start, warm-up included
-  double total_s = 0;    // warm-up + measured duration
-  bool warmup = false;   // the interval just closed was a warm-up interval
-  double rps = 0;        // of the interval just closed
-  uint64_t errors = 0;   // measured so far in this phase
+  double elapsed_s = 0;     // since the phase start, warm-up included
+  double total_s = 0;       // warm-up + measured duration
+  bool warmup = false;      // the interval just closed was a warm-up interval
+  double rps = 0;           // of the interval just closed
+  double errors_per_s = 0;  // of the interval just closed, like rps
+  uint64_t errors = 0;      // measured so far in this phase: shown at the phase's end
   double p50_ms = 0, p99_ms = 0;
   uint64_t connections = 0;  // the most open at once in the interval just closed
   uint32_t agents_active = 0, agents_total = 0;
@@ -33,8 +35,9 @@ struct ProgressStatus {
 // Phases the run will have, or 0 when a capacity search decides as it goes.
 uint32_t planned_phase_count(const Workload& w);
 
-// `phase 2/5 "instances 3" [#####.....] 12.0/20.0s  8123 rps  errors 0  p50 1.2ms p99 4.5ms
-// conns 12  agents 3/3` (one line, no control characters).
+// `phase 2/5 "instances 3" [#####.....] 12.0/20.0s  8123 rps  errors 0/s  p50 1.2ms p99 4.5ms
+// conns 12  agents 3/3` (one line, no control characters); the phase's last interval adds
+// its error total: `errors 0/s (12 total)`.
 std::string progress_line(const ProgressStatus& s);
 
 class ProgressRenderer {
@@ -57,7 +60,6 @@ class ProgressRenderer {
   std::FILE* out_;
   bool in_place_;
   bool open_line_ = false;  // a redrawn line is on screen without its '\n'
-  size_t last_width_ = 0;
   uint32_t last_phase_ = 0;
 };
 

@@ -32,6 +32,8 @@ void ProgressSink::on_interval(const ClosedInterval& c) {
   ps.total_s = c.phase.total_s;
   ps.warmup = row.warmup;
   ps.rps = row.duration_s > 0 ? static_cast<double>(row.counters.requests) / row.duration_s : 0;
+  ps.errors_per_s =
+      row.duration_s > 0 ? static_cast<double>(row.counters.errors) / row.duration_s : 0;
   ps.errors = res.counters.errors;
   // During warm-up nothing is measured yet: show the interval's own percentiles.
   ps.p50_ms =

@@ -27,10 +27,67 @@ double throughput(const Counters& c, double duration_s) {
 // Rounds to 3 decimals so JSON stays readable; exactness lives in the counts.
 double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
+// Standard deviation in µs, HdrHistogram's way: every sample at the middle of
+// its bucket, around the same mean Histogram::mean() gives.
+double stdev_us(const Histogram& h) {
+  if (h.total_count() < 2) return 0;
+  const double mean = h.mean();
+  long double sum = 0;
+  for (size_t i = 0; i < h.bucket_count(); ++i) {
+    const uint64_t n = h.count_at(i);
+    if (n == 0) continue;
+    const int64_t lo = Histogram::lowest_equivalent(i);
+    const int64_t width = Histogram::highest_equivalent(i) - lo + 1;
+    const long double d = static_cast<long double>(lo + width / 2) - mean;
+    sum += d * d * static_cast<long double>(n);
+  }
+  return std::sqrt(static_cast<double>(sum / static_cast<long double>(h.total_count())));
+}
+
 nlohmann::json latency_json(const Histogram& h) {
-  return {{"mean", r3(h.mean() / 1000.0)},           {"p50", ms(h.value_at_percentile(50))},
-          {"p90", ms(h.value_at_percentile(90))},    {"p99", ms(h.value_at_percentile(99))},
-          {"p999", ms(h.value_at_percentile(99.9))}, {"max", ms(h.max())}};
+  return {{"mean", r3(h.mean() / 1000.0)},
+          {"stdev", r3(stdev_us(h) / 1000.0)},
+          {"p50", ms(h.value_at_percentile(50))},
+          {"p75", ms(h.value_at_percentile(75))},
+          {"p90", ms(h.value_at_percentile(90))},
+          {"p99", ms(h.value_at_percentile(99))},
+          {"p999", ms(h.value_at_percentile(99.9))},
+          {"p9999", ms(h.value_at_percentile(99.99))},
+          {"max", ms(h.max())}};
+}
+
+double per_s(uint64_t n, double duration_s) {
+  return duration_s > 0 ? static_cast<double>(n) / duration_s : 0.0;
+}
+
+// 1.23 MB/s, 456.0 kB/s, 12 B/s (decimal units, as wrk).
+std::string bytes_text(double b) {
+  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (b >= 1e6) return fmt::format("{:.2f} MB", b / 1e6);
+  if (b >= 1e3) return fmt::format("{:.1f} kB", b / 1e3);
+  return fmt::format("{:.0f} B", b);
+}
+
+// What a wrk user looks for under the table: stdev, the latency distribution
+// (--latency style) and the transfer per second, of the totals.
+std::string distribution_lines(const PhaseResult& t) {
+  if (t.latency.empty()) return "";
+  const auto at = [&](double p) { return ms(t.latency.value_at_percentile(p)); };
+  std::string out =
+      fmt::format("latency: mean {:.3f} ms  stdev {:.3f} ms  max {:.3f} ms\n",
+                  t.latency.mean() / 1000.0, stdev_us(t.latency) / 1000.0, ms(t.latency.max()));
+  out += fmt::format(
+      "latency distribution: 50% {:.3f} ms  75% {:.3f} ms  90% {:.3f} ms  99% {:.3f} ms  99.9% "
+      "{:.3f} ms  99.99% {:.3f} ms\n",
+      at(50), at(75), at(90), at(99), at(99.9), at(99.99));
+  if (t.duration_s > 0) {
+    out += fmt::format("transfer/s: {}/s read, {}/s written ({} read, {} written)\n",
+                       bytes_text(per_s(t.counters.bytes_received, t.duration_s)),
+                       bytes_text(per_s(t.counters.bytes_sent, t.duration_s)),
+                       bytes_text(static_cast<double>(t.counters.bytes_received)),
+                       bytes_text(static_cast<double>(t.counters.bytes_sent)));
+  }
+  return out;
 }
 
 // The latency percentile spectrum (HdrHistogram-style: ever finer toward the tail).
@@ -158,12 +215,17 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"duration_s", r3(p.duration_s)},
       {"throughput_rps", r3(throughput(p.counters, p.duration_s))},
       {"offered_rps", p.offered_rps ? nlohmann::json(r3(*p.offered_rps)) : nlohmann::json()},
+      // Over the measured duration: with stages, the integral of the profile.
+      {"offered_requests", p.offered_rps ? nlohmann::json(std::round(*p.offered_rps * p.duration_s))
+                                         : nlohmann::json()},
       {"latency_ms", latency_json(p.latency)},
       {"latency_spectrum", spectrum_json(p.latency)},
       {"status_codes", status},
       {"errors_by_class", errors},
       {"bytes_sent", p.counters.bytes_sent},
       {"bytes_received", p.counters.bytes_received},
+      {"bytes_sent_per_s", r3(per_s(p.counters.bytes_sent, p.duration_s))},
+      {"bytes_received_per_s", r3(per_s(p.counters.bytes_received, p.duration_s))},
       {"late", p.counters.late},
       {"max_connections_hit", p.counters.max_connections_hit},
       {"connections_opened", p.counters.connections_opened},
@@ -285,6 +347,7 @@ std::string summary_table(const RunResult& r) {
   for (const auto& p : r.phases) row(p);
   if (r.phases.size() > 1) row(totals(r.phases));
   const auto t = totals(r.phases);
+  out += distribution_lines(t);
   if (t.counters.errors > 0) {
     out += "errors:";
     for (size_t i = 0; i < kErrorClassCount; ++i) {

@@ -242,8 +242,17 @@ ProgressStatus example() {
 
 TEST(Progress, LineFormat) {
   EXPECT_EQ(progress_line(example()),
-            "phase 2/5 \"instances 3\" [######....] 12.0/20.0s  8123 rps  errors 0  p50 1.2ms "
+            "phase 2/5 \"instances 3\" [######....] 12.0/20.0s  8123 rps  errors 0/s  p50 1.2ms "
             "p99 4.5ms  conns 12  agents 3/3");
+  {
+    // Errors per interval, like rps (issue 17); the phase's last interval adds the total.
+    ProgressStatus e = example();
+    e.errors_per_s = 42.4;
+    e.errors = 1234;
+    EXPECT_NE(progress_line(e).find("  errors 42/s  p50"), std::string::npos);
+    e.elapsed_s = 20;
+    EXPECT_NE(progress_line(e).find("  errors 42/s (1234 total)  p50"), std::string::npos);
+  }
   ProgressStatus s = example();
   s.phase_count = 0;  // capacity search: the count is not known
   s.elapsed_s = 25;   // clamped to the phase length
@@ -252,8 +261,8 @@ TEST(Progress, LineFormat) {
   s.warmup = true;
   s.phase_name = "bad\nname\r";
   EXPECT_EQ(progress_line(s),
-            "phase 2 \"bad name \" [##########] 20.0/20.0s  8123 rps  errors 0  p50 0.412ms "
-            "p99 250ms  conns 12  agents 3/3  (warm-up)");
+            "phase 2 \"bad name \" [##########] 20.0/20.0s  8123 rps  errors 0/s (0 total)  p50 "
+            "0.412ms p99 250ms  conns 12  agents 3/3  (warm-up)");
 }
 
 std::string render(bool in_place, const std::vector<ProgressStatus>& updates, bool warn) {

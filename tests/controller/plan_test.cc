@@ -249,5 +249,32 @@ TEST(IntervalCount, WarmupNeverExceedsTheTotal) {
   }
 }
 
+TEST(OfferedLoad, StagesOfferTheIntegralOfTheProfile) {
+  // Issue 17 item 4: stages ramping to 1000 rps were reported as "0 rps" offered.
+  LoadSpec l;
+  l.mode = LoadMode::kOpen;
+  l.stages = {{Millis(10'000), 1000, 0},
+              {Millis(20'000), 1000, 0},
+              {Millis(0), 200, 0},
+              {Millis(10'000), 0, 0}};
+  l.duration = Millis(40'000);
+  // Ramp 0 -> 1000 over 10 s: 5000; hold 20 s: 20000; a step to 200; ramp 200 -> 0 over 10 s: 1000.
+  EXPECT_DOUBLE_EQ(offered_requests(l).value(), 26'000.0);
+  EXPECT_DOUBLE_EQ(mean_offered_rate(l).value(), 650.0);
+  EXPECT_EQ(load_profile_text(l),
+            "stages 0 -> 1000 -> 1000 -> 200 -> 0 rps open loop (mean 650.0 rps, 26000 requests "
+            "offered)");
+  LoadSpec c;  // constant open loop
+  c.mode = LoadMode::kOpen;
+  c.rate = 250;
+  c.duration = Millis(4'000);
+  EXPECT_DOUBLE_EQ(offered_requests(c).value(), 1000.0);
+  EXPECT_DOUBLE_EQ(mean_offered_rate(c).value(), 250.0);
+  EXPECT_EQ(load_profile_text(c), "250 rps open loop");
+  LoadSpec closed;  // closed loop offers nothing by itself
+  EXPECT_FALSE(offered_requests(closed).has_value());
+  EXPECT_EQ(load_profile_text(closed), "10 connections closed loop");
+}
+
 }  // namespace
 }  // namespace horde

@@ -3,6 +3,7 @@
 // codes, and the summary.json / intervals.csv contract.
 #include "controller/results.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -144,6 +145,39 @@ TEST(Results, EvaluateAndExitCode) {
   EXPECT_EQ(exit_code(r), 3);  // an aborted run says nothing about thresholds
   r.thresholds.clear();
   EXPECT_EQ(exit_code(r), 3);
+}
+
+TEST(Results, StdevAndDistributionMatchTheRawSamples) {
+  // Issue 17 item 6: stdev and p75/p99.99 as wrk --latency shows them.
+  const Samples s = random_samples(9, 20'000);
+  const PhaseResult p = phase_from(s, 2.0, std::nullopt);
+  double mean = 0;
+  for (int64_t v : s.us) mean += static_cast<double>(v);
+  mean /= static_cast<double>(s.us.size());
+  double var = 0;
+  for (int64_t v : s.us) var += (static_cast<double>(v) - mean) * (static_cast<double>(v) - mean);
+  const double stdev_ms = std::sqrt(var / static_cast<double>(s.us.size())) / 1000.0;
+  const auto j = phase_json(p)["latency_ms"];
+  // Buckets hold 3 significant digits: the stdev from them is within 0.5% of the samples'.
+  EXPECT_NEAR(j["stdev"].get<double>(), stdev_ms, stdev_ms * 0.005);
+  EXPECT_DOUBLE_EQ(j["p75"].get<double>(), percentile_ms(s.us, 750));
+  EXPECT_DOUBLE_EQ(j["p9999"].get<double>(),
+                   static_cast<double>(p.latency.value_at_percentile(99.99)) / 1000.0);
+  RunResult r;
+  r.phases.push_back(p);
+  r.phases[0].counters.bytes_received = 3'000'000;
+  r.phases[0].counters.bytes_sent = 500;
+  const std::string table = summary_table(r);
+  EXPECT_NE(table.find(fmt::format("stdev {:.3f} ms", j["stdev"].get<double>())), std::string::npos)
+      << table;
+  EXPECT_NE(table.find(fmt::format("latency distribution: 50% {:.3f} ms  75% {:.3f} ms",
+                                   j["p50"].get<double>(), j["p75"].get<double>())),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("transfer/s: 1.50 MB/s read, 250 B/s written (3.00 MB read, 500 B "
+                       "written)"),
+            std::string::npos)
+      << table;
 }
 
 RunResult sample_run() {
