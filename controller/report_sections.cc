@@ -106,13 +106,28 @@ std::string header_section(const ReportInput& in) {
       fmt::format("<dt>target{}</dt><dd>{}</dd>", targets.find(',') != std::string::npos ? "s" : "",
                   targets.empty() ? "&ndash;" : targets);
   const json& load = w.contains("load") ? w["load"] : json::object();
-  out += fmt::format("<dt>load</dt><dd>{} loop{}{}</dd>", esc(json_string(load, "mode")),
-                     load.contains("connections") && load["connections"].is_number()
-                         ? fmt::format(", {} connections", load["connections"].get<int64_t>())
-                         : "",
-                     load.contains("rate") && load["rate"].is_number()
-                         ? fmt::format(", {} requests/s offered", load["rate"].get<double>())
-                         : "");
+  if (w.contains("capacity") && w["capacity"].is_object()) {
+    // The search sets every step's rate: whatever the file's mode, it ran open loop.
+    const json& c = w["capacity"];
+    out += fmt::format(
+        "<dt>load</dt><dd>open loop at searched rates (capacity search from {} requests/s{}), "
+        "{} connection{} at the start{}</dd>",
+        num(json_number(c, "start_rate", NAN), 0),
+        c.contains("max_rate") ? ", at most " + num(json_number(c, "max_rate", NAN), 0) : "",
+        num(json_number(load, "connections", NAN), 0),
+        json_number(load, "connections", 0) == 1 ? "" : "s",
+        json_number(load, "max_connections", 0) > 0
+            ? ", up to " + num(json_number(load, "max_connections", NAN), 0)
+            : "");
+  } else {
+    out += fmt::format("<dt>load</dt><dd>{} loop{}{}</dd>", esc(json_string(load, "mode")),
+                       load.contains("connections") && load["connections"].is_number()
+                           ? fmt::format(", {} connections", load["connections"].get<int64_t>())
+                           : "",
+                       load.contains("rate") && load["rate"].is_number()
+                           ? fmt::format(", {} requests/s offered", load["rate"].get<double>())
+                           : "");
+  }
   const size_t agents = s.contains("agents") && s["agents"].is_array() ? s["agents"].size() : 0;
   out += fmt::format("<dt>agents</dt><dd>{}</dd>", agents);
   if (in.hlog_intervals > 0) {
@@ -239,13 +254,30 @@ std::string over_time_section(const ReportInput& in) {
 
   LineChart lat = line_chart("Latency per interval", axis("run time (s)"),
                              axis("latency (ms, log scale)", AxisScale::kLog), markers);
+  // Where p50, p99 and max are equal (a fast, even target) their lines lie on
+  // each other: p99 is dashed over p50 and max drawn as points, so each shows.
   lat.series.push_back(
       timeline_series(in, "p50", false, [](const ReportInterval& r) { return r.p50_ms; }));
   lat.series.push_back(
-      timeline_series(in, "p99", false, [](const ReportInterval& r) { return r.p99_ms; }));
+      timeline_series(in, "p99 (dashed)", false, [](const ReportInterval& r) { return r.p99_ms; }));
+  lat.series.back().dashed = true;
   lat.series.push_back(
-      timeline_series(in, "max", false, [](const ReportInterval& r) { return r.max_ms; }));
+      timeline_series(in, "max (points)", false, [](const ReportInterval& r) { return r.max_ms; }));
+  lat.series.back().line = false;
+  lat.series.back().markers = true;
   out += render_line_chart(lat);
+  size_t equal = 0, measured = 0;
+  for (const auto& r : in.intervals) {
+    if (r.warmup || !std::isfinite(r.p50_ms)) continue;
+    ++measured;
+    equal += r.p50_ms == r.p99_ms || r.p99_ms == r.max_ms ? 1 : 0;
+  }
+  if (equal > 0) {
+    out += fmt::format(
+        "<p class=\"note\">In {} of {} intervals two or all of p50, p99 and max are equal: "
+        "their lines coincide (p99 dashed over p50, max as points).</p>\n",
+        equal, measured);
+  }
 
   LineChart err = line_chart("Errors per interval", axis("run time (s)"),
                              axis("errors (count per interval)"), markers);
@@ -314,31 +346,20 @@ std::string agents_section(const json& s) {
   b.y_label = "requests (count)";
   b.legend = "requests completed (all phases)";
   if (s.contains("agents") && s["agents"].is_array()) {
-    for (const auto& a : s["agents"]) {
-      b.labels.push_back(json_string(a, "name") + (a.value("lost", false) ? " (lost)" : ""));
-      b.values.push_back(json_number(a, "requests"));
+    // By name, so two reports of the same set-up read alike (the roster is in joining order).
+    std::vector<const json*> agents;
+    for (const auto& a : s["agents"]) agents.push_back(&a);
+    std::stable_sort(agents.begin(), agents.end(), [](const json* x, const json* y) {
+      return json_string(*x, "name") < json_string(*y, "name");
+    });
+    for (const json* a : agents) {
+      b.labels.push_back(json_string(*a, "name") +
+                         (a->is_object() && a->value("lost", false) ? " (lost)" : ""));
+      b.values.push_back(json_number(*a, "requests"));
     }
   }
   b.height = 260;
   return "<section><h2>Agents</h2>\n" + render_bar_chart(b) + "</section>\n";
-}
-
-std::string latency_throughput_chart(const json& s) {
-  LineChart c = line_chart("Latency vs throughput", axis("throughput (requests/s)"),
-                           axis("p99 latency (ms)"));
-  ChartSeries series;
-  series.name = "p99 per phase";
-  series.markers = true;
-  for (const auto& p : s["phases"]) {
-    series.x.push_back(json_number(p, "throughput_rps", NAN));
-    series.y.push_back(p.contains("latency_ms") ? json_number(p["latency_ms"], "p99", NAN) : NAN);
-    const double offered = json_number(p, "offered_rps", NAN);
-    series.point_labels.push_back(std::isfinite(offered) ? "offered " + tick_label(offered)
-                                                         : json_string(p, "name"));
-  }
-  c.series.push_back(std::move(series));
-  c.height = 340;
-  return render_line_chart(c);
 }
 
 std::string scalability_section(const json& s) {

@@ -20,8 +20,14 @@ std::string over_time_section(const ReportInput& in);
 std::string spectrum_section(const nlohmann::json& summary);
 // Requests per agent.
 std::string agents_section(const nlohmann::json& summary);
-// p99 vs achieved throughput, one point per phase labelled by offered rate.
+// p99 vs achieved throughput (report_capacity.cc): a curve per capacity search
+// (per instance count) from its steps; else one point per phase labelled by
+// offered rate, joined only for a rates sweep (one target under rising load).
 std::string latency_throughput_chart(const nlohmann::json& summary);
+// summary["capacity"] (report_capacity.cc): per search its verdict banner, the
+// bracket and every step; "" without a search.
+bool has_capacity(const nlohmann::json& summary);
+std::string capacity_section(const nlohmann::json& summary);
 // summary["scalability"]: verdict, capacity vs N with ideal line and USL curve, points
 // table, latency vs throughput.
 std::string scalability_section(const nlohmann::json& summary);
