@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -87,10 +88,16 @@ void PhaseRunner::assign(const v1::Assignment& a) {
   eo.start = from_unix_ns(a.start_unix_ns());
   eo.rate_limit = rate_limit_;
   const int64_t start_in_ms = (a.start_unix_ns() - unix_ns()) / 1'000'000;
+  // With stages load.rate is 0: name the profile instead (issue 17: "0 rps" read as no load).
+  double peak = 0;
+  for (const Stage& st : load.stages) peak = std::max(peak, st.rate);
+  const std::string rate =
+      load.stages.empty() ? fmt::format("{:.1f} rps", load.rate)
+                          : fmt::format("{} stages up to {:.1f} rps", load.stages.size(), peak);
   spdlog::info("phase {}: {}, start in {} ms", phase,
                load.mode == LoadMode::kOpen
-                   ? fmt::format("open loop {:.1f} rps, up to {} connections ({} in advance)",
-                                 load.rate, open_pool_bound(load), load.connections)
+                   ? fmt::format("open loop {}, up to {} connections ({} in advance)", rate,
+                                 open_pool_bound(load), load.connections)
                    : fmt::format("{} connections", load.connections),
                start_in_ms);
   if (eo.start < std::chrono::system_clock::now())

@@ -1,6 +1,5 @@
 #include "controller/console.h"
 
-#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <unistd.h>
 
@@ -22,7 +21,8 @@ State& state() {
   return s;
 }
 
-class Sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+// base_sink locks its own mutex around format + write (the formatter caches state).
+class Sink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   Sink() : color_(::isatty(::fileno(stderr)) == 1) {}
 

@@ -124,7 +124,9 @@ std::string capacity_section(const json& s) {
           "</tr>\n",
           k + 1, num(offered, 0), num(json_number(p, "throughput_rps", NAN)), num(p99_of(p), 3),
           num(100 * json_number(p, "error_rate", NAN), 2), held ? "ok" : "bad",
-          held ? "held" : "broken");
+          held   ? "held"
+          : down ? "no response"
+                 : "broken");
     }
     out += "</table>\n";
     ++i;

@@ -33,7 +33,7 @@ TEST(Unreachable, ACapacitySearchAgainstADeadTargetSaysTheTargetIsDown) {
   const std::string where = "127.0.0.1:" + std::to_string(port);
   write_file(dir / "w.yaml", "target: http://" + where +
                                  "/\n"
-                                 "load: {max_connections: 4}\n"
+                                 "load: {connections: 2, max_connections: 4}\n"
                                  "capacity:\n"
                                  "  slo: [\"p99 < 100ms\"]\n"
                                  "  start_rate: 200\n"
