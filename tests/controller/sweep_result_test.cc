@@ -28,6 +28,9 @@ nlohmann::json reference_capacity(uint32_t instances, uint32_t agents, uint32_t 
     s["p99_ms"] = nullptr;
     s["phase"] = nullptr;
   }
+  // Added since (issue 17): a search stopped by a target that answered nothing.
+  s["target_unreachable"] = false;
+  s["unanswered_rate"] = nullptr;
   return s;
 }
 
@@ -63,6 +66,15 @@ TEST(SweepResult, CapacityJsonIsTheOldText) {
                              reference_capacity(0, 1, 5, 1600.0, -1, 4, 1598.0, 3.0)})
           .dump());
   EXPECT_EQ(to_json(std::vector<CapacityResult>{}).dump(), "[]");
+
+  CapacityResult down;  // the first step got no response at all
+  down.agents = 1;
+  down.steps = 1;
+  down.lowest_bad_rate = 200.0;
+  down.unanswered_rate = 200.0;
+  const auto j = down.to_json();
+  EXPECT_TRUE(j["target_unreachable"].get<bool>());
+  EXPECT_EQ(j["unanswered_rate"], 200.0);
 }
 
 TEST(SweepResult, ScalabilityJsonKeepsTheOldKeys) {

@@ -184,7 +184,8 @@ TEST(FirstContact, HelpShowsDefaultsExamplesAndTheNameHorde) {
     // Two examples, each a command line of this subcommand.
     const std::string rest = h.out.substr(ex);
     const std::string cmd = std::string("\n  horde ") + sub + " ";
-    EXPECT_EQ(std::distance(std::sregex_iterator(rest.begin(), rest.end(), std::regex(cmd)),
+    const std::regex example(cmd);
+    EXPECT_EQ(std::distance(std::sregex_iterator(rest.begin(), rest.end(), example),
                             std::sregex_iterator()),
               2)
         << h.out;
