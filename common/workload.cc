@@ -9,6 +9,7 @@
 #include "common/grpc_message.h"
 #include "common/sweep_yaml.h"
 #include "common/text.h"
+#include "common/tolerance.h"
 #include "common/workload_yaml.h"
 
 namespace horde {
@@ -249,6 +250,12 @@ nlohmann::json to_json(const Workload& w) {
     if (!w.tls.ca_file.empty()) tls["ca_file"] = w.tls.ca_file;
     if (!w.tls.server_name.empty()) tls["server_name"] = w.tls.server_name;
     out["tls"] = tls;
+  }
+  if (w.baseline) {
+    json tolerance = json::object();
+    for (const auto& [k, v] : w.baseline->tolerance) tolerance[k] = format_tolerance(k, v);
+    out["baseline"] = {
+        {"dir", w.baseline->dir}, {"tolerance", tolerance}, {"alpha", w.baseline->alpha}};
   }
   if (!w.sweep.empty()) {
     json sweep = {{"min_efficiency", w.sweep.min_efficiency}};

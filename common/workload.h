@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -131,6 +132,16 @@ struct TlsSpec {
   bool operator==(const TlsSpec&) const = default;
 };
 
+// `baseline: {dir: PATH, tolerance: {p99: 10%}, alpha: 0.01}`: at the end of
+// the run, compare it with the results in `dir` (as `horde compare` does) and
+// fold the verdict into the exit code: a CI gate in one command.
+struct BaselineSpec {
+  std::string dir;                          // a results directory, relative to the cwd
+  std::map<std::string, double> tolerance;  // overrides of default_tolerances() (tolerance.h)
+  double alpha = 0.01;
+  bool operator==(const BaselineSpec&) const = default;
+};
+
 struct Workload {
   std::string name;
   std::vector<Url> targets;  // empty only when builtin_target is set
@@ -145,6 +156,7 @@ struct Workload {
   Sweep sweep;                             // `sweep:` (empty: one phase)
   std::optional<CapacitySearch> capacity;  // `capacity:`
   FaultPolicy faults;                      // `tolerate_lost_agents:`
+  std::optional<BaselineSpec> baseline;    // `baseline:`
   bool operator==(const Workload&) const = default;
 };
 

@@ -35,7 +35,8 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "tolerate_lost_agents",
                                                      "rebalance",
                                                      "protocol",
-                                                     "grpc"};
+                                                     "grpc",
+                                                     "baseline"};
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
 constexpr size_t kMaxCaFileBytes = 1 << 20;
@@ -237,6 +238,9 @@ bool read_root(YamlReader& r, const YAML::Node& root, Workload* w) {
       if (!r.read_uint(v, "tolerate_lost_agents", 0, 100'000, &w->faults.tolerate_lost_agents)) {
         return false;
       }
+    } else if (key == "baseline") {
+      w->baseline.emplace();
+      if (!read_baseline_yaml(r, v, &*w->baseline)) return false;
     } else if (key == "rebalance") {
       if (!r.read_bool(v, "rebalance", &w->faults.rebalance)) return false;
     }

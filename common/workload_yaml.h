@@ -30,6 +30,8 @@ Result<bool> check_load(const LoadSpec& l, const std::string& source, LoadCheck 
 // `rate_searched`: the file has a `capacity:` section (see LoadCheck).
 bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, LoadSpec* l);
 bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w);
+// `baseline:` (baseline_yaml.cc): dir required, tolerance per metric, alpha.
+bool read_baseline_yaml(YamlReader& r, const YAML::Node& n, BaselineSpec* b);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);
 
