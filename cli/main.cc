@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "agent/session.h"
@@ -17,6 +18,7 @@
 #include "common/text.h"
 #include "common/workload.h"
 #include "controller/console.h"
+#include "controller/compare.h"
 #include "controller/controller.h"
 #include "controller/interval_log.h"
 #include "controller/local_run.h"
@@ -315,6 +317,21 @@ int main(int argc, char** argv) {
       "  horde report results/today   (a killed controller: rebuilds summary.json first)");
   report_cmd->add_option("dir", report_dir, "Results directory (results/<run-id>)")->required();
 
+  std::string compare_a, compare_b, compare_tolerance, compare_out;
+  CompareOptions compare;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "Is the candidate run worse than the baseline beyond noise? (exit 1: yes)");
+  compare_cmd->add_option("baseline", compare_a, "Baseline results directory")->required();
+  compare_cmd->add_option("candidate", compare_b, "Candidate results directory")->required();
+  compare_cmd->add_option("--tolerance", compare_tolerance,
+                          "Per metric, e.g. p99=10%,throughput=5%,error_rate=0.1 (points)");
+  compare_cmd->add_option("--alpha", compare.alpha, "Significance level (default 0.01)")
+      ->check(CLI::Range(1e-6, 0.2));
+  compare_cmd->add_option("--out", compare_out, "Write compare.json and compare.html here");
+  compare_cmd->add_flag("--allow-incomplete", compare.allow_incomplete,
+                        "Compare a run that was aborted or did not finish");
+  compare_cmd->add_option("--seed", compare.seed, "Bootstrap seed (default 1)");
+
   std::string validate_file;
   auto* validate_cmd = app.add_subcommand("validate", "Check a workload file");
   validate_cmd->footer(
@@ -356,6 +373,21 @@ int main(int argc, char** argv) {
     }
     std::printf("%s: ok\n%s\n", validate_file.c_str(), text::dump_json(to_json(*w), 2).c_str());
     return 0;
+  }
+
+  if (*compare_cmd) {
+    auto t = parse_tolerance_list(compare_tolerance, default_tolerances());
+    if (!t) return usage_error("--tolerance: " + t.error().message);
+    compare.tolerance = *t;
+    auto c = compare_dirs(compare_a, compare_b, compare);
+    if (!c) return usage_error(c.error().message);
+    std::printf("%s", comparison_text(*c).c_str());
+    if (!compare_out.empty()) {
+      if (auto w = write_comparison(*c, compare_out); !w) return usage_error(w.error().message);
+      std::printf("comparison: %s/compare.json, %s/compare.html\n", compare_out.c_str(),
+                  compare_out.c_str());
+    }
+    return c->exit_code();
   }
 
   if (*report_cmd) {
@@ -409,6 +441,13 @@ int main(int argc, char** argv) {
   std::string source;
   auto w = workload_from(f, &source);
   if (!w) return usage_error(w.error().message);
+  // A gate that cannot read its baseline fails before the run, not after it.
+  if (w->baseline &&
+      !std::filesystem::exists(std::filesystem::path(w->baseline->dir) / "summary.json")) {
+    return usage_error(source + ": baseline.dir: " + w->baseline->dir +
+                       ": no summary.json there; expected the results directory of a finished "
+                       "horde run");
+  }
   // Before any agent or target starts: a results directory that cannot take this run's results.
   if (auto out =
           f.out.empty() ? prepare_results_parent("results") : prepare_out_dir(f.out, f.overwrite);

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/wire.h"
+#include "controller/compare.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
 #include "controller/phase_accumulator.h"
@@ -394,7 +395,9 @@ int Controller::run() {
       out_dir_.c_str());
   std::fflush(stdout);
   server_.shutdown();
-  return exit_code(result_);
+  const int code = exit_code(result_);
+  return opt_.workload.baseline ? compare_with_baseline(*opt_.workload.baseline, out_dir_, code)
+                                : code;
 }
 
 }  // namespace horde

@@ -74,6 +74,8 @@ std::string measured_from(const json& s) {
 
 }  // namespace
 
+const char* report_css() { return kCss; }
+
 Result<std::string> render_report(const std::string& results_dir) {
   auto in = load_report_input(results_dir);
   if (!in) return in.error();

@@ -18,6 +18,9 @@ namespace horde {
 // missing or malformed (summary.json is required, the rest is optional).
 Result<std::string> render_report(const std::string& results_dir);
 
+// The page's inline style sheet, shared with compare.html.
+const char* report_css();
+
 // render_report, written to results_dir/report.html.
 Result<bool> write_report(const std::string& results_dir);
 

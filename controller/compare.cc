@@ -1,0 +1,444 @@
+#include "controller/compare.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "controller/compare_stats.h"
+#include "controller/results.h"
+
+namespace horde {
+
+namespace {
+
+using nlohmann::json;
+
+// Rows of a phase come from its measured (not warm-up) intervals.
+struct PhaseData {
+  std::string name;
+  json summary;
+  std::vector<Histogram> latency;  // per measured interval
+  std::vector<double> time_s, rps;
+  Histogram merged;
+};
+
+std::vector<PhaseData> phases_of(const RunData& run) {
+  std::vector<PhaseData> out;
+  std::map<uint32_t, size_t> by_index;
+  std::map<std::string, int> seen;
+  if (run.summary.contains("phases") && run.summary["phases"].is_array()) {
+    for (const auto& p : run.summary["phases"]) {
+      PhaseData d;
+      d.name = p.value("name", std::string("?"));
+      // Two phases of one name are told apart by their order: "name", "name #2".
+      if (const int k = ++seen[d.name]; k > 1) d.name += fmt::format(" #{}", k);
+      d.summary = p;
+      by_index[p.value("index", uint32_t(out.size()))] = out.size();
+      out.push_back(std::move(d));
+    }
+  }
+  for (const auto& li : run.intervals) {
+    auto it = by_index.find(li.row.phase);
+    if (it == by_index.end() || li.row.warmup) continue;
+    auto& d = out[it->second];
+    d.latency.push_back(li.latency);
+    d.merged.add(li.latency);
+    d.time_s.push_back(li.row.time_s);
+    d.rps.push_back(li.row.duration_s > 0
+                        ? static_cast<double>(li.row.counters.requests) / li.row.duration_s
+                        : 0);
+  }
+  return out;
+}
+
+double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+
+double relative(double base, double cand) {
+  if (base == 0) return cand == 0 ? 0 : std::numeric_limits<double>::infinity();
+  return cand / base - 1;
+}
+
+// Sets worse / beyond / significant / regression / verdict from the filled-in figures.
+void judge(MetricComparison* m, bool higher_is_worse, double alpha) {
+  m->worse = higher_is_worse ? m->change > 0 : m->change < 0;
+  if (m->tolerance) {
+    m->beyond_tolerance = higher_is_worse ? m->change > *m->tolerance : m->change < -*m->tolerance;
+  }
+  m->significant = m->p_value && *m->p_value < alpha;
+  m->regression = m->worse && m->beyond_tolerance && m->significant;
+  if (!m->p_value) {
+    m->verdict = "not tested";
+  } else if (m->regression) {
+    m->verdict = "REGRESSION";
+  } else if (!m->significant) {
+    m->verdict = m->change == 0 ? "same" : "not significant";
+  } else if (m->worse) {
+    m->verdict = m->tolerance ? "worse, within tolerance" : "worse, not judged";
+  } else {
+    m->verdict = "improved";
+  }
+}
+
+std::optional<double> tol(const CompareOptions& o, const std::string& key) {
+  auto it = o.tolerance.find(key);
+  if (it == o.tolerance.end()) return std::nullopt;
+  return it->second;
+}
+
+void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions& o,
+                   RunComparison* c) {
+  const std::string scope = "phase " + a.name;
+  const auto row = [&](const std::string& metric, const std::string& unit, double base,
+                       double cand) {
+    MetricComparison m;
+    m.scope = scope;
+    m.metric = metric;
+    m.unit = unit;
+    m.baseline = base;
+    m.candidate = cand;
+    m.change = relative(base, cand);
+    m.tolerance = tol(o, metric);
+    return m;
+  };
+  // Throughput: Welch's t on the per-interval rates.
+  {
+    auto m = row("throughput", "rps", a.summary.value("throughput_rps", 0.0),
+                 b.summary.value("throughput_rps", 0.0));
+    const auto w = welch_t(a.rps, b.rps);
+    m.test = "welch t";
+    if (a.rps.size() >= 2 && b.rps.size() >= 2) {
+      m.statistic = w.t;
+      m.p_value = w.p_value;
+    }
+    judge(&m, false, o.alpha);
+    c->rows.push_back(m);
+  }
+  // Error rate: two proportions over all measured requests.
+  {
+    const auto ea = a.summary.value("errors", uint64_t{0}),
+               na = a.summary.value("requests", uint64_t{0});
+    const auto eb = b.summary.value("errors", uint64_t{0}),
+               nb = b.summary.value("requests", uint64_t{0});
+    const auto t = two_proportion(ea, na, eb, nb);
+    auto m = row("error_rate", "%", 100 * t.rate_a, 100 * t.rate_b);
+    m.change = t.rate_b - t.rate_a;
+    m.test = "two-proportion z";
+    if (na > 0 && nb > 0) {
+      m.statistic = t.z;
+      m.p_value = t.p_value;
+    }
+    judge(&m, true, o.alpha);
+    c->rows.push_back(m);
+  }
+  // Latency: the bootstrap over intervals for mean and percentiles.
+  const std::vector<std::pair<std::string, double>> stats = {
+      {"mean", -1}, {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}};
+  std::vector<double> which;
+  for (const auto& s : stats) which.push_back(s.second);
+  const auto boot = bootstrap_latency(a.latency, b.latency, which,
+                                      {o.alpha, o.resamples, o.seed + c->matched_phases});
+  const bool testable =
+      a.latency.size() >= 2 && b.latency.size() >= 2 && !a.merged.empty() && !b.merged.empty();
+  for (size_t j = 0; j < stats.size(); ++j) {
+    const auto value = [&](const Histogram& h) {
+      return stats[j].second < 0 ? h.mean() / 1000.0 : ms(h.value_at_percentile(stats[j].second));
+    };
+    auto m = row(stats[j].first, "ms", value(a.merged), value(b.merged));
+    m.test = "bootstrap";
+    if (testable) {
+      m.statistic = boot[j].ratio;
+      m.p_value = boot[j].p_value;
+      m.ci_low = boot[j].ci_low;
+      m.ci_high = boot[j].ci_high;
+    }
+    judge(&m, true, o.alpha);
+    c->rows.push_back(m);
+  }
+  {
+    auto m = row("max", "ms", ms(a.merged.max()), ms(b.merged.max()));
+    m.tolerance.reset();
+    judge(&m, true, o.alpha);
+    m.verdict = "shown, not judged";
+    c->rows.push_back(m);
+  }
+  // The whole distribution: Mann-Whitney U on the merged histograms.
+  {
+    const auto u = mann_whitney(a.merged, b.merged);
+    auto m = row("distribution", "%", 50, 100 * u.effect);
+    m.change = u.effect - 0.5;
+    m.test = "mann-whitney u";
+    if (!a.merged.empty() && !b.merged.empty()) {
+      m.statistic = u.z;
+      m.p_value = u.p_value;
+    }
+    judge(&m, true, o.alpha);
+    c->rows.push_back(m);
+  }
+  PhaseSeries s;
+  s.name = a.name;
+  s.percentiles = {0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100};
+  for (double p : s.percentiles) {
+    s.spectrum_a.push_back(ms(p == 0 ? a.merged.min() : a.merged.value_at_percentile(p)));
+    s.spectrum_b.push_back(ms(p == 0 ? b.merged.min() : b.merged.value_at_percentile(p)));
+  }
+  s.time_a = a.time_s;
+  s.rps_a = a.rps;
+  s.time_b = b.time_s;
+  s.rps_b = b.rps;
+  c->series.push_back(std::move(s));
+  ++c->matched_phases;
+}
+
+// A value shown but never judged (efficiency, USL parameters, the peak).
+void shown(RunComparison* c, const std::string& scope, const std::string& metric, const json& a,
+           const json& b, const std::string& unit = "") {
+  if (!a.is_number() || !b.is_number()) return;
+  MetricComparison m;
+  m.scope = scope;
+  m.metric = metric;
+  m.unit = unit;
+  m.baseline = a.get<double>();
+  m.candidate = b.get<double>();
+  m.change = relative(m.baseline, m.candidate);
+  m.verdict = "shown, not judged";
+  c->rows.push_back(m);
+}
+
+// A capacity measured by one phase on each side: Welch's t on those phases' interval rates.
+void capacity_row(RunComparison* c, const std::string& scope, double base, double cand,
+                  const PhaseData* pa, const PhaseData* pb, const CompareOptions& o) {
+  MetricComparison m;
+  m.scope = scope;
+  m.metric = "capacity";
+  m.unit = "rps";
+  m.baseline = base;
+  m.candidate = cand;
+  m.change = relative(base, cand);
+  m.tolerance = tol(o, "capacity");
+  m.test = "welch t";
+  if (pa && pb && pa->rps.size() >= 2 && pb->rps.size() >= 2) {
+    const auto w = welch_t(pa->rps, pb->rps);
+    m.statistic = w.t;
+    m.p_value = w.p_value;
+  }
+  judge(&m, false, o.alpha);
+  c->rows.push_back(m);
+}
+
+const PhaseData* phase_at(const std::vector<PhaseData>& phases, const json& index) {
+  if (!index.is_number_integer() || index.get<int64_t>() < 0) return nullptr;
+  for (const auto& p : phases) {
+    if (p.summary.value("index", int64_t{-1}) == index.get<int64_t>()) return &p;
+  }
+  return nullptr;
+}
+
+void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<PhaseData>& pa,
+                    const std::vector<PhaseData>& pb, const CompareOptions& o, RunComparison* c) {
+  const json& sa = ra.summary.value("scalability", json());
+  const json& sb = rb.summary.value("scalability", json());
+  if (sa.is_object() != sb.is_object()) {
+    c->notes.push_back(fmt::format("only the {} ran a sweep: the sweep is not compared",
+                                   sa.is_object() ? "baseline" : "candidate"));
+  } else if (sa.is_object()) {
+    std::map<int64_t, json> bpoints;
+    for (const auto& p : sb.value("points", json::array())) bpoints[p.value("n", int64_t{0})] = p;
+    for (const auto& p : sa.value("points", json::array())) {
+      const auto n = p.value("n", int64_t{0});
+      auto it = bpoints.find(n);
+      if (it == bpoints.end()) {
+        c->notes.push_back(fmt::format("sweep n={}: only in the baseline", n));
+        continue;
+      }
+      const std::string scope = fmt::format("sweep n={}", n);
+      capacity_row(c, scope, p.value("capacity_rps", 0.0), it->second.value("capacity_rps", 0.0),
+                   phase_at(pa, p.value("phase", json())),
+                   phase_at(pb, it->second.value("phase", json())), o);
+      shown(c, scope, "efficiency", p.value("efficiency", json()),
+            it->second.value("efficiency", json()));
+      bpoints.erase(it);
+    }
+    for (const auto& [n, p] : bpoints) {
+      c->notes.push_back(fmt::format("sweep n={}: only in the candidate", n));
+    }
+    const json& ua = sa.value("usl", json());
+    const json& ub = sb.value("usl", json());
+    if (ua.is_object() && ub.is_object()) {
+      shown(c, "sweep", "usl sigma", ua.value("sigma", json()), ub.value("sigma", json()));
+      shown(c, "sweep", "usl kappa", ua.value("kappa", json()), ub.value("kappa", json()));
+      shown(c, "sweep", "peak n", ua.value("peak_n", json()), ub.value("peak_n", json()));
+      shown(c, "sweep", "peak", ua.value("peak_rps", json()), ub.value("peak_rps", json()), "rps");
+    }
+  }
+  const json ca = ra.summary.value("capacity", json::array());
+  const json cb = rb.summary.value("capacity", json::array());
+  if (ca.is_array() && cb.is_array()) {
+    if (ca.size() != cb.size()) {
+      c->notes.push_back(
+          fmt::format("capacity searches: {} in the baseline, {} in the candidate; "
+                      "the first {} compared",
+                      ca.size(), cb.size(), std::min(ca.size(), cb.size())));
+    }
+    for (size_t i = 0; i < std::min(ca.size(), cb.size()); ++i) {
+      const std::string scope =
+          ca[i]["instances"].is_number()
+              ? fmt::format("capacity at {} instance(s)", ca[i]["instances"].get<int64_t>())
+              : fmt::format("capacity search {}", i + 1);
+      capacity_row(c, scope, ca[i].value("capacity_rps", 0.0), cb[i].value("capacity_rps", 0.0),
+                   phase_at(pa, ca[i].value("phase", json())),
+                   phase_at(pb, cb[i].value("phase", json())), o);
+    }
+  }
+}
+
+void flatten(const json& j, const std::string& path, std::map<std::string, std::string>* out) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) flatten(v, path.empty() ? k : path + "." + k, out);
+  } else {
+    (*out)[path] = j.dump();
+  }
+}
+
+std::vector<std::string> workload_differences(const json& a, const json& b) {
+  std::map<std::string, std::string> fa, fb;
+  flatten(a, "", &fa);
+  flatten(b, "", &fb);
+  // The built-in target listens on a new port every run: its URL is no difference.
+  const bool builtin = a.contains("builtin_target") && b.contains("builtin_target");
+  std::vector<std::string> out;
+  const auto skip = [&](const std::string& k) {
+    return k.rfind("baseline", 0) == 0 || (builtin && k == "targets");
+  };
+  for (const auto& [k, v] : fa) {
+    if (skip(k)) continue;
+    auto it = fb.find(k);
+    if (it == fb.end()) {
+      out.push_back(fmt::format("{}: {} -> (absent)", k, v));
+    } else if (it->second != v) {
+      out.push_back(fmt::format("{}: {} -> {}", k, v, it->second));
+    }
+  }
+  for (const auto& [k, v] : fb) {
+    if (!skip(k) && !fa.count(k)) out.push_back(fmt::format("{}: (absent) -> {}", k, v));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RunData> load_run(const std::string& dir, bool allow_incomplete) {
+  namespace fs = std::filesystem;
+  RunData r;
+  r.dir = dir;
+  const auto log = (fs::path(dir) / "intervals.jsonl").string();
+  if (!fs::is_directory(dir)) return Error{dir + ": no such results directory"};
+  if (!fs::exists(log)) {
+    return Error{dir + ": no intervals.jsonl; is this a horde results directory?"};
+  }
+  std::string run_id;
+  auto intervals = read_interval_log(log, &run_id);
+  if (!intervals) return intervals.error();
+  r.intervals = std::move(*intervals);
+  const auto summary = fs::path(dir) / "summary.json";
+  std::ifstream f(summary);
+  std::stringstream text;
+  text << f.rdbuf();
+  r.summary = f ? json::parse(text.str(), nullptr, false) : json(json::value_t::discarded);
+  if (r.summary.is_discarded() || !r.summary.is_object()) {
+    if (!allow_incomplete) {
+      return Error{dir +
+                   ": summary.json is missing or unreadable (the run did not finish); compare "
+                   "refuses a partial run unless --allow-incomplete"};
+    }
+    r.summary = summary_json(rebuild_from_intervals(r.intervals, run_id));
+    return r;
+  }
+  if (!allow_incomplete &&
+      (r.summary.value("aborted", false) || r.summary.value("incomplete", false))) {
+    return Error{dir + ": the run is incomplete (" +
+                 r.summary.value("abort_reason", std::string()) +
+                 "); compare refuses a partial run unless --allow-incomplete"};
+  }
+  return r;
+}
+
+RunComparison compare_runs(const RunData& baseline, const RunData& candidate,
+                           const CompareOptions& options) {
+  RunComparison c;
+  c.options = options;
+  c.baseline_dir = baseline.dir;
+  c.candidate_dir = candidate.dir;
+  c.baseline_run = baseline.summary.value("run_id", std::string());
+  c.candidate_run = candidate.summary.value("run_id", std::string());
+  c.workload_differences =
+      workload_differences(baseline.summary.value("workload", json::object()),
+                           candidate.summary.value("workload", json::object()));
+  const auto pa = phases_of(baseline), pb = phases_of(candidate);
+  for (const auto& a : pa) {
+    const PhaseData* match = nullptr;
+    for (const auto& b : pb) {
+      if (b.name == a.name) match = &b;
+    }
+    if (!match) {
+      c.notes.push_back("phase " + a.name + ": only in the baseline, not compared");
+      continue;
+    }
+    compare_phase(a, *match, options, &c);
+  }
+  for (const auto& b : pb) {
+    bool found = false;
+    for (const auto& a : pa) found = found || a.name == b.name;
+    if (!found) c.notes.push_back("phase " + b.name + ": only in the candidate, not compared");
+  }
+  compare_sweeps(baseline, candidate, pa, pb, options, &c);
+  return c;
+}
+
+Result<RunComparison> compare_dirs(const std::string& baseline_dir,
+                                   const std::string& candidate_dir,
+                                   const CompareOptions& options) {
+  auto a = load_run(baseline_dir, options.allow_incomplete);
+  if (!a) return Error{"baseline: " + a.error().message};
+  auto b = load_run(candidate_dir, options.allow_incomplete);
+  if (!b) return Error{"candidate: " + b.error().message};
+  return compare_runs(*a, *b, options);
+}
+
+int RunComparison::exit_code() const {
+  if (matched_phases == 0) return 2;
+  for (const auto& r : rows) {
+    if (r.regression) return 1;
+  }
+  return 0;
+}
+
+std::string format_p(double p) {
+  if (p < 0.001) return "p < 0.001";
+  return fmt::format("p = {:.3f}", p);
+}
+
+std::vector<std::string> RunComparison::regression_lines() const {
+  std::vector<std::string> out;
+  for (const auto& r : rows) {
+    if (!r.regression) continue;
+    const bool points = tolerance_in_points(r.metric);
+    const std::string change =
+        points ? fmt::format("{:+.3g} points", 100 * r.change)
+               : (std::isinf(r.change) ? std::string("from 0")
+                                       : fmt::format("{:+.0f}%", 100 * r.change));
+    const std::string unit = r.unit.empty() || r.unit == "%" ? r.unit : " " + r.unit;
+    out.push_back(fmt::format("{} of {}: {:.4g}{} -> {:.4g}{} ({}, {}, tolerance {})", r.metric,
+                              r.scope, r.baseline, unit, r.candidate, unit, change,
+                              format_p(*r.p_value),
+                              points ? fmt::format("{:g} points", 100 * *r.tolerance)
+                                     : format_tolerance(r.metric, *r.tolerance)));
+  }
+  return out;
+}
+
+}  // namespace horde

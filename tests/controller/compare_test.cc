@@ -1,0 +1,294 @@
+// horde compare on synthetic runs whose truth is known: identical
+// distributions pass (seeded, 200 pairs, default tolerances), a slower median,
+// a higher error rate and a lower throughput are named in the last lines,
+// phases are matched by name and the unmatched reported, sweeps compare
+// capacity per N, a partial run is refused, compare.html loads nothing and
+// renders in headless Chromium.
+#include "controller/compare.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/file.h"
+#include "common/text.h"
+
+namespace horde {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct PhaseSpec {
+  std::string name;
+  double median_us = 2000;
+  uint64_t per_interval = 300;
+  double error_rate = 0;
+  int intervals = 10;
+  double rps_jitter = 0;  // spread of requests per interval (closed loop varies)
+};
+
+// A run as `horde compare` reads it: summary.json's phases plus intervals.jsonl rows.
+RunData make_run(const std::vector<PhaseSpec>& phases, uint64_t seed, json workload = {}) {
+  std::mt19937_64 rng(seed);
+  RunData r;
+  r.dir = "synthetic-" + std::to_string(seed);
+  r.summary = {{"run_id", r.dir},
+               {"workload", workload.is_null() ? json{{"name", "w"}} : workload},
+               {"phases", json::array()}};
+  for (uint32_t pi = 0; pi < phases.size(); ++pi) {
+    const auto& p = phases[pi];
+    std::lognormal_distribution<double> latency(std::log(p.median_us), 0.5);
+    std::normal_distribution<double> jitter(0, p.rps_jitter);
+    std::bernoulli_distribution error(p.error_rate);
+    uint64_t requests = 0, errors = 0;
+    for (int i = 0; i < p.intervals; ++i) {
+      LoggedInterval li;
+      li.row.phase = pi;
+      li.row.interval = i;
+      li.row.time_s = i + 1;
+      li.row.duration_s = 1;
+      const auto n = static_cast<uint64_t>(
+          std::max(1.0, static_cast<double>(p.per_interval) + (p.rps_jitter ? jitter(rng) : 0)));
+      for (uint64_t k = 0; k < n; ++k) {
+        li.latency.record(static_cast<int64_t>(latency(rng)));
+        li.row.counters.errors += error(rng) ? 1 : 0;
+      }
+      li.row.counters.requests = n;
+      requests += n;
+      errors += li.row.counters.errors;
+      r.intervals.push_back(std::move(li));
+    }
+    r.summary["phases"].push_back({{"name", p.name},
+                                   {"index", pi},
+                                   {"requests", requests},
+                                   {"errors", errors},
+                                   {"throughput_rps", double(requests) / p.intervals}});
+  }
+  return r;
+}
+
+CompareOptions fast() {
+  CompareOptions o;
+  o.resamples = 1000;
+  return o;
+}
+
+const MetricComparison* row(const RunComparison& c, const std::string& scope,
+                            const std::string& metric) {
+  for (const auto& r : c.rows) {
+    if (r.scope == scope && r.metric == metric) return &r;
+  }
+  return nullptr;
+}
+
+TEST(Compare, IdenticalDistributionsPassAtDefaultTolerances) {
+  int failed = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const auto c =
+        compare_runs(make_run({{"run"}}, seed), make_run({{"run"}}, seed + 1000), fast());
+    failed += c.exit_code() != 0;
+  }
+  std::printf("identical runs that failed the gate: %d of 200\n", failed);
+  EXPECT_LE(failed, 4);  // <= 2%
+}
+
+TEST(Compare, TwentyPercentSlowerMedianIsARegressionNamedInTheLastLines) {
+  int flagged = 0;
+  std::string last;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    PhaseSpec slow{"run"};
+    slow.median_us = 2400;
+    const auto c = compare_runs(make_run({{"run"}}, seed), make_run({slow}, seed + 1000), fast());
+    const auto* p50 = row(c, "phase run", "p50");
+    ASSERT_NE(p50, nullptr);
+    flagged += c.exit_code() == 1 && p50->regression;
+    if (seed == 1) last = comparison_text(c);
+  }
+  std::printf("20%% slower median flagged (p50 named): %d of 200\n", flagged);
+  EXPECT_GE(flagged, 190);  // >= 95%
+  EXPECT_NE(last.find("regression(s):\n"), std::string::npos) << last;
+  EXPECT_NE(last.find("p50 of phase run: "), std::string::npos) << last;
+  EXPECT_NE(last.find("ms (+"), std::string::npos) << last;
+  // 1000 resamples: the smallest p is 2 / 1001.
+  EXPECT_NE(last.find("p = 0.002, tolerance 10%)"), std::string::npos) << last;
+}
+
+TEST(Compare, RegressionLineReadsAsDocumented) {
+  PhaseSpec slow{"run"};
+  slow.median_us = 3000;
+  const auto c = compare_runs(make_run({{"run"}}, 3), make_run({slow}, 4), CompareOptions{});
+  const auto lines = c.regression_lines();
+  ASSERT_FALSE(lines.empty());
+  const auto* p99 = row(c, "phase run", "p99");
+  ASSERT_TRUE(p99 && p99->regression);
+  const std::string expected =
+      fmt::format("p99 of phase run: {:.4g} ms -> {:.4g} ms (+{:.0f}%, p < 0.001, tolerance 10%)",
+                  p99->baseline, p99->candidate, 100 * p99->change);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), expected), lines.end()) << expected;
+}
+
+TEST(Compare, ErrorRateAndThroughputRegressions) {
+  PhaseSpec errors{"run"};
+  errors.error_rate = 0.02;
+  auto c = compare_runs(make_run({{"run"}}, 5), make_run({errors}, 6), fast());
+  const auto* e = row(c, "phase run", "error_rate");
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->regression);
+  EXPECT_NEAR(e->candidate, 2.0, 0.6);
+  EXPECT_EQ(c.exit_code(), 1);
+
+  PhaseSpec a{"run"}, b{"run"};
+  a.per_interval = 1000;
+  a.rps_jitter = 20;
+  b.per_interval = 800;
+  b.rps_jitter = 20;
+  c = compare_runs(make_run({a}, 7), make_run({b}, 8), fast());
+  const auto* t = row(c, "phase run", "throughput");
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->regression);
+  EXPECT_EQ(t->test, "welch t");
+  EXPECT_NEAR(t->change, -0.2, 0.02);
+  // More throughput is never a regression, however significant.
+  c = compare_runs(make_run({b}, 9), make_run({a}, 10), fast());
+  EXPECT_EQ(row(c, "phase run", "throughput")->verdict, "improved");
+}
+
+TEST(Compare, PhasesMatchByNameAndTheOthersAreReported) {
+  const auto c =
+      compare_runs(make_run({{"warm"}, {"run"}}, 11), make_run({{"run"}, {"extra"}}, 12), fast());
+  EXPECT_EQ(c.matched_phases, 1u);
+  EXPECT_NE(row(c, "phase run", "p99"), nullptr);
+  const std::string text = comparison_text(c);
+  EXPECT_NE(text.find("phase warm: only in the baseline"), std::string::npos) << text;
+  EXPECT_NE(text.find("phase extra: only in the candidate"), std::string::npos) << text;
+  // Nothing in common: bad input.
+  const auto none = compare_runs(make_run({{"a"}}, 1), make_run({{"b"}}, 2), fast());
+  EXPECT_EQ(none.exit_code(), 2);
+}
+
+TEST(Compare, WorkloadDifferencesComeFirst) {
+  const json wa = {{"name", "w"}, {"load", {{"rate", 1000}, {"duration", "10s"}}}};
+  const json wb = {{"name", "w"}, {"load", {{"rate", 2000}, {"duration", "10s"}}}, {"x", 1}};
+  const auto c = compare_runs(make_run({{"run"}}, 1, wa), make_run({{"run"}}, 2, wb), fast());
+  ASSERT_EQ(c.workload_differences.size(), 2u);
+  EXPECT_EQ(c.workload_differences[0], "load.rate: 1000 -> 2000");
+  EXPECT_EQ(c.workload_differences[1], "x: (absent) -> 1");
+  const std::string text = comparison_text(c);
+  EXPECT_LT(text.find("load.rate: 1000 -> 2000"), text.find("phase run"));
+}
+
+TEST(Compare, SweepCapacityPerNIsJudgedTheRestShown) {
+  std::vector<PhaseSpec> phases;
+  for (const char* n : {"n1", "n2"}) {
+    PhaseSpec p{n};
+    p.per_interval = 1000;
+    p.rps_jitter = 10;
+    phases.push_back(p);
+  }
+  auto a = make_run(phases, 1);
+  phases[1].per_interval = 1500;  // the candidate scales worse at n = 2
+  auto b = make_run(phases, 2);
+  const auto sweep = [](double c2, double eff2) {
+    return json{{"kind", "instances"},
+                {"points",
+                 {{{"n", 1}, {"capacity_rps", 1000}, {"efficiency", 1.0}, {"phase", 0}},
+                  {{"n", 2}, {"capacity_rps", c2}, {"efficiency", eff2}, {"phase", 1}}}},
+                {"usl", {{"sigma", 0.1}, {"kappa", 0.0}, {"peak_n", nullptr}}}};
+  };
+  a.summary["scalability"] = sweep(2000, 1.0);
+  b.summary["scalability"] = sweep(1500, 0.75);
+  const auto c = compare_runs(a, b, fast());
+  const auto* cap = row(c, "sweep n=2", "capacity");
+  ASSERT_NE(cap, nullptr);
+  EXPECT_TRUE(cap->regression);
+  EXPECT_NEAR(cap->change, -0.25, 1e-9);
+  EXPECT_FALSE(row(c, "sweep n=1", "capacity")->regression);
+  const auto* eff = row(c, "sweep n=2", "efficiency");
+  ASSERT_NE(eff, nullptr);
+  EXPECT_EQ(eff->verdict, "shown, not judged");
+  EXPECT_NE(row(c, "sweep", "usl sigma"), nullptr);
+  EXPECT_EQ(c.exit_code(), 1);
+}
+
+// A results directory on disk, written the way the controller writes it.
+std::string write_dir(const RunData& r, const std::string& name, bool incomplete) {
+  const std::string dir =
+      (fs::temp_directory_path() / ("horde-compare-" + std::to_string(::getpid()) + "-" + name))
+          .string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    IntervalLog log;
+    EXPECT_TRUE(log.open(dir + "/intervals.jsonl").ok());
+    for (const auto& li : r.intervals) log.append(li.row, li.latency, r.dir);
+  }
+  json s = r.summary;
+  s["incomplete"] = incomplete;
+  s["aborted"] = incomplete;
+  EXPECT_TRUE(write_file_atomic(dir + "/summary.json", s.dump()).ok());
+  return dir;
+}
+
+TEST(Compare, ReadsResultsDirectoriesAndRefusesAPartialRun) {
+  PhaseSpec slow{"run"};
+  slow.median_us = 3000;
+  const auto a = write_dir(make_run({{"run"}}, 1), "a", false);
+  const auto b = write_dir(make_run({slow}, 2), "b", false);
+  const auto partial = write_dir(make_run({{"run"}}, 3), "partial", true);
+  auto c = compare_dirs(a, b, fast());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->exit_code(), 1);
+  auto refused = compare_dirs(a, partial, fast());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("--allow-incomplete"), std::string::npos);
+  auto o = fast();
+  o.allow_incomplete = true;
+  EXPECT_TRUE(compare_dirs(a, partial, o).ok());
+  EXPECT_FALSE(compare_dirs(a, "/nonexistent/horde", o).ok());
+  // Same inputs, same seed: the same verdict and figures.
+  auto again = compare_dirs(a, b, fast());
+  EXPECT_EQ(comparison_json(*c).dump(), comparison_json(*again).dump());
+
+  ASSERT_TRUE(write_comparison(*c, b).ok());
+  const json j = json::parse(std::ifstream(b + "/compare.json"));
+  EXPECT_EQ(j["exit_code"], 1);
+  EXPECT_FALSE(j["regressions"].empty());
+  std::ifstream html(b + "/compare.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), {});
+  // Self-contained: no script, no link, no external reference of any kind.
+  for (const char* banned :
+       {"<script", "<link", "src=", "href=", "url(", "@import", "http://", "https://"}) {
+    EXPECT_EQ(page.find(banned), std::string::npos) << banned;
+  }
+  size_t charts = 0;
+  for (size_t at = page.find("<svg"); at != std::string::npos; at = page.find("<svg", at + 1)) {
+    ++charts;
+  }
+  EXPECT_EQ(charts, 2u);  // spectrum and throughput of the one phase
+  EXPECT_NE(page.find("class=\"regression\""), std::string::npos);
+
+  if (fs::exists("/usr/bin/chromium")) {
+    const std::string png = b + "/compare.png";
+    const std::string cmd =
+        "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
+        "--no-first-run --disable-background-networking --disable-component-update "
+        "--disable-sync --user-data-dir=" +
+        b + "/chromium-profile --screenshot=" + png + " --window-size=1280,2000 file://" + b +
+        "/compare.html > " + b + "/chromium.log 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << b << "/chromium.log";
+    EXPECT_GT(fs::file_size(png), 50'000u);  // a blank page is a few kB
+  }
+  if (!std::getenv("HORDE_KEEP_REPORT")) {
+    for (const auto& d : {a, b, partial}) fs::remove_all(d);
+  }
+}
+
+}  // namespace
+}  // namespace horde
