@@ -23,9 +23,8 @@ bool known(const std::string& key) {
 }  // namespace
 
 Tolerances default_tolerances() {
-  return {{"throughput", 0.05}, {"error_rate", 0.001},  {"mean", 0.10},
-          {"p50", 0.10},        {"p90", 0.10},          {"p99", 0.10},
-          {"p999", 0.20},       {"distribution", 0.05}, {"capacity", 0.05}};
+  return {{"throughput", 0.05}, {"error_rate", 0.001}, {"mean", 0.10}, {"p50", 0.10},
+          {"p90", 0.10},        {"p99", 0.10},         {"p999", 0.20}, {"capacity", 0.05}};
 }
 
 std::string tolerance_keys() { return text::join(kKeys); }

@@ -18,7 +18,9 @@ namespace horde {
 using Tolerances = std::map<std::string, double>;
 
 // p50 / p90 / p99 / mean 10%, p999 20%, throughput 5%, capacity 5%, error_rate 0.1
-// points, distribution 5 points.
+// points. distribution has none: Mann-Whitney treats every request as an
+// independent sample, which requests of one run are not (a stall slows a whole
+// second of them), so it is shown and judged only when a tolerance is given.
 Tolerances default_tolerances();
 // "throughput, error_rate, mean, p50, p90, p99, p999, distribution, capacity"
 std::string tolerance_keys();
