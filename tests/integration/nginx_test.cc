@@ -1,58 +1,13 @@
 // horde against a real third-party server: Debian's nginx, started by the test
 // on a free loopback port with its own config. nginx's access log is the truth
 // the agents' counts are checked against.
+#include "tests/integration/nginx.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "tests/integration/harness.h"
-
 namespace horde::testing {
 namespace {
-
-constexpr const char* kNginx = "/usr/sbin/nginx";
-
-class Nginx {
- public:
-  explicit Nginx(const std::filesystem::path& dir) : dir_(dir), port_(free_port()) {
-    write_file(dir / "nginx.conf", fmt_config());
-    auto p = Subprocess::spawn({kNginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string(),
-                                "-e", (dir / "error.log").string()},
-                               false);
-    if (!p) throw std::runtime_error(p.error().message);
-    process_ = std::move(*p);
-    const auto deadline = in(std::chrono::seconds(10));
-    while (Clock::now() < deadline && http_get(port_, "/") != "ok\n") {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~Nginx() {
-    process_.signal(SIGQUIT);
-    process_.wait_until(in(std::chrono::seconds(5)));
-  }
-  uint16_t port() const { return port_; }
-  // Requests nginx logged for path `/` (the readiness probes are excluded by the caller).
-  uint64_t logged() const {
-    std::istringstream log(read_file(dir_ / "access.log"));
-    uint64_t n = 0;
-    for (std::string line; std::getline(log, line);)
-      n += line.find("\"GET /load") != std::string::npos;
-    return n;
-  }
-
- private:
-  std::string fmt_config() const {
-    const std::string d = dir_.string();
-    return "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
-           "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log " + d +
-           "/access.log;\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
-           ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
-           d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
-           std::to_string(port_) + ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
-  }
-  std::filesystem::path dir_;
-  uint16_t port_;
-  Subprocess process_;
-};
 
 TEST(Nginx, AgentCountsMatchNginxAccessLog) {
   if (!std::filesystem::exists(kNginx)) GTEST_SKIP() << "nginx-light is not installed";
