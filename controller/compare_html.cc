@@ -41,8 +41,8 @@ std::string phase_charts(const PhaseSeries& s) {
   spectrum.x = axis("percentile", AxisScale::kPercentile);
   spectrum.y = axis("latency (ms, log scale)", AxisScale::kLog);
   spectrum.height = 320;
-  ChartSeries a{"baseline", {}, {}, palette_color(0), true, true, false, {}};
-  ChartSeries b{"candidate", {}, {}, palette_color(1), true, true, false, {}};
+  ChartSeries a{"baseline", {}, {}, palette_color(0), true, true, false, {}, {}, {}};
+  ChartSeries b{"candidate", {}, {}, palette_color(1), true, true, false, {}, {}, {}};
   for (size_t i = 0; i < s.percentiles.size(); ++i) {
     if (!(s.percentiles[i] < 100)) continue;  // 100% sits at infinity on this axis
     a.x.push_back(s.percentiles[i]);
@@ -57,8 +57,8 @@ std::string phase_charts(const PhaseSeries& s) {
   rate.y = axis("throughput (requests/s)", AxisScale::kLinear);
   rate.height = 280;
   rate.series = {
-      ChartSeries{"baseline", s.time_a, s.rps_a, palette_color(0), true, true, false, {}},
-      ChartSeries{"candidate", s.time_b, s.rps_b, palette_color(1), true, true, false, {}}};
+      ChartSeries{"baseline", s.time_a, s.rps_a, palette_color(0), true, true, false, {}, {}, {}},
+      ChartSeries{"candidate", s.time_b, s.rps_b, palette_color(1), true, true, false, {}, {}, {}}};
   return render_line_chart(spectrum) + render_line_chart(rate);
 }
 
