@@ -203,16 +203,16 @@ TEST(ThresholdTest, RejectsBadOnes) {
 }
 
 TEST(ThresholdTest, HoldsAndNames) {
-  const Threshold lt{Metric::kP99, Comparison::kLess, 200, "p99 < 200ms"};
+  const Threshold lt{Metric::kP99, Comparison::kLess, 200, "p99 < 200ms", ""};
   EXPECT_TRUE(threshold_holds(lt, 199.9));
   EXPECT_FALSE(threshold_holds(lt, 200));
-  const Threshold le{Metric::kP99, Comparison::kLessEqual, 200, ""};
+  const Threshold le{Metric::kP99, Comparison::kLessEqual, 200, "", ""};
   EXPECT_TRUE(threshold_holds(le, 200));
   EXPECT_FALSE(threshold_holds(le, 200.1));
-  const Threshold gt{Metric::kThroughput, Comparison::kGreater, 1000, ""};
+  const Threshold gt{Metric::kThroughput, Comparison::kGreater, 1000, "", ""};
   EXPECT_TRUE(threshold_holds(gt, 1000.5));
   EXPECT_FALSE(threshold_holds(gt, 1000));
-  const Threshold ge{Metric::kThroughput, Comparison::kGreaterEqual, 1000, ""};
+  const Threshold ge{Metric::kThroughput, Comparison::kGreaterEqual, 1000, "", ""};
   EXPECT_TRUE(threshold_holds(ge, 1000));
   EXPECT_FALSE(threshold_holds(ge, 999));
 

@@ -23,8 +23,12 @@ TEST(CompareRuns, TwoRunsAgainstTheSameNginxPass) {
                         "1", "--threads", "1", "--out", (dir / out).string(), "--no-live"});
     ASSERT_EQ(f.code, 0) << f.out;
   }
-  auto f = run_horde(
-      {"compare", (dir / "a").string(), (dir / "b").string(), "--out", (dir / "cmp").string()});
+  auto f = run_horde({"compare", (dir / "a").string(), (dir / "b").string(), "--out",
+                      (dir / "cmp").string(),
+                      // The suite runs other load tests beside this one: a burst on the shared
+                      // 2-core box is a real, significant change in the tail of what was measured,
+                      // so the tail's tolerances are wide here; the middle keeps its defaults.
+                      "--tolerance", "p99=200%,p999=400%"});
   EXPECT_EQ(f.code, 0) << f.out;
   EXPECT_NE(f.out.find("no regression"), std::string::npos) << f.out;
   const auto j = read_json(dir / "cmp" / "compare.json");
@@ -72,7 +76,7 @@ TEST(CompareRuns, TwoMillisecondsMorePerRequestFailsNamingP50AndP99) {
   // Generous enough tolerances let the same change through.
   auto lenient =
       run_horde({"compare", (dir / "base").string(), (dir / "slow").string(), "--tolerance",
-                 "p50=1000%,p90=1000%,p99=1000%,p999=1000%,mean=1000%,"
+                 "p50=1000%,p90=1000%,p99=1000%,p999=1000%,mean=1000%,throughput=1000%,"
                  "distribution=50"});
   EXPECT_EQ(lenient.code, 0) << lenient.out;
 }
