@@ -152,7 +152,7 @@ double in_threshold_unit(const Threshold& t, double observed) {
 }
 
 std::string format_observed(const Threshold& t, double observed) {
-  const std::string v = trimmed(in_threshold_unit(t, observed));
+  std::string v = trimmed(in_threshold_unit(t, observed));
   if (t.unit.empty()) return v;
   if (t.unit == "%") return v + "%";
   return v + " " + t.unit;

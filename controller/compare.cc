@@ -298,7 +298,12 @@ void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<Phas
 
 void flatten(const json& j, const std::string& path, std::map<std::string, std::string>* out) {
   if (j.is_object() && !j.empty()) {
-    for (const auto& [k, v] : j.items()) flatten(v, path.empty() ? k : path + "." + k, out);
+    for (const auto& [k, v] : j.items()) {
+      std::string sub = path;
+      if (!sub.empty()) sub += '.';
+      sub += k;
+      flatten(v, sub, out);
+    }
   } else {
     (*out)[path] = j.dump();
   }

@@ -38,7 +38,8 @@ double stdev_us(const Histogram& h) {
     if (n == 0) continue;
     const int64_t lo = Histogram::lowest_equivalent(i);
     const int64_t width = Histogram::highest_equivalent(i) - lo + 1;
-    const long double d = static_cast<long double>(lo + width / 2) - mean;
+    const int64_t mid = lo + width / 2;  // the bucket's middle, in whole us
+    const long double d = static_cast<long double>(mid) - mean;
     sum += d * d * static_cast<long double>(n);
   }
   return std::sqrt(static_cast<double>(sum / static_cast<long double>(h.total_count())));
