@@ -14,7 +14,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace engine_limits_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -95,5 +95,5 @@ TEST(EngineLimits, AnAbsurdRateStillYieldsAndStops) {
   EXPECT_GT(server.answered(), 0u);
 }
 
-}  // namespace
+}  // namespace engine_limits_test
 }  // namespace horde

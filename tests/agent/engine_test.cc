@@ -12,7 +12,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace engine_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -423,5 +423,5 @@ TEST(Engine, WithoutGrowthAFullPoolCountsTheLimit) {
   EXPECT_GT(c.max_connections_hit, 0u);
 }
 
-}  // namespace
+}  // namespace engine_test
 }  // namespace horde

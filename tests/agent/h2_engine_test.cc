@@ -24,7 +24,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace h2_engine_test {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -508,5 +508,5 @@ TEST(H2Request, HostBecomesAuthorityTeTrailersKeptTlsSchemeDefaultPortOmitted) {
   EXPECT_TRUE(r.body.empty());
 }
 
-}  // namespace
+}  // namespace h2_engine_test
 }  // namespace horde

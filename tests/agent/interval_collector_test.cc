@@ -5,7 +5,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace interval_collector_test {
 
 Counters requests(uint64_t n) {
   Counters c;
@@ -85,5 +85,5 @@ TEST(IntervalCollector, ZeroThreadsReportsEachDelivery) {
   EXPECT_EQ(f.reports[1].interval, 1u);
 }
 
-}  // namespace
+}  // namespace interval_collector_test
 }  // namespace horde

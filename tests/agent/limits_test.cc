@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace horde {
-namespace {
+namespace limits_test {
 
 TargetAllowList allow(const std::string& text) {
   auto a = TargetAllowList::parse(text);
@@ -163,5 +163,5 @@ TEST(CheckLimits, NoLimitsAllowAnything) {
   EXPECT_FALSE(check_limits(AgentLimits{}, slice_for("http://nowhere.test/"), fake_dns));
 }
 
-}  // namespace
+}  // namespace limits_test
 }  // namespace horde

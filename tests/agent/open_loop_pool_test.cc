@@ -16,7 +16,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace open_loop_pool_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -194,5 +194,5 @@ TEST(OpenLoopPool, ARefusedPortCountsEachDueRequestOnce) {
   EXPECT_EQ(r.total.connections_opened, 0u);
 }
 
-}  // namespace
+}  // namespace open_loop_pool_test
 }  // namespace horde

@@ -16,7 +16,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace phase_runner_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -162,5 +162,5 @@ TEST(PhaseRunner, AnAssignmentOutsideTheLimitsIsRefusedBeforeAnyTraffic) {
   EXPECT_EQ(server.accepted(), 0u);
 }
 
-}  // namespace
+}  // namespace phase_runner_test
 }  // namespace horde

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace horde {
-namespace {
+namespace request_table_test {
 
 Url url(const std::string& host, uint16_t port, const std::string& path) {
   Url u;
@@ -77,5 +77,5 @@ TEST(RequestTable, HeadIsMarked) {
   EXPECT_TRUE(table.pick(rng).head);
 }
 
-}  // namespace
+}  // namespace request_table_test
 }  // namespace horde

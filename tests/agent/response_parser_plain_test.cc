@@ -15,7 +15,7 @@
 #include "agent/response_parser.h"
 
 namespace horde {
-namespace {
+namespace response_parser_plain_test {
 
 struct Outcome {
   std::vector<uint16_t> statuses;
@@ -142,5 +142,5 @@ TEST(ResponseParserPlain, CorruptedResponsesMatchHttpParser) {
   }
 }
 
-}  // namespace
+}  // namespace response_parser_plain_test
 }  // namespace horde

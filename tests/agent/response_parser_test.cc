@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace response_parser_test {
 
 struct Seen {
   std::vector<uint16_t> statuses;
@@ -147,5 +147,5 @@ TEST(ResponseParser, ResetStartsOver) {
   EXPECT_EQ(step.status, 204);
 }
 
-}  // namespace
+}  // namespace response_parser_test
 }  // namespace horde

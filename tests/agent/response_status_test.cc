@@ -8,7 +8,7 @@
 #include "agent/response_parser.h"
 
 namespace horde {
-namespace {
+namespace response_status_test {
 
 TEST(ResponseStatus, StatusBelow100IsAProtocolError) {
   ResponseParser p;
@@ -26,5 +26,5 @@ TEST(ResponseStatus, ThreeDigitStatusesStillParse) {
   EXPECT_EQ(step.status, 599);
 }
 
-}  // namespace
+}  // namespace response_status_test
 }  // namespace horde

@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace schedule_test {
 
 using namespace std::chrono_literals;
 
@@ -169,5 +169,5 @@ TEST(Schedule, SkipToIsConstantTimeWhateverTheBacklog) {
   EXPECT_EQ(ended.next(), Schedule::kNever);
 }
 
-}  // namespace
+}  // namespace schedule_test
 }  // namespace horde

@@ -17,7 +17,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace stall_truth_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -134,5 +134,5 @@ TEST(StallTruth, ClosedLoopSeesOneSlowRequestPerConnection) {
   EXPECT_LT(run.latency.value_at_percentile(99), 100'000);
 }
 
-}  // namespace
+}  // namespace stall_truth_test
 }  // namespace horde

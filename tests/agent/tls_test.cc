@@ -18,7 +18,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace tls_test {
 
 using namespace std::chrono_literals;
 constexpr const char* kNginx = "/usr/sbin/nginx";
@@ -185,5 +185,5 @@ TEST_F(Tls, InsecureSkipVerifySucceeds) {
   EXPECT_EQ(c.errors, 0u);
 }
 
-}  // namespace
+}  // namespace tls_test
 }  // namespace horde

@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace token_bucket_test {
 
 using namespace std::chrono_literals;
 using Clock = TokenBucket::Clock;
@@ -102,5 +102,5 @@ TEST(TokenBucket, AnAbsurdRateStillWorks) {
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(bucket.try_take(t0 + std::chrono::nanoseconds(i)));
 }
 
-}  // namespace
+}  // namespace token_bucket_test
 }  // namespace horde

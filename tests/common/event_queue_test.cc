@@ -13,7 +13,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace event_queue_test {
 
 using Clock = std::chrono::steady_clock;
 
@@ -89,5 +89,5 @@ TEST(EventQueue, ManyProducersEveryItemArrivesExactlyOnceInPerProducerOrder) {
   EXPECT_TRUE(std::all_of(next.begin(), next.end(), [](int n) { return n == kItems; }));
 }
 
-}  // namespace
+}  // namespace event_queue_test
 }  // namespace horde

@@ -8,7 +8,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace examples_test {
 
 TEST(Examples, EveryWorkloadValidates) {
   int seen = 0;
@@ -25,5 +25,5 @@ TEST(Examples, EveryWorkloadValidates) {
   EXPECT_GE(seen, 3);
 }
 
-}  // namespace
+}  // namespace examples_test
 }  // namespace horde

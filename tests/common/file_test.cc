@@ -13,7 +13,7 @@
 #include <sstream>
 
 namespace horde {
-namespace {
+namespace file_test {
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p);
@@ -63,5 +63,5 @@ TEST(AtomicFile, AFailedWriteLeavesThePreviousFileWhole) {
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace file_test
 }  // namespace horde

@@ -15,7 +15,7 @@
 #include "common/base64.h"
 
 namespace horde {
-namespace {
+namespace grpc_message_test {
 
 namespace fs = std::filesystem;
 namespace pb = google::protobuf;
@@ -429,5 +429,5 @@ TEST(GrpcRequest, MetadataIsValidated) {
   EXPECT_TRUE(ok) << ok.error().message;
 }
 
-}  // namespace
+}  // namespace grpc_message_test
 }  // namespace horde

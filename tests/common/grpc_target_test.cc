@@ -18,7 +18,7 @@
 #include "common/process.h"
 
 namespace horde {
-namespace {
+namespace grpc_target_test {
 
 namespace pb = google::protobuf;
 using Clock = std::chrono::steady_clock;
@@ -156,5 +156,5 @@ TEST_F(GrpcTarget, UnknownMethodIsUnimplemented) {
   EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
-}  // namespace
+}  // namespace grpc_target_test
 }  // namespace horde

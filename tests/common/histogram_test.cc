@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace histogram_test {
 
 // Truth computed another way: the exact sample of rank ceil(p/100 * n) (at
 // least 1) in the sorted data, the same rank definition the histogram uses.
@@ -358,5 +358,5 @@ TEST(HistogramTest, MeanOfBucketMidpointsIsClose) {
   EXPECT_DOUBLE_EQ(small.mean(), 50.0);  // single-unit buckets below 2048 are exact
 }
 
-}  // namespace
+}  // namespace histogram_test
 }  // namespace horde

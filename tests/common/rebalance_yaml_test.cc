@@ -9,7 +9,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace rebalance_yaml_test {
 
 using ::testing::HasSubstr;
 
@@ -70,5 +70,5 @@ TEST(RebalanceYaml, ClosedLoopWithConnectionStagesIsNotSupported) {
                   .ok());
 }
 
-}  // namespace
+}  // namespace rebalance_yaml_test
 }  // namespace horde

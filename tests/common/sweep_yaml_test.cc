@@ -11,7 +11,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace sweep_yaml_test {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -323,5 +323,5 @@ TEST(SweepYaml, ToJsonValues) {
   EXPECT_FALSE(j["capacity"].contains("factor"));  // step and factor never both
 }
 
-}  // namespace
+}  // namespace sweep_yaml_test
 }  // namespace horde

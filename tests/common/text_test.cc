@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 namespace horde::text {
-namespace {
+namespace text_test {
 
 TEST(Utf8, TruncateNeverCutsInsideACharacter) {
   std::string s = "a";
@@ -66,5 +66,5 @@ TEST(Utf8, DumpJsonNeverThrowsAndSaysWhenItReplaced) {
   }
 }
 
-}  // namespace
+}  // namespace text_test
 }  // namespace horde::text

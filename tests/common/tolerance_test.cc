@@ -9,7 +9,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace tolerance_test {
 
 TEST(Tolerance, ListOverDefaults) {
   auto t = parse_tolerance_list("p99=25%, throughput=2.5%,error_rate=0.5", default_tolerances());
@@ -70,5 +70,5 @@ TEST(Tolerance, BaselineErrorsNameTheField) {
   EXPECT_NE(error("results/last").find("baseline: got"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace tolerance_test
 }  // namespace horde

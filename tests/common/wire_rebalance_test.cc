@@ -9,7 +9,7 @@
 #include "common/wire.h"
 
 namespace horde {
-namespace {
+namespace wire_rebalance_test {
 
 using ::testing::HasSubstr;
 
@@ -101,5 +101,5 @@ TEST(Rebalanced, RefusesAnOrderForTheOtherMode) {
   EXPECT_FALSE(rebalanced(staged, Rebalance{"r", 0, 0, 15, 5}).ok());
 }
 
-}  // namespace
+}  // namespace wire_rebalance_test
 }  // namespace horde

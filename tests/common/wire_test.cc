@@ -12,7 +12,7 @@
 #include <random>
 
 namespace horde {
-namespace {
+namespace wire_test {
 
 using ::testing::HasSubstr;
 
@@ -510,5 +510,5 @@ TEST(WireSlice, RejectsHostileEngineKeys) {
   }
 }
 
-}  // namespace
+}  // namespace wire_test
 }  // namespace horde

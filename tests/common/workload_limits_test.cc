@@ -15,7 +15,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace workload_limits_test {
 
 using ::testing::HasSubstr;
 
@@ -170,5 +170,5 @@ TEST(WorkloadLimits, HostileCorpusFilesAreRefused) {
   EXPECT_GE(seen, 6);
 }
 
-}  // namespace
+}  // namespace workload_limits_test
 }  // namespace horde

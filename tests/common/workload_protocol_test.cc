@@ -12,7 +12,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace workload_protocol_test {
 
 using ::testing::HasSubstr;
 
@@ -157,5 +157,5 @@ TEST(WorkloadProtocolTest, GrpcMessageFromYamlMapUsesTheProtoFile) {
   rmdir(dir);
 }
 
-}  // namespace
+}  // namespace workload_protocol_test
 }  // namespace horde

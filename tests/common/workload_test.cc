@@ -10,7 +10,7 @@
 #include <string>
 
 namespace horde {
-namespace {
+namespace workload_test {
 
 using std::chrono::microseconds;
 using ::testing::HasSubstr;
@@ -749,5 +749,5 @@ TEST(WorkloadTest, StageAndTlsErrorsNameTheField) {
   }
 }
 
-}  // namespace
+}  // namespace workload_test
 }  // namespace horde

@@ -5,7 +5,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace workload_utf8_test {
 
 TEST(WorkloadUtf8, InvalidUtf8IsAnErrorNamingTheByte) {
   const std::string text =
@@ -33,5 +33,5 @@ TEST(WorkloadUtf8, AcceptsMultibyteTextAndItDumpsAsJson) {
   EXPECT_NO_THROW((void)to_json(*f).dump());
 }
 
-}  // namespace
+}  // namespace workload_utf8_test
 }  // namespace horde

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 namespace horde {
-namespace {
+namespace agent_registry_test {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -177,5 +177,5 @@ TEST(ClockOffsetEstimator, KeepsOnlyTheLast16PingsOutstanding) {
   EXPECT_TRUE(c.received(20, 0, 1));
 }
 
-}  // namespace
+}  // namespace agent_registry_test
 }  // namespace horde

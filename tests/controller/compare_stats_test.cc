@@ -15,7 +15,7 @@
 #include <random>
 
 namespace horde {
-namespace {
+namespace compare_stats_test {
 
 Histogram of(const std::vector<int64_t>& values) {
   Histogram h;
@@ -211,5 +211,5 @@ TEST(CompareStats, WelchFalseAlarmsOnIntervalThroughput) {
   EXPECT_LE(flagged, 4);
 }
 
-}  // namespace
+}  // namespace compare_stats_test
 }  // namespace horde

@@ -20,7 +20,7 @@
 #include "common/text.h"
 
 namespace horde {
-namespace {
+namespace compare_test {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -290,5 +290,5 @@ TEST(Compare, ReadsResultsDirectoriesAndRefusesAPartialRun) {
   }
 }
 
-}  // namespace
+}  // namespace compare_test
 }  // namespace horde

@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace horde {
-namespace {
+namespace console_test {
 
 struct Memstream {
   char* buf = nullptr;
@@ -65,5 +65,5 @@ TEST(Console, LinesFromManyThreadsStayWhole) {
   EXPECT_EQ(n, 800u);
 }
 
-}  // namespace
+}  // namespace console_test
 }  // namespace horde

@@ -10,7 +10,7 @@
 #include <string>
 
 namespace horde {
-namespace {
+namespace exposition_test {
 
 using ::testing::HasSubstr;
 
@@ -143,5 +143,5 @@ TEST(Exposition, CounterRatesAcrossResetsAsPrometheusComputesThem) {
   EXPECT_FALSE(grow.add(parse_ok("other 1\n"), 3).has_value());
 }
 
-}  // namespace
+}  // namespace exposition_test
 }  // namespace horde

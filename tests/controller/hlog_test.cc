@@ -15,7 +15,7 @@
 #include <sstream>
 
 namespace horde {
-namespace {
+namespace hlog_test {
 
 Histogram random_histogram(uint64_t seed, size_t n) {
   std::mt19937_64 rng(seed);
@@ -178,5 +178,5 @@ TEST(Hlog, HdrHistogramJsReadsOurLog) {
   std::filesystem::remove(path);
 }
 
-}  // namespace
+}  // namespace hlog_test
 }  // namespace horde

@@ -8,7 +8,7 @@
 #include <random>
 
 namespace horde {
-namespace {
+namespace merge_test {
 
 IntervalReport report(uint32_t interval, uint64_t requests, int64_t latency_us = 1000) {
   IntervalReport r;
@@ -366,5 +366,5 @@ TEST(PhaseMerger, NobodyReportedAndEveryoneLeftIsSettledAtOnce) {
   EXPECT_EQ(m.reported_end(), 0u);
 }
 
-}  // namespace
+}  // namespace merge_test
 }  // namespace horde

@@ -15,7 +15,7 @@
 #include "controller/progress.h"
 
 namespace horde {
-namespace {
+namespace metrics_test {
 
 // name{labels} -> value, from the exposition text; comments skipped.
 std::map<std::string, std::string> parse(const std::string& text) {
@@ -312,5 +312,5 @@ TEST(Progress, PlannedPhaseCount) {
   EXPECT_EQ(planned_phase_count(w), 0u);
 }
 
-}  // namespace
+}  // namespace metrics_test
 }  // namespace horde

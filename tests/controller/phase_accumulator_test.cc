@@ -14,7 +14,7 @@
 #include "controller/merge.h"
 
 namespace horde {
-namespace {
+namespace phase_accumulator_test {
 
 IntervalReport report(uint32_t interval, uint64_t requests, std::mt19937_64& rng) {
   IntervalReport r;
@@ -188,5 +188,5 @@ TEST(PhaseAccumulator, AbortNeverCountsMoreThanThePlan) {
   EXPECT_EQ(acc.finish(1.5, true).duration_s, 1.5);
 }
 
-}  // namespace
+}  // namespace phase_accumulator_test
 }  // namespace horde

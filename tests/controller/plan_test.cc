@@ -9,7 +9,7 @@
 #include <random>
 
 namespace horde {
-namespace {
+namespace plan_test {
 
 uint64_t sum(const std::vector<uint32_t>& v) {
   return std::accumulate(v.begin(), v.end(), uint64_t{0});
@@ -276,5 +276,5 @@ TEST(OfferedLoad, StagesOfferTheIntegralOfTheProfile) {
   EXPECT_EQ(load_profile_text(closed), "10 connections closed loop");
 }
 
-}  // namespace
+}  // namespace plan_test
 }  // namespace horde

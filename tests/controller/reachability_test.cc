@@ -11,7 +11,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde {
-namespace {
+namespace reachability_test {
 
 using testing::free_port;  // nothing listens on it
 
@@ -67,5 +67,5 @@ TEST(Reachability, FailedShareLine) {
   EXPECT_EQ(failed_share_line(c), "10 of 400 requests (2.5%) failed: connect=4 http_5xx=6\n");
 }
 
-}  // namespace
+}  // namespace reachability_test
 }  // namespace horde

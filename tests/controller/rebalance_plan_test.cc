@@ -9,7 +9,7 @@
 #include "controller/plan.h"
 
 namespace horde {
-namespace {
+namespace rebalance_plan_test {
 
 Workload workload(LoadMode mode) {
   Workload w;
@@ -90,5 +90,5 @@ TEST(PlanRebalance, RefusesWhatItCannotDo) {
   EXPECT_FALSE(plan_rebalance(w, {1, 1}, {1}).ok());
 }
 
-}  // namespace
+}  // namespace rebalance_plan_test
 }  // namespace horde

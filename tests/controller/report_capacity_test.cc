@@ -21,7 +21,7 @@
 #include "controller/sweep_plan.h"
 
 namespace horde {
-namespace {
+namespace report_capacity_test {
 
 namespace fs = std::filesystem;
 
@@ -158,5 +158,5 @@ TEST(ReportCapacity, ScreenshotInHeadlessChromium) {
   if (!std::getenv("HORDE_KEEP_REPORT")) fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace report_capacity_test
 }  // namespace horde

@@ -21,7 +21,7 @@
 #include "controller/verdict.h"
 
 namespace horde {
-namespace {
+namespace report_html_test {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -260,5 +260,5 @@ TEST(ReportHtml, ScreenshotInHeadlessChromium) {
   if (!std::getenv("HORDE_KEEP_REPORT")) fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace report_html_test
 }  // namespace horde

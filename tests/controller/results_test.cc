@@ -15,7 +15,7 @@
 #include <sstream>
 
 namespace horde {
-namespace {
+namespace results_test {
 
 struct Samples {
   std::vector<int64_t> us;
@@ -325,11 +325,11 @@ TEST(Results, WriteResultsReportsAnUnwritableDirectory) {
   std::filesystem::remove(file);
 }
 
-}  // namespace
+}  // namespace results_test
 }  // namespace horde
 
 namespace horde {
-namespace {
+namespace results_test {
 
 TEST(CapacityLines, NameTheCapacityAndTheBracket) {
   const nlohmann::json searches = nlohmann::json::array({{{"instances", 2},
@@ -359,5 +359,5 @@ TEST(CapacityLines, NameTheCapacityAndTheBracket) {
       << out;
 }
 
-}  // namespace
+}  // namespace results_test
 }  // namespace horde

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace horde {
-namespace {
+namespace saturation_test {
 
 SaturationInput input(LoadMode mode = LoadMode::kOpen) {
   SaturationInput in;
@@ -109,5 +109,5 @@ TEST(Saturation, ATargetThatAnswersNothingIsNotAGeneratorLimit) {
   EXPECT_EQ(saturation_warnings(input(), dead, &w).size(), 2u);
 }
 
-}  // namespace
+}  // namespace saturation_test
 }  // namespace horde

@@ -22,7 +22,7 @@
 #include <thread>
 
 namespace horde {
-namespace {
+namespace scale_test {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -223,11 +223,11 @@ TEST(HttpStatus, ErrorsOnClosedPortAndOtherSchemes) {
   EXPECT_FALSE(http_status("not a url", 1s).ok());
 }
 
-}  // namespace
+}  // namespace scale_test
 }  // namespace horde
 
 namespace horde {
-namespace {
+namespace scale_test {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -290,5 +290,5 @@ TEST(WaitReady, AStopEndsTheWait) {
   EXPECT_LT(took, 5.0);
 }
 
-}  // namespace
+}  // namespace scale_test
 }  // namespace horde

@@ -12,7 +12,7 @@
 #include "controller/verdict.h"
 
 namespace horde {
-namespace {
+namespace scaling_evidence_test {
 
 double Usl(double lambda, double sigma, double kappa, double n) {
   return lambda * n / (1 + sigma * (n - 1) + kappa * n * (n - 1));
@@ -253,5 +253,5 @@ TEST(Verdict, WithoutAFitOrOnePoint) {
   EXPECT_FALSE(judge_scalability(analyse_scaling({}), 0.8, "agents").passed);
 }
 
-}  // namespace
+}  // namespace scaling_evidence_test
 }  // namespace horde

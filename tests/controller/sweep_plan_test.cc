@@ -14,7 +14,7 @@
 #include "common/workload_yaml.h"
 
 namespace horde {
-namespace {
+namespace sweep_plan_test {
 
 constexpr double kDuration = 10;  // seconds every fake phase measured
 
@@ -556,5 +556,5 @@ TEST(SweepPlanner, ScalabilityJsonFitsUslAndJudgesEfficiency) {
   }
 }
 
-}  // namespace
+}  // namespace sweep_plan_test
 }  // namespace horde

@@ -9,7 +9,7 @@
 #include "controller/results.h"
 
 namespace horde {
-namespace {
+namespace sweep_result_test {
 
 // summary.json's `capacity` entry as the planner used to build it.
 nlohmann::json reference_capacity(uint32_t instances, uint32_t agents, uint32_t steps, double good,
@@ -204,5 +204,5 @@ TEST(SweepResult, SummaryCarriesScalabilityAndCapacityOrNullAndEmpty) {
   EXPECT_EQ(summary_json(r)["capacity"].dump(), to_json(r.capacity).dump());
 }
 
-}  // namespace
+}  // namespace sweep_result_test
 }  // namespace horde

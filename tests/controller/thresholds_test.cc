@@ -10,7 +10,7 @@
 #include "controller/results.h"
 
 namespace horde {
-namespace {
+namespace thresholds_test {
 
 Threshold threshold(const std::string& text) { return parse_threshold(text).value(); }
 
@@ -136,5 +136,5 @@ TEST(Thresholds, SummaryEndsWithHowManyFailed) {
   EXPECT_EQ(thresholds_line(r), "");
 }
 
-}  // namespace
+}  // namespace thresholds_test
 }  // namespace horde

@@ -10,7 +10,7 @@
 #include <random>
 
 namespace horde {
-namespace {
+namespace usl_test {
 
 std::vector<UslPoint> curve(double lambda, double sigma, double kappa,
                             const std::vector<double>& ns) {
@@ -132,5 +132,5 @@ TEST(Usl, WeightsDecideWhichPointsTheFitFollows) {
   EXPECT_FALSE(fit_amdahl(pts).ok());  // weights must be > 0
 }
 
-}  // namespace
+}  // namespace usl_test
 }  // namespace horde

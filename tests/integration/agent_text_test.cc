@@ -7,7 +7,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace agent_text_test {
 
 TEST(AgentText, RefusalQuotingALongUtf8UrlStillWritesTheResults) {
   const auto dir = temp_dir("agent-text");
@@ -36,5 +36,5 @@ TEST(AgentText, RefusalQuotingALongUtf8UrlStillWritesTheResults) {
   EXPECT_NE(read_file(dir / "out" / "report.html").find("</html>"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace agent_text_test
 }  // namespace horde::testing

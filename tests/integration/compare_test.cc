@@ -10,7 +10,7 @@
 #include "tests/integration/nginx.h"
 
 namespace horde::testing {
-namespace {
+namespace compare_test {
 
 TEST(CompareRuns, TwoRunsAgainstTheSameNginxPass) {
   if (!std::filesystem::exists(kNginx)) GTEST_SKIP() << "nginx-light is not installed";
@@ -94,5 +94,5 @@ TEST(CompareRuns, BadInputExitsTwoNamingTheProblem) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out" / "summary.json"));  // refused before the run
 }
 
-}  // namespace
+}  // namespace compare_test
 }  // namespace horde::testing

@@ -17,7 +17,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace deploy_test {
 
 namespace fs = std::filesystem;
 
@@ -407,5 +407,5 @@ TEST(Deploy, KustomizeRendersEveryManifestIntoTheHordeNamespace) {
   }
 }
 
-}  // namespace
+}  // namespace deploy_test
 }  // namespace horde::testing

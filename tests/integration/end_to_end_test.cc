@@ -6,7 +6,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace end_to_end_test {
 
 struct Target {
   Subprocess process;
@@ -219,5 +219,5 @@ TEST(EndToEnd, SigintEndsTheRunWithWhatWasMeasured) {
   EXPECT_GT(summary["totals"]["requests"].get<uint64_t>(), 0u);
 }
 
-}  // namespace
+}  // namespace end_to_end_test
 }  // namespace horde::testing

@@ -10,7 +10,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace faults_test {
 
 struct Rig {
   Subprocess target;
@@ -148,11 +148,11 @@ TEST(Faults, FrozenAgentIsDroppedAndStopsByItsLeaseWhenItWakes) {
   a2.wait_until(in(std::chrono::seconds(10)));
 }
 
-}  // namespace
+}  // namespace faults_test
 }  // namespace horde::testing
 
 namespace horde::testing {
-namespace {
+namespace faults_test {
 
 // An agent reusing a joined agent's name is refused (exit 2, never merged); an
 // agent that joins after the phase started is welcomed but given no work: the
@@ -196,5 +196,5 @@ TEST(Joins, DuplicateNameIsRefusedAndLateJoinerSendsNothing) {
   EXPECT_LE(total_served, requests + 4);  // 4 connections in flight at the end, nothing from late
 }
 
-}  // namespace
+}  // namespace faults_test
 }  // namespace horde::testing

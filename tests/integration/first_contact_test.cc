@@ -12,7 +12,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace first_contact_test {
 
 struct Target {
   Subprocess process;
@@ -225,5 +225,5 @@ TEST(FirstContact, JoinTimeoutHintNamesTheTokenFlag) {
   EXPECT_NE(html.find("NOT JUDGED"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace first_contact_test
 }  // namespace horde::testing

@@ -13,7 +13,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace gunicorn_test {
 
 constexpr const char* kGunicorn = "/usr/bin/gunicorn";
 constexpr const char* kNginx = "/usr/sbin/nginx";
@@ -83,9 +83,11 @@ TEST(Gunicorn, OpenLoopDoesNotInventLatencyAgainstASyncWorker) {
   EXPECT_GE(ten.totals["connections_opened"].get<uint64_t>() + 2,
             ten.totals["requests"].get<uint64_t>());
   // The pool's size changes nothing the service does: the same latency within
-  // noise (before: 400 ms against 2.6 ms).
-  EXPECT_LT(ten.p99_ms, 5 * std::max(one.p99_ms, 1.0)) << "pool of 1: p99 " << one.p99_ms;
-  EXPECT_LT(ten.p99_ms, 100.0);
+  // noise (before: a median of 202 ms and a p99 of 400 ms against 2.6 ms). The
+  // median is compared, not the p99: 60 requests make the p99 their maximum, and
+  // under ASan on a loaded box one scheduling hiccup made it 55 ms against 27.
+  EXPECT_LT(ten.p50_ms, 5 * std::max(one.p50_ms, 2.0)) << "pool of 1: p50 " << one.p50_ms;
+  EXPECT_LT(ten.p99_ms, 200.0);
 
   // The latency-vs-rate curve of a service that is far from busy is flat; the
   // invented latency fell as the rate rose (202, 81, 41 ms).
@@ -139,5 +141,5 @@ TEST(Gunicorn, NginxAtAThousandPerSecondOpensOnlyWhatTheConcurrencyNeeds) {
   EXPECT_GE(run.totals["connections_peak"].get<uint64_t>(), 1u);
 }
 
-}  // namespace
+}  // namespace gunicorn_test
 }  // namespace horde::testing

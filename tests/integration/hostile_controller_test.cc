@@ -25,7 +25,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace hostile_controller_test {
 
 using namespace std::chrono_literals;
 
@@ -322,5 +322,5 @@ TEST(HostileController, TheAgentKeepsItsOwnLimitsWhateverItIsTold) {
   EXPECT_GT(target.answered(), 300u);
 }
 
-}  // namespace
+}  // namespace hostile_controller_test
 }  // namespace horde::testing

@@ -15,7 +15,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace hostile_session_test {
 
 constexpr char kToken[] = "hostile-test-token";
 
@@ -331,5 +331,5 @@ TEST(HostileSession, HostNameCutInsideAUtf8CharacterStillWritesTheResults) {
   EXPECT_NE(read_file(dir / "out" / "report.html").find("</html>"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace hostile_session_test
 }  // namespace horde::testing

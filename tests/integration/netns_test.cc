@@ -14,7 +14,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace netns_test {
 
 namespace fs = std::filesystem;
 
@@ -152,5 +152,5 @@ TEST(Netns, ThreeAgentsOnSeparateHostsCountWhatTheTargetsServed) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace netns_test
 }  // namespace horde::testing

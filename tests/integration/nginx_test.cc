@@ -7,7 +7,7 @@
 #include <signal.h>
 
 namespace horde::testing {
-namespace {
+namespace nginx_test {
 
 TEST(Nginx, AgentCountsMatchNginxAccessLog) {
   if (!std::filesystem::exists(kNginx)) GTEST_SKIP() << "nginx-light is not installed";
@@ -28,5 +28,5 @@ TEST(Nginx, AgentCountsMatchNginxAccessLog) {
   EXPECT_EQ(summary["agents"].size(), 2u);
 }
 
-}  // namespace
+}  // namespace nginx_test
 }  // namespace horde::testing

@@ -8,7 +8,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace out_dir_test {
 
 // Runs horde with stderr folded into stdout (the usage errors go to stderr).
 Finished run_horde_2to1(const std::vector<std::string>& args) {
@@ -126,5 +126,5 @@ TEST(OutDir, ReportRebuildsFromIntervalsWhenSummaryIsUnreadable) {
   EXPECT_NE(read_file(dir / "out" / "report.html").find("</html>"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace out_dir_test
 }  // namespace horde::testing

@@ -9,7 +9,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace protocols_test {
 
 class GrpcTarget {
  public:
@@ -115,5 +115,5 @@ TEST(Grpc, BadMessageIsRejectedBeforeAnyTraffic) {
   EXPECT_EQ(f.code, 2) << f.out;
 }
 
-}  // namespace
+}  // namespace protocols_test
 }  // namespace horde::testing

@@ -12,7 +12,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace rebalance_test {
 
 nlohmann::json sorted(nlohmann::json list) {
   std::sort(list.begin(), list.end());
@@ -179,5 +179,5 @@ TEST(Rebalance, ClosedLoopConnectionsAddUpToTheTotalAgain) {
   std::printf("closed loop with rebalance:\n%s", describe(o.intervals).c_str());
 }
 
-}  // namespace
+}  // namespace rebalance_test
 }  // namespace horde::testing

@@ -13,7 +13,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace runaway_test {
 
 // Peak resident set (VmHWM) of a live process in MiB; 0 when it is gone.
 double peak_rss_mib(pid_t pid) {
@@ -166,5 +166,5 @@ TEST(Runaway, SigtermDuringAScaleCommandEndsTheRunWithinSeconds) {
   agent.wait_until(in(std::chrono::seconds(10)));
 }
 
-}  // namespace
+}  // namespace runaway_test
 }  // namespace horde::testing

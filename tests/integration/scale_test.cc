@@ -10,7 +10,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace scale_test {
 
 // Prometheus text -> {"name{labels}": value}.
 std::map<std::string, double> parse_metrics(const std::string& text) {
@@ -139,5 +139,5 @@ TEST(Scale, ThirtyTwoAgentProcessesMergeExactly) {
   target.wait_until(in(std::chrono::seconds(5)));
 }
 
-}  // namespace
+}  // namespace scale_test
 }  // namespace horde::testing

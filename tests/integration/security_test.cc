@@ -10,7 +10,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace security_test {
 
 uint64_t served(const std::string& url) {
   auto j = nlohmann::json::parse(http_get(port_of_url(url), "/__stats"), nullptr, false);
@@ -217,5 +217,5 @@ TEST_F(Tls, PlaintextAgentIsNotServedByATlsController) {
   agent.wait_until(in(std::chrono::seconds(10)));
 }
 
-}  // namespace
+}  // namespace security_test
 }  // namespace horde::testing

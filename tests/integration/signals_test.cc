@@ -13,7 +13,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace signals_test {
 
 // Parent pid and state of a process from /proc (state 'Z' or no entry: dead).
 bool proc_stat(pid_t pid, pid_t* ppid, char* state) {
@@ -167,5 +167,5 @@ TEST(Signals, AfterAnInterruptNoIntervalIsInvented) {
   for (size_t i = 0; i + 1 < requests.size(); ++i) EXPECT_GT(requests[i], 0u) << "row " << i;
 }
 
-}  // namespace
+}  // namespace signals_test
 }  // namespace horde::testing

@@ -7,7 +7,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace sweep_test {
 
 nlohmann::json sweep(const std::string& name, double contention, double min_efficiency, int* code) {
   const auto dir = temp_dir(name);
@@ -56,5 +56,5 @@ TEST(Sweep, WithoutContentionFourInstancesScaleLinearly) {
   EXPECT_EQ(code, 0);
 }
 
-}  // namespace
+}  // namespace sweep_test
 }  // namespace horde::testing

@@ -6,7 +6,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace unreachable_test {
 
 TEST(Unreachable, ADeadTargetFailsTheRunNamingItAndWhy) {
   const auto dir = temp_dir("unreachable");
@@ -55,5 +55,5 @@ TEST(Unreachable, ACapacitySearchAgainstADeadTargetSaysTheTargetIsDown) {
   EXPECT_EQ(summary["phases"].size(), 1u);
 }
 
-}  // namespace
+}  // namespace unreachable_test
 }  // namespace horde::testing

@@ -9,7 +9,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace verdict_test {
 
 constexpr int kRuns = 3;
 
@@ -100,5 +100,5 @@ TEST(Verdict, NothingSharedIsLinear) {
   }
 }
 
-}  // namespace
+}  // namespace verdict_test
 }  // namespace horde::testing

@@ -22,7 +22,7 @@
 #include "tests/target/target_client.h"
 
 namespace horde {
-namespace {
+namespace contention_test {
 
 using namespace std::chrono_literals;
 using namespace target_test;
@@ -320,5 +320,5 @@ TEST(TargetContention, CliRejectsBadFlagsWithExit2) {
   }
 }
 
-}  // namespace
+}  // namespace contention_test
 }  // namespace horde

@@ -20,7 +20,7 @@
 #include "tests/target/target_client.h"
 
 namespace horde {
-namespace {
+namespace target_test {
 
 using namespace std::chrono_literals;
 using namespace target_test;
@@ -371,5 +371,5 @@ TEST(RequestParser, ParsesWhatTheTargetNeeds) {
             ParseStatus::kTooLarge);
 }
 
-}  // namespace
+}  // namespace target_test
 }  // namespace horde
