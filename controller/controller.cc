@@ -393,6 +393,7 @@ int Controller::run() {
       "results: %s/ (summary.json, intervals.csv, intervals.jsonl, latency.hlog, "
       "report.html)\n",
       out_dir_.c_str());
+  std::printf("%s", closing_lines(result_).c_str());
   std::fflush(stdout);
   server_.shutdown();
   const int code = exit_code(result_);

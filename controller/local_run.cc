@@ -40,9 +40,45 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Starts `horde target` as a child and reads the URL of each instance.
-Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, const std::string& log_level,
-                                              Subprocess* out) {
+// A child's lines (its log comes down the same pipe) reach the terminal whole,
+// with its name in front, until the pipe ends when it exits.
+std::thread prefix_lines(Subprocess* child, std::string prefix) {
+  return std::thread([child, prefix = std::move(prefix)] {
+    while (!child->at_eof()) {
+      if (auto line = child->read_line(SteadyClock::now() + std::chrono::seconds(1))) {
+        console::write_line(stderr, prefix + *line);
+      }
+    }
+  });
+}
+
+// The built-in target: its lines are prefixed "[target] "; stopped, and its
+// reader joined, however run_local returns.
+class LocalTarget {
+ public:
+  LocalTarget() = default;
+  LocalTarget(const LocalTarget&) = delete;
+  LocalTarget& operator=(const LocalTarget&) = delete;
+  ~LocalTarget() { stop(true); }
+
+  // Starts `horde target` as a child and reads the URL of each instance.
+  Result<std::vector<Url>> start(const BuiltinTarget& t, const std::string& log_level);
+  void stop(bool hurry) {
+    if (process_.pid() > 0 && process_.running()) {
+      process_.signal(hurry ? SIGKILL : SIGTERM);
+      if (!process_.wait_until(SteadyClock::now() + std::chrono::seconds(5))) {
+        process_.signal(SIGKILL);
+      }
+    }
+    if (reader_.joinable()) reader_.join();
+  }
+
+ private:
+  Subprocess process_;
+  std::thread reader_;
+};
+
+Result<std::vector<Url>> LocalTarget::start(const BuiltinTarget& t, const std::string& log_level) {
   auto child = Subprocess::spawn(
       {self_executable(), "--log-level", log_level, "target", "--listen", "127.0.0.1:0",
        "--instances", std::to_string(t.instances), "--workers", std::to_string(t.workers),
@@ -52,7 +88,7 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, const std:
            "us",
        "--contention", fmt::format("{}", t.contention), "--crosstalk",
        fmt::format("{}", t.crosstalk), "--lock", fmt::format("{}", t.lock)},
-      true);
+      true, true);
   if (!child) return child.error();
   std::vector<Url> urls;
   const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
@@ -61,12 +97,16 @@ Result<std::vector<Url>> start_builtin_target(const BuiltinTarget& t, const std:
     auto line = child->read_line(deadline);
     if (!line) return Error{"the built-in target did not start (see its log above)"};
     const auto at = line->find(marker);
-    if (at == std::string::npos) continue;
+    if (at == std::string::npos) {
+      console::write_line(stderr, "[target] " + *line);
+      continue;
+    }
     auto url = parse_url(line->substr(at + marker.size()));
     if (!url) return Error{"built-in target printed a bad URL: " + url.error().message};
     urls.push_back(*url);
   }
-  *out = std::move(*child);
+  process_ = std::move(*child);
+  reader_ = prefix_lines(&process_, "[target] ");
   return urls;
 }
 
@@ -82,10 +122,10 @@ uint32_t default_local_agents(const Workload& w) {
 }
 
 int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
-  Subprocess target;
+  LocalTarget target;
   Workload& w = o.controller.workload;
   if (w.targets.empty() && w.builtin_target) {
-    auto urls = start_builtin_target(*w.builtin_target, o.log_level, &target);
+    auto urls = target.start(*w.builtin_target, o.log_level);
     if (!urls) {
       spdlog::error("{}", urls.error().message);
       return 3;
@@ -151,14 +191,7 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
       return 3;
     }
     agents.push_back(std::move(*agent));
-    // Each agent's lines reach the terminal whole, with its name (the pipe ends when it exits).
-    readers.emplace_back([a = &agents.back(), prefix = "[" + name + "] "] {
-      while (!a->at_eof()) {
-        if (auto line = a->read_line(SteadyClock::now() + std::chrono::seconds(1))) {
-          console::write_line(stderr, prefix + *line);
-        }
-      }
-    });
+    readers.push_back(prefix_lines(&agents.back(), "[" + name + "] "));
   }
   const int code = controller.run();
   if (abort_switch) abort_switch->disarm();
@@ -174,10 +207,7 @@ int run_local(LocalRunOptions o, AbortSwitch* abort_switch) {
     }
   }
   join_readers();  // every agent has exited or was killed: their pipes are at EOF
-  if (target.pid() > 0) {
-    target.signal(hurry ? SIGKILL : SIGTERM);
-    if (!target.wait_until(SteadyClock::now() + std::chrono::seconds(5))) target.signal(SIGKILL);
-  }
+  target.stop(hurry);
   return code;
 }
 

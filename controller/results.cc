@@ -384,15 +384,14 @@ std::string summary_table(const RunResult& r) {
                        format_observed(th.threshold, th.observed), th.passed ? "PASS" : "FAIL");
   }
   for (const auto& w : r.warnings) out += "warning: " + w + "\n";
-  // The last plain lines: why the run failed, or what share of requests failed
-  // and why, then how many thresholds failed (exit code 1).
-  if (r.aborted) {
-    out += "run aborted: " + r.abort_reason + "\n";
-  } else {
-    out += failed_share_line(t.counters);
-    out += thresholds_line(r);
-  }
   return out;
+}
+
+std::string closing_lines(const RunResult& r) {
+  if (r.aborted) return "run aborted: " + r.abort_reason + "\n";
+  std::string out = failed_share_line(totals(r.phases).counters);
+  if (!r.scalability_passed) out += "the scalability verdict failed (see verdict: above)\n";
+  return out + thresholds_line(r);
 }
 
 std::string scalability_table(const nlohmann::json& s) {

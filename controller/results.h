@@ -118,6 +118,10 @@ std::string intervals_csv(const RunResult& r);
 Result<bool> write_results(const RunResult& r, const std::string& dir);
 
 std::string summary_table(const RunResult& r);
+// The run's last words, printed after every table and the results path: why it
+// was aborted, or what share of requests failed and why, whether the
+// scalability verdict failed, then how many thresholds failed (exit code 1).
+std::string closing_lines(const RunResult& r);
 // The sweep's table (N, capacity, efficiency, p99) and its verdict.
 std::string scalability_table(const nlohmann::json& scalability);
 // One line per capacity search: the capacity found and the bracket it ended in.

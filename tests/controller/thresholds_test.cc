@@ -78,7 +78,7 @@ TEST(Thresholds, AnAbortedRunJudgesNone) {
                        "run was aborted"),
             std::string::npos)
       << table;
-  EXPECT_EQ(last_line(table), "run aborted: " + r.abort_reason);
+  EXPECT_EQ(closing_lines(r), "run aborted: " + r.abort_reason + "\n");
   EXPECT_EQ(exit_code(r), 3);
   const auto j = summary_json(r)["thresholds"];
   ASSERT_EQ(j.size(), 2u);
@@ -98,7 +98,7 @@ TEST(Thresholds, ZeroRequestsIsNeverAPass) {
     EXPECT_EQ(o.not_judged, "no request was measured");
   }
   EXPECT_EQ(exit_code(r), 1);
-  EXPECT_EQ(last_line(summary_table(r)), "2 of 2 thresholds not judged: no request was measured");
+  EXPECT_EQ(last_line(closing_lines(r)), "2 of 2 thresholds not judged: no request was measured");
   // Requests that all failed without a latency: error_rate is judged, p99 is not.
   PhaseResult errors_only;
   errors_only.counters.requests = 10;
@@ -123,7 +123,12 @@ TEST(Thresholds, SummaryEndsWithHowManyFailed) {
   EXPECT_NE(table.find("threshold rps >= 10                observed      100 rps  PASS"),
             std::string::npos)
       << table;
-  EXPECT_EQ(last_line(table), "2 of 3 thresholds failed");
+  EXPECT_EQ(last_line(closing_lines(r)), "2 of 3 thresholds failed");
+  EXPECT_EQ(table.find("thresholds failed"), std::string::npos) << "said once, at the very end";
+  r.scalability_passed = false;
+  EXPECT_EQ(closing_lines(r),
+            "5 of 100 requests (5.0%) failed: timeout=5\nthe scalability verdict failed (see "
+            "verdict: above)\n2 of 3 thresholds failed\n");
   EXPECT_EQ(exit_code(r), 1);
   const auto j = summary_json(r)["thresholds"];
   EXPECT_EQ(j[0]["unit"], "us");

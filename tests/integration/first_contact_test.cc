@@ -169,6 +169,23 @@ TEST(FirstContact, VerboseLinesAreWholeAndPrefixedAndNeverRunIntoTheLiveLine) {
       << f.out;
 }
 
+TEST(FirstContact, TheBuiltInTargetsLinesArePrefixedLikeTheAgents) {
+  // Its log lines came out bare, mixed with the controller's and the agents'.
+  const auto dir = temp_dir("first-contact-builtin");
+  write_file(dir / "w.yaml", "builtin_target: {instances: 1}\nload: {connections: 2}\n");
+  auto f = run_horde_merged({"run", (dir / "w.yaml").string(), "-d", "1s", "-t", "1", "-v",
+                             "--no-live", "--out", (dir / "out").string()});
+  ASSERT_EQ(f.code, 0) << f.out;
+  size_t from_target = 0;
+  std::istringstream lines(f.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" info target: ") == std::string::npos) continue;  // the target's own lines
+    EXPECT_TRUE(line.starts_with("[target] ")) << line;
+    from_target += line.starts_with("[target] ") ? 1 : 0;
+  }
+  EXPECT_GE(from_target, 2u) << f.out;  // it listens, and says what it served when stopped
+}
+
 TEST(FirstContact, HelpShowsDefaultsExamplesAndTheNameHorde) {
   // No arguments: the help (on stderr), exit 2 kept.
   auto none = run_horde_merged({});
@@ -199,6 +216,25 @@ TEST(FirstContact, HelpShowsDefaultsExamplesAndTheNameHorde) {
   EXPECT_NE(ctl.find("--join-timeout TEXT=60s"), std::string::npos) << ctl;
   // The limit the docs give (1 .. 1000, as builtin_target.instances).
   EXPECT_EQ(run_horde_merged({"target", "--instances", "1001"}).code, 2);
+}
+
+TEST(FirstContact, HowManyThresholdsFailedIsTheLastLine) {
+  // Issue 17 item 7: the count was the last line of the summary table, but the
+  // `results:` line (and in sweeps the scalability table) printed after it.
+  Target target = start_target("1ms");
+  const auto dir = temp_dir("first-contact-last-line");
+  write_file(dir / "w.yaml", "target: " + target.url +
+                                 "\nthresholds: ['p99 < 1us', 'error_rate < 1%', 'p50 < 1us']\n");
+  auto f = run_horde({"run", (dir / "w.yaml").string(), "-c", "2", "-d", "1s", "--local-agents",
+                      "1", "--no-live", "--out", (dir / "out").string()});
+  EXPECT_EQ(f.code, 1) << f.out;
+  std::string last;
+  std::istringstream lines(f.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) last = line;
+  }
+  EXPECT_EQ(last, "2 of 3 thresholds failed") << f.out;
+  EXPECT_NE(f.out.find("results: "), std::string::npos) << f.out;
 }
 
 TEST(FirstContact, JoinTimeoutHintNamesTheTokenFlag) {
