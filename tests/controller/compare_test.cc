@@ -18,6 +18,7 @@
 
 #include "common/file.h"
 #include "common/text.h"
+#include "tests/controller/chromium.h"
 
 namespace horde {
 namespace compare_test {
@@ -274,15 +275,12 @@ TEST(Compare, ReadsResultsDirectoriesAndRefusesAPartialRun) {
   EXPECT_EQ(charts, 2u);  // spectrum and throughput of the one phase
   EXPECT_NE(page.find("class=\"regression\""), std::string::npos);
 
-  if (fs::exists("/usr/bin/chromium")) {
+  if (fs::exists(testing::kChromium)) {
+    // Rendered, and it asked the network for nothing (seen in Chromium's net log).
     const std::string png = b + "/compare.png";
-    const std::string cmd =
-        "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
-        "--no-first-run --disable-background-networking --disable-component-update "
-        "--disable-sync --user-data-dir=" +
-        b + "/chromium-profile --screenshot=" + png + " --window-size=1280,2000 file://" + b +
-        "/compare.html > " + b + "/chromium.log 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << b << "/chromium.log";
+    const auto rendered = testing::render_in_chromium(b + "/compare.html", png, 1280, 2000);
+    ASSERT_TRUE(rendered.ok) << rendered.why;
+    EXPECT_TRUE(rendered.page_requests.empty()) << rendered.page_requests.front();
     EXPECT_GT(fs::file_size(png), 50'000u);  // a blank page is a few kB
   }
   if (!std::getenv("HORDE_KEEP_REPORT")) {

@@ -19,6 +19,7 @@
 #include "controller/report_html.h"
 #include "controller/results.h"
 #include "controller/sweep_plan.h"
+#include "tests/controller/chromium.h"
 
 namespace horde {
 namespace report_capacity_test {
@@ -146,14 +147,9 @@ TEST(ReportCapacity, ScreenshotInHeadlessChromium) {
   const std::string dir = make_capacity_results();
   ASSERT_TRUE(write_report(dir).ok());
   const std::string png = dir + "/report.png";
-  const std::string cmd =
-      "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
-      "--no-first-run --disable-background-networking --disable-component-update --disable-sync "
-      "--user-data-dir=" +
-      dir + "/chromium-profile --screenshot=" + png + " --window-size=1280,3600 file://" + dir +
-      "/report.html > " + dir + "/chromium.log 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << dir << "/chromium.log";
-  ASSERT_TRUE(fs::exists(png));
+  const auto rendered = testing::render_in_chromium(dir + "/report.html", png, 1280, 3600);
+  ASSERT_TRUE(rendered.ok) << rendered.why;
+  EXPECT_TRUE(rendered.page_requests.empty()) << rendered.page_requests.front();
   EXPECT_GT(fs::file_size(png), 50'000u);  // a blank page is a few kB
   if (!std::getenv("HORDE_KEEP_REPORT")) fs::remove_all(dir);
 }

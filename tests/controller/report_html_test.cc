@@ -19,6 +19,7 @@
 #include "common/histogram.h"
 #include "controller/sweep_result.h"
 #include "controller/verdict.h"
+#include "tests/controller/chromium.h"
 
 namespace horde {
 namespace report_html_test {
@@ -235,22 +236,31 @@ TEST(ReportHtml, MissingSummaryIsAClearError) {
   EXPECT_NE(r.error().message.find("summary.json"), std::string::npos);
 }
 
+TEST(ReportHtml, ThePageRequestCheckSeesWhatAPageLoads) {
+  // The check above can fail: a page that loads an image is caught, and no
+  // request leaves the machine (the proxy at 127.0.0.1:9 refuses it).
+  if (!fs::exists(testing::kChromium)) GTEST_SKIP() << "/usr/bin/chromium is missing";
+  const std::string dir = make_results(false);
+  {
+    std::ofstream page(dir + "/loads.html");
+    page << "<html><body>x<img src=\"http://127.0.0.1:9/x.png\"></body></html>";
+  }
+  const auto rendered = testing::render_in_chromium(dir + "/loads.html", dir + "/l.png", 200, 200);
+  ASSERT_TRUE(rendered.ok) << rendered.why;
+  EXPECT_EQ(rendered.page_requests, std::vector<std::string>{"http://127.0.0.1:9/x.png"});
+  if (!std::getenv("HORDE_KEEP_REPORT")) fs::remove_all(dir);
+}
+
 TEST(ReportHtml, ScreenshotInHeadlessChromium) {
-  if (!fs::exists("/usr/bin/chromium")) {
+  if (!fs::exists(testing::kChromium)) {
     GTEST_SKIP() << "/usr/bin/chromium is missing (apt-get install chromium)";
   }
   const std::string dir = make_results(false);
   ASSERT_TRUE(write_report(dir).ok());
   const std::string png = dir + "/report.png";
-  const std::string profile = dir + "/chromium-profile";
-  const std::string cmd =
-      "timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic "
-      "--no-first-run --disable-background-networking --disable-component-update --disable-sync "
-      "--user-data-dir=" +
-      profile + " --screenshot=" + png + " --window-size=1280,2400 file://" + dir +
-      "/report.html > " + dir + "/chromium.log 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "see " << dir << "/chromium.log";
-  ASSERT_TRUE(fs::exists(png));
+  const auto rendered = testing::render_in_chromium(dir + "/report.html", png, 1280, 2400);
+  ASSERT_TRUE(rendered.ok) << rendered.why;
+  EXPECT_TRUE(rendered.page_requests.empty()) << rendered.page_requests.front();
   // A blank 1280x2400 page compresses to a few kB; charts and text make it far larger.
   EXPECT_GT(fs::file_size(png), 50'000u);
   std::ifstream f(png, std::ios::binary);
