@@ -16,6 +16,7 @@
 #include "agent/plan.h"
 #include "agent/thread_loop.h"
 #include "common/load_validate.h"
+#include "common/text.h"
 
 namespace horde {
 
@@ -58,46 +59,44 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::st
   return ctx;
 }
 
-// Numeric addresses need no DNS; names are resolved once, before the run.
-Target resolve_target(asio::io_context& io, const Url& url,
-                      const std::vector<RequestSpec>& requests, const TlsSpec& tls, bool h2,
-                      const std::map<std::string, std::string>& pinned) {
-  Target target{false, {}, RequestTable(url, requests), nullptr, {}};
+// A target with its address book filled: a numeric address as it is, a name
+// pinned by check_limits at its checked addresses, any other name resolved now
+// (and added to `refresh` unless resolve: first). A name that does not resolve
+// leaves the book empty: every connect counts as a connect error until a
+// refresh finds it.
+Target make_target(const Url& url, const std::vector<RequestSpec>& requests,
+                   const WorkloadSlice& slice, const EngineOptions& options,
+                   std::vector<AddressRefresher::Name>* refresh) {
+  const TlsSpec& tls = slice.tls;
+  Target target{std::make_shared<AddressBook>(), RequestTable(url, requests), nullptr, {}, {}};
   const bool https = url_uses_tls(url);
   const uint16_t port = url.port != 0 ? url.port : default_port(url.scheme);
+  target.name = url.host + ":" + std::to_string(port);
   std::string host = url.host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  boost::system::error_code ec;
-  const auto at = pinned.find(url.host);
-  const auto address = asio::ip::make_address(at != pinned.end() ? at->second : host, ec);
   if (https) {
     const std::string name = tls.server_name.empty() ? host : tls.server_name;
-    target.tls = make_tls_context(tls, name, h2);
+    target.tls = make_tls_context(tls, name, slice.protocol != Protocol::kHttp1);
     // SNI carries names only (RFC 6066), never an IP address.
     boost::system::error_code not_ip;
     asio::ip::make_address(name, not_ip);
     if (not_ip) target.sni = name;
   }
-  if (!ec) {
-    target.endpoint = tcp::endpoint(address, port);
-    target.resolved = true;
-    return target;
-  }
-  tcp::resolver resolver(io);
-  const auto results = resolver.resolve(host, std::to_string(port), ec);
-  if (!ec && !results.empty()) {
-    target.endpoint = results.begin()->endpoint();
-    for (const auto& r : results) {
-      if (r.endpoint().address().is_v4()) {  // prefer IPv4, as most servers listen there
-        target.endpoint = r.endpoint();
-        break;
-      }
+  const bool first_only = slice.spread.resolve_first;
+  if (const auto literal = IpAddress::parse(host)) {
+    target.addresses->set(to_endpoints({*literal}, port, first_only));
+  } else if (const auto at = options.pinned_addresses.find(url.host);
+             at != options.pinned_addresses.end()) {
+    target.addresses->set(to_endpoints(at->second, port, first_only));
+  } else {
+    if (auto addresses = options.resolve(host)) {
+      target.addresses->set(to_endpoints(*addresses, port, first_only));
     }
-    target.resolved = true;
+    if (!first_only) refresh->push_back({host, port, target.addresses.get()});
   }
-  return target;  // unresolved: every connect attempt counts as a connect error
+  return target;
 }
 
 }  // namespace
@@ -180,6 +179,7 @@ Counters Engine::run() {
           ? static_cast<uint32_t>((length + plan.interval - Clock::duration(1)) / plan.interval)
           : 0;
   plan.connect_timeout = load.connect_timeout;
+  plan.backend_header = text::lower(slice.spread.backend_header);
   plan.request_timeout = load.request_timeout;
   if (load.mode == LoadMode::kOpen) {
     // Stages start at the phase start (they allow no warm-up); else one constant segment.
@@ -192,14 +192,13 @@ Counters Engine::run() {
 
   std::vector<RequestSpec> requests = slice.requests;
   if (requests.empty()) requests.push_back(RequestSpec{});
-  {
-    asio::io_context resolver_io;
-    for (const Url& url : slice.targets) {
-      plan.targets.push_back(resolve_target(resolver_io, url, requests, slice.tls,
-                                            slice.protocol != Protocol::kHttp1,
-                                            options.pinned_addresses));
-    }
+  // Names are resolved at every phase start (a scale step's new instances are
+  // seen) and again every dns_refresh while it runs.
+  std::vector<AddressRefresher::Name> refresh;
+  for (const Url& url : slice.targets) {
+    plan.targets.push_back(make_target(url, requests, slice, options, &refresh));
   }
+  AddressRefresher refresher(std::move(refresh), options.resolve, slice.spread.dns_refresh);
 
   // Connections split as evenly as possible; connection j aims at target j % targets.
   // Closed loop: each thread runs its connections and nothing more. Open loop:
@@ -232,12 +231,18 @@ Counters Engine::run() {
                                      : (static_cast<uint64_t>(seed_source()) << 32) ^ seed_source();
   {
     std::lock_guard lock(impl_->mu);
+    // Thread i's first connection in the run-wide numbering: the agent's first
+    // (slice.first_connection) plus the threads' before it, so the initial
+    // connections of every agent and thread take consecutive addresses.
+    uint64_t address_start = slice.first_connection;
     for (unsigned i = 0; i < threads; ++i) {
       if (max_per_thread[i] == 0) continue;
       const auto& conns = per_thread[i];
       ThreadShare share;
       share.index = i;
       share.rate_share = static_cast<double>(max_per_thread[i]) / bound;
+      share.address_start = address_start;
+      address_start += open ? max_per_thread[i] : conns.size();
       share.max_connections = max_per_thread[i];
       share.seed = (static_cast<uint64_t>(seed_source()) << 32) ^ seed_source();
       share.schedule_seed = schedule_seed + i;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 
+#include "agent/limits.h"
 #include "common/report.h"
 #include "common/workload.h"
 
@@ -31,9 +32,12 @@ struct EngineOptions {
   // seed + i, so a run can be repeated exactly; 0 draws a random seed. Give
   // each agent a different one, or their Poisson arrivals coincide.
   uint64_t seed = 0;
-  // Host name -> the address to connect to instead of resolving it again: the
-  // addresses check_limits already checked against --allow-target.
-  std::map<std::string, std::string> pinned_addresses;
+  // Host name -> the addresses to connect to instead of resolving it again:
+  // those check_limits already checked against --allow-target (never refreshed).
+  std::map<std::string, std::vector<IpAddress>> pinned_addresses;
+  // How other names are resolved, at the start and every slice.spread.dns_refresh
+  // (a fake in tests).
+  Resolve resolve = resolve_host;
   // Open loop: requests due before this time are dropped and counted as
   // skipped instead of sent at once. The phase runner sets it to when an
   // assignment arrived whose start had already passed; an engine that is

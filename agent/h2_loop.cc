@@ -73,7 +73,10 @@ class H2Loop final : public ThreadLoop {
   }
 
   std::unique_ptr<Connection> make_connection(const Target* t, uint32_t index) override {
-    return std::make_unique<H2Conn>(io_, t, index, this, streams_);
+    auto c = std::make_unique<H2Conn>(io_, t, index, this, streams_);
+    c->backends = &backends_;
+    c->backend_header = plan_.backend_header;
+    return c;
   }
 
   void on_connected(Connection& conn, TimePoint now) override {
@@ -128,7 +131,7 @@ class H2Loop final : public ThreadLoop {
     size_t failed = 0;
     for (Slot& s : c->slots) {
       if (s.stream_id != 0 && !s.cancelled) {
-        record_error(cls, now);
+        record_error(cls, now, s.backend);
         ++failed;
       }
     }
@@ -227,6 +230,7 @@ class H2Loop final : public ThreadLoop {
     s.stream_id = id;
     s.status = 0;
     s.grpc_status = -1;
+    s.backend = c->backend;
     s.ended = s.reset = s.cancelled = false;
     s.since = now;
     s.origin = intended;
@@ -336,7 +340,7 @@ class H2Loop final : public ThreadLoop {
         replace(c, ErrorClass::kTimeout, now);
         return;
       }
-      record_error(ErrorClass::kTimeout, now);
+      record_error(ErrorClass::kTimeout, now, s.backend);
       s.cancelled = true;
       s.since = now;
       nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s.stream_id, NGHTTP2_CANCEL);
@@ -362,12 +366,12 @@ class H2Loop final : public ThreadLoop {
       if (s.ended && s.status != 0) {
         record(s, now);
       } else if (s.reset) {
-        record_error(ErrorClass::kStream, now);
+        record_error(ErrorClass::kStream, now, s.backend);
       } else if ((c->goaway && s.stream_id > c->goaway_last) ||
                  error_code == NGHTTP2_REFUSED_STREAM) {
-        record_error(ErrorClass::kGoaway, now);
+        record_error(ErrorClass::kGoaway, now, s.backend);
       } else {
-        record_error(ErrorClass::kProtocol, now);
+        record_error(ErrorClass::kProtocol, now, s.backend);
       }
     }
     s.stream_id = 0;
@@ -377,7 +381,7 @@ class H2Loop final : public ThreadLoop {
   }
 
   void record(const Slot& s, TimePoint now) {
-    if (!record_response(s.status, s.origin, now) || !grpc_) return;
+    if (!record_response(s.status, s.origin, now, s.backend) || !grpc_) return;
     if (s.grpc_status >= 0) {
       const auto code = static_cast<size_t>(s.grpc_status);
       ++stats_.grpc_status[code < stats_.grpc_status.size() ? code : kGrpcStatusUnknown];

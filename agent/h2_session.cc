@@ -30,6 +30,11 @@ int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_
     s->status = static_cast<uint16_t>(parse_number(value, valuelen, 999));
   } else if (namelen == 11 && std::memcmp(name, "grpc-status", 11) == 0) {
     s->grpc_status = static_cast<int16_t>(parse_number(value, valuelen, 999));
+  } else if (const H2Conn* c = s->conn;
+             !c->backend_header.empty() && namelen == c->backend_header.size() &&
+             std::memcmp(name, c->backend_header.data(), namelen) == 0 && valuelen > 0) {
+    s->backend =
+        c->backends->slot(std::string_view(reinterpret_cast<const char*>(value), valuelen));
   }
   return 0;
 }

@@ -3,7 +3,8 @@
 // buffer and a write buffer reused for the whole run; each request in flight
 // sits in a `Slot` that nghttp2 hands back as the stream's user data (no map).
 // The nghttp2 callbacks here only note what arrived on the slot or the
-// connection (:status, grpc-status, END_STREAM, RST_STREAM, SETTINGS, GOAWAY)
+// connection (:status, grpc-status, the backend header, END_STREAM, RST_STREAM,
+// SETTINGS, GOAWAY)
 // and feed a request body; the driver (h2_loop.cc) acts on it after nghttp2
 // has run, and handles a stream's close itself, since that is where a request
 // is counted.
@@ -13,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "agent/thread_loop.h"
@@ -34,9 +36,11 @@ struct Slot {
   int32_t stream_id = 0;
   uint16_t status = 0;
   int16_t grpc_status = -1;  // -1: none seen
-  bool ended = false;        // the response's END_STREAM arrived
-  bool reset = false;        // the server sent RST_STREAM
-  bool cancelled = false;    // timed out: counted, RST_STREAM sent, waiting for the close
+  // BackendTable slot: the connection's address, or backend.header's value.
+  uint16_t backend = BackendTable::kOther;
+  bool ended = false;      // the response's END_STREAM arrived
+  bool reset = false;      // the server sent RST_STREAM
+  bool cancelled = false;  // timed out: counted, RST_STREAM sent, waiting for the close
   const H2Request* request = nullptr;
   size_t body_sent = 0;
   loop::TimePoint since;   // send time; for a cancelled slot, when it was cancelled
@@ -69,6 +73,10 @@ struct H2Conn : Connection {
   }
 
   H2Loop* owner;
+  // backend.header (lower case; HTTP/2 names are lower case on the wire, and
+  // gRPC metadata is headers too) and the thread's table its values go to.
+  std::string_view backend_header;
+  BackendTable* backends = nullptr;
   nghttp2_session* session = nullptr;
   bool goaway = false;  // the server sent GOAWAY (or ids ran out): no new streams
   int32_t goaway_last = 0;

@@ -20,7 +20,10 @@ constexpr size_t kReceiveBufferSize = 16 * 1024;
 // One keep-alive connection with its parser and a fixed receive buffer, both
 // allocated once when the thread starts (wrk's `connection`).
 struct Http1Conn : Connection {
-  Http1Conn(asio::io_context& io, const Target* t, uint32_t i) : Connection(io, t, i) {}
+  Http1Conn(asio::io_context& io, const Target* t, uint32_t i, std::string_view header)
+      : Connection(io, t, i) {
+    parser.watch_header(header);
+  }
   ResponseParser parser;
   bool busy = false;  // open with a request in flight (`since` is its send time)
   bool in_idle_list = false;
@@ -65,7 +68,7 @@ class Http1Loop final : public ThreadLoop {
   }
 
   std::unique_ptr<Connection> make_connection(const Target* t, uint32_t index) override {
-    return std::make_unique<Http1Conn>(io_, t, index);
+    return std::make_unique<Http1Conn>(io_, t, index, plan_.backend_header);
   }
 
   void on_connected(Connection& conn, TimePoint now) override {
@@ -79,7 +82,7 @@ class Http1Loop final : public ThreadLoop {
   void on_expiry(Connection& conn, TimePoint now) override {
     Http1Conn* c = of(&conn);
     if (c->busy && now - c->since > plan_.request_timeout) {
-      record_error(ErrorClass::kTimeout, now);
+      record_error(ErrorClass::kTimeout, now, c->backend);
       lost(c, now);
     }
   }
@@ -153,7 +156,7 @@ class Http1Loop final : public ThreadLoop {
       n = 0;
     }
     if (ec) {
-      record_error(ErrorClass::kWrite, now);
+      record_error(ErrorClass::kWrite, now, c->backend);
       lost(c, now);
       return;
     }
@@ -173,7 +176,7 @@ class Http1Loop final : public ThreadLoop {
                           stats_.bytes_sent += written;
                           const TimePoint now = Clock::now();
                           if (ec) {
-                            record_error(ErrorClass::kWrite, now);
+                            record_error(ErrorClass::kWrite, now, c->backend);
                             lost(c, now);
                           } else if (c->answered_while_writing) {
                             c->answered_while_writing = false;
@@ -202,7 +205,7 @@ class Http1Loop final : public ThreadLoop {
             return;
           }
         }
-        record_error(ErrorClass::kRead, now);
+        record_error(ErrorClass::kRead, now, c->backend);
       }
       lost(c, now);  // idle: the server closed a keep-alive connection
       return;
@@ -219,7 +222,7 @@ class Http1Loop final : public ThreadLoop {
     while (left > 0) {
       const ResponseParser::Step step = c->parser.feed(data, left);
       if (step.error) {
-        record_error(ErrorClass::kProtocol, now);
+        record_error(ErrorClass::kProtocol, now, c->backend);
         lost(c, now);
         return;
       }
@@ -250,7 +253,10 @@ class Http1Loop final : public ThreadLoop {
 
   void record(Http1Conn* c, uint16_t status, TimePoint now) {
     c->busy = false;
-    record_response(status, c->origin, now);
+    const uint16_t backend = plan_.backend_header.empty()
+                                 ? c->backend
+                                 : backend_named(c->parser.header_value(), c->backend);
+    record_response(status, c->origin, now, backend);
   }
 
   std::vector<Http1Conn*> idle_;  // open loop: most recently used last

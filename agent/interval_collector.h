@@ -31,7 +31,8 @@ class IntervalCollector {
                     CpuClock cpu = &process_cpu_seconds);
 
   // Interval `index` of one thread. A thread delivers 0, 1, 2, ... in order.
-  void deliver(uint32_t index, const Counters& counters, const Histogram& latency);
+  void deliver(uint32_t index, const Counters& counters, const Histogram& latency,
+               const Backends& backends = {});
   // The thread delivers nothing more; intervals it did not reach are reported
   // with what the other threads gave once every thread has finished.
   void thread_done();

@@ -146,7 +146,7 @@ Result<std::vector<IpAddress>> resolve_host(const std::string& host) {
 
 std::optional<std::string> check_limits(const AgentLimits& limits, const WorkloadSlice& slice,
                                         const Resolve& resolve,
-                                        std::map<std::string, std::string>* pinned) {
+                                        std::map<std::string, std::vector<IpAddress>>* pinned) {
   const LoadSpec& load = slice.load;
   if (limits.max_connections > 0) {
     uint32_t most = load.mode == LoadMode::kOpen ? open_pool_bound(load)
@@ -189,17 +189,7 @@ std::optional<std::string> check_limits(const AgentLimits& limits, const Workloa
                            a.to_string(), limits.allow.text());
       }
     }
-    if (pinned != nullptr && !addresses->empty()) {
-      // IPv4 first, as the engine's own resolution prefers it.
-      const IpAddress* use = &addresses->front();
-      for (const IpAddress& a : *addresses) {
-        if (!a.v6) {
-          use = &a;
-          break;
-        }
-      }
-      (*pinned)[t.host] = use->to_string();
-    }
+    if (pinned != nullptr && !addresses->empty()) (*pinned)[t.host] = *addresses;
   }
   return std::nullopt;
 }

@@ -65,11 +65,11 @@ Result<std::vector<IpAddress>> resolve_host(const std::string& host);
 // Empty when the slice is within the limits, else why not (for PhaseDone.error).
 // A target passes when its host is a listed name, or when it resolves and every
 // address it resolves to lies in a listed network. `pinned` (optional) gets, for
-// each host name checked by its addresses, the address the engine must use: a
-// second lookup by the engine could answer differently (DNS rebinding) and aim
-// the load outside the list.
-std::optional<std::string> check_limits(const AgentLimits& limits, const WorkloadSlice& slice,
-                                        const Resolve& resolve = resolve_host,
-                                        std::map<std::string, std::string>* pinned = nullptr);
+// each host name checked by its addresses, every address checked: the engine
+// uses those and no others, since a second lookup could answer differently (DNS
+// rebinding) and aim the load outside the list.
+std::optional<std::string> check_limits(
+    const AgentLimits& limits, const WorkloadSlice& slice, const Resolve& resolve = resolve_host,
+    std::map<std::string, std::vector<IpAddress>>* pinned = nullptr);
 
 }  // namespace horde

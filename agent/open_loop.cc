@@ -93,7 +93,8 @@ bool ThreadLoop::demand(TimePoint now) {
 void ThreadLoop::expire_due(TimePoint now) {
   while (has_due() && now - due_.front() > plan_.request_timeout) {
     due_.pop();
-    record_error(ErrorClass::kTimeout, now);
+    // No connection took it: no address to charge it to.
+    record_error(ErrorClass::kTimeout, now, backends_.slot(kNoConnection));
   }
 }
 

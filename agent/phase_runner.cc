@@ -63,7 +63,7 @@ void PhaseRunner::assign(const v1::Assignment& a) {
   const std::string& run_id = a.run_id();
   const uint32_t phase = a.phase();
   std::optional<std::string> refusal;
-  std::map<std::string, std::string> pinned;
+  std::map<std::string, std::vector<IpAddress>> pinned;
   if (!slice) {
     refusal = slice.error().message;
   } else {

@@ -1,7 +1,8 @@
-// What an engine thread is given before it starts: the targets resolved once
-// (with their requests serialized), the phase's plan shared read-only by every
+// What an engine thread is given before it starts: the targets (their address
+// books and requests serialized), the phase's plan shared read-only by every
 // thread, and this thread's share of the load. Built by engine.cc, read by
-// ThreadLoop and its drivers; nothing here changes after the threads start.
+// ThreadLoop and its drivers; nothing here changes after the threads start
+// except the address lists, which are thread-safe.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/address_book.h"
 #include "agent/request_table.h"
 #include "agent/schedule.h"
 #include "common/workload.h"
@@ -20,15 +22,18 @@ namespace horde {
 
 class TokenBucket;
 
-// A target resolved once, with its requests serialized for it.
+// A target: where its connections go (every address of its host name, kept
+// current by the engine's AddressRefresher) and its requests serialized for it.
 struct Target {
-  bool resolved = false;
-  boost::asio::ip::tcp::endpoint endpoint;
+  std::shared_ptr<AddressBook> addresses;
   RequestTable requests;
   // https:// only: the context every connection's SSL object comes from (its
   // verify settings and CAs), and the SNI name ("" for an IP address).
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::string sni;
+  // "host:port" as in the URL: the backend charged with connect errors while
+  // the name resolves to nothing.
+  std::string name;
 };
 
 // Everything the threads share, fixed before they start and read-only afterwards.
@@ -46,6 +51,9 @@ struct Plan {
   std::chrono::steady_clock::duration connect_timeout{};
   std::chrono::steady_clock::duration request_timeout{};
   std::vector<Target> targets;
+  // backend.header in lower case: the response header naming the backend;
+  // empty: the backend is the connected address.
+  std::string backend_header;
   // Open loop: this agent's rate over time (one constant segment without stages).
   Ramp rate;
   // Closed loop with stages: this agent's connection count over time; empty
@@ -65,8 +73,11 @@ struct Plan {
 
 // What one thread takes of the agent's load.
 struct ThreadShare {
-  unsigned index = 0;            // connection k of this thread is the agent's k * threads + index
-  double rate_share = 0;         // fraction of the open-loop rate
+  unsigned index = 0;     // connection k of this thread is the agent's k * threads + index
+  double rate_share = 0;  // fraction of the open-loop rate
+  // Run-wide number of this thread's first connection: its k-th connect to a
+  // target goes to address (address_start + k) mod n (agent/address_book.h).
+  uint64_t address_start = 0;
   uint32_t max_connections = 0;  // open loop: the thread's pool may grow to this
   uint64_t seed = 1;             // request choice
   uint64_t schedule_seed = 1;    // open-loop arrivals (Poisson gaps)

@@ -1,5 +1,6 @@
 #include "agent/response_parser.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -70,8 +71,58 @@ void ResponseParser::reset() {
 }
 
 int ResponseParser::on_message_begin(http_parser* p) {
-  static_cast<ResponseParser*>(p->data)->in_response_ = true;
+  auto* self = static_cast<ResponseParser*>(p->data);
+  self->in_response_ = true;
+  self->value_len_ = 0;
+  self->in_value_ = true;  // the first field name starts a new header
+  self->capturing_ = false;
   return 0;
+}
+
+void ResponseParser::watch_header(std::string_view lower_name) {
+  watch_ = lower_name;
+  settings_.on_header_field = watch_.empty() ? nullptr : &ResponseParser::on_header_field;
+  settings_.on_header_value = watch_.empty() ? nullptr : &ResponseParser::on_header_value;
+}
+
+int ResponseParser::on_header_field(http_parser* p, const char* at, size_t n) {
+  auto* self = static_cast<ResponseParser*>(p->data);
+  if (self->in_value_) {  // a new field name begins
+    self->in_value_ = false;
+    self->name_matched_ = 0;
+    self->name_ok_ = true;
+  }
+  if (!self->name_ok_) return 0;
+  const std::string_view want = self->watch_;
+  if (self->name_matched_ + n > want.size() ||
+      !iequals(at, n, want.substr(self->name_matched_, n))) {
+    self->name_ok_ = false;
+    return 0;
+  }
+  self->name_matched_ += n;
+  return 0;
+}
+
+int ResponseParser::on_header_value(http_parser* p, const char* at, size_t n) {
+  auto* self = static_cast<ResponseParser*>(p->data);
+  if (!self->in_value_) {  // the first piece of this field's value
+    self->in_value_ = true;
+    self->capturing_ = self->name_ok_ && self->name_matched_ == self->watch_.size();
+    if (self->capturing_) self->value_len_ = 0;
+  }
+  if (!self->capturing_) return 0;
+  const size_t room = self->value_.size() - self->value_len_;
+  const size_t take = std::min(room, n);
+  std::memcpy(self->value_.data() + self->value_len_, at, take);
+  self->value_len_ += take;
+  return 0;
+}
+
+void ResponseParser::keep_value(const char* b, const char* e) {
+  trim(b, e);
+  while (e > b && e[-1] == '\t') --e;
+  value_len_ = std::min(static_cast<size_t>(e - b), value_.size());
+  std::memcpy(value_.data(), b, value_len_);
 }
 
 int ResponseParser::on_headers_complete(http_parser* p) {
@@ -96,7 +147,7 @@ int ResponseParser::on_message_complete(http_parser* p) {
 // http-parser walks a state machine byte by byte and compares every header name
 // with the ones it knows: on a keep-alive benchmark that was a third of the
 // engine's user-space time per request. Plain responses need far less.
-bool ResponseParser::feed_plain(const char* data, size_t len, Step& step) const {
+bool ResponseParser::feed_plain(const char* data, size_t len, Step& step) {
   const char* p = data;
   const char* const end = data + len;
   // "HTTP/1.1 NNN " with a final status that may carry a body (no 1xx, 204,
@@ -114,6 +165,7 @@ bool ResponseParser::feed_plain(const char* data, size_t len, Step& step) const 
   p += 2;
   bool have_length = false;
   uint64_t length = 0;
+  value_len_ = 0;
   for (;;) {
     if (end - p < 2) return false;
     if (p[0] == '\r') {
@@ -129,6 +181,7 @@ bool ResponseParser::feed_plain(const char* data, size_t len, Step& step) const 
     const char* value_end = text_to_crlf(value, end);
     if (value_end == nullptr) return false;
     p = value_end + 2;
+    if (!watch_.empty() && iequals(name, name_len, watch_)) keep_value(value, value_end);
     // Only these names change how the response is framed or whether the
     // connection lives on; the first letter keeps the common case to one compare.
     switch (name[0] | 0x20) {

@@ -13,8 +13,10 @@
 
 #include <http_parser.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace horde {
 
@@ -36,6 +38,20 @@ class ResponseParser {
   void reset();
   // The next response answers a HEAD request: it has no body whatever its headers say.
   void expect_head(bool head) { head_ = head; }
+  // Keep the value of the header `lower_name` (lower case; it must outlive the
+  // parser) of every response: header_value() after a complete step. Empty:
+  // no header is kept (the default, and no cost).
+  void watch_header(std::string_view lower_name);
+  // The watched header's value in the last complete response (trimmed, at most
+  // kMaxValue bytes); empty when it had none.
+  // (http-parser hands a value without its leading white space; the trailing
+  // is dropped here, since a value may arrive in pieces.)
+  std::string_view header_value() const {
+    size_t n = value_len_;
+    while (n > 0 && (value_[n - 1] == ' ' || value_[n - 1] == '\t')) --n;
+    return {value_.data(), n};
+  }
+  static constexpr size_t kMaxValue = 128;
   // Parses from `data` until the end of one response or of the input. Call again
   // with the rest of the input after a complete response.
   Step feed(const char* data, size_t len);
@@ -49,16 +65,28 @@ class ResponseParser {
  private:
   // The fast path: true with `step` filled when `data` begins with a whole plain
   // response; false (nothing consumed) to let http-parser read it.
-  bool feed_plain(const char* data, size_t len, Step& step) const;
+  bool feed_plain(const char* data, size_t len, Step& step);
   static int on_message_begin(http_parser* p);
   static int on_headers_complete(http_parser* p);
   static int on_message_complete(http_parser* p);
+  static int on_header_field(http_parser* p, const char* at, size_t n);
+  static int on_header_value(http_parser* p, const char* at, size_t n);
+  void keep_value(const char* b, const char* e);
 
   http_parser parser_;
   http_parser_settings settings_;
   bool head_ = false;
   bool in_response_ = false;
   bool complete_ = false;
+  // The watched header: its name, how much of the current field name matched
+  // it so far (field names may arrive in pieces), and its value.
+  std::string_view watch_;
+  size_t name_matched_ = 0;
+  bool name_ok_ = false;
+  bool in_value_ = true;
+  bool capturing_ = false;
+  std::array<char, kMaxValue> value_{};
+  size_t value_len_ = 0;
 };
 
 }  // namespace horde

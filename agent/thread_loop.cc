@@ -61,6 +61,7 @@ ThreadLoop::ThreadLoop(const Plan& plan, std::vector<const Target*> targets, Thr
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       rng_(share.seed),
       targets_(std::move(targets)),
+      addresses_(plan.targets, share.address_start),
       collector_(collector),
       streams_per_connection_(std::max<size_t>(streams_per_connection, 1)),
       sweep_timer_(io_),
@@ -218,10 +219,12 @@ void ThreadLoop::dialing_done(Connection* c) {
 void ThreadLoop::connect(Connection* c, TimePoint now) {
   if (c->dialed) ++stats_.reconnects;
   c->dialed = true;
-  if (!c->target->resolved) {
+  if (!addresses_.next(*c->target, &c->endpoint)) {
+    c->backend = backends_.slot(c->target->name);  // the name that resolves to nothing
     connect_failed(c, now);
     return;
   }
+  c->backend = backends_.slot(c->endpoint);
   c->state = ConnState::kConnecting;
   c->since = now;
   dial(c);
@@ -257,27 +260,26 @@ void ThreadLoop::dial(Connection* c) {
     c->lowest().non_blocking(true, ignored);
     on_connected(*c, now);
   };
-  c->lowest().async_connect(c->target->endpoint,
-                            [c, gen, done](boost::system::error_code ec) mutable {
-                              if (gen != c->generation) return;
-                              boost::system::error_code ignored;
-                              if (!ec) c->lowest().set_option(tcp::no_delay(true), ignored);
-                              if (ec || !c->tls) {
-                                done(ec);
-                                return;
-                              }
-                              c->tls->async_handshake(ssl::stream_base::client, done);
-                            });
+  c->lowest().async_connect(c->endpoint, [c, gen, done](boost::system::error_code ec) mutable {
+    if (gen != c->generation) return;
+    boost::system::error_code ignored;
+    if (!ec) c->lowest().set_option(tcp::no_delay(true), ignored);
+    if (ec || !c->tls) {
+      done(ec);
+      return;
+    }
+    c->tls->async_handshake(ssl::stream_base::client, done);
+  });
 }
 
 void ThreadLoop::connect_failed(Connection* c, TimePoint now) {
   if (plan_.mode == LoadMode::kClosed) {
-    record_error(ErrorClass::kConnect, now);
+    record_error(ErrorClass::kConnect, now, c->backend);
   } else if (c->dialing && has_due()) {
     // The request it was opened for fails, once; a connection opened in
     // advance had none (nothing was asked yet).
     due_.pop();
-    record_error(ErrorClass::kConnect, now);
+    record_error(ErrorClass::kConnect, now, c->backend);
   }
   close(c);
   // Back off so a dead target costs a few attempts per second, not a spinning CPU.
@@ -366,7 +368,7 @@ void ThreadLoop::follow_ramp(TimePoint now) {
 // ---- intervals ----
 
 void ThreadLoop::deliver() {
-  collector_.deliver(current_, stats_.to_counters(), stats_.latency);
+  collector_.deliver(current_, stats_.to_counters(), stats_.latency, backends_.take());
   stats_.reset();
   stats_.connections_peak = open_now_;  // still open as the next interval starts
   ++current_;

@@ -35,8 +35,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
+#include "agent/backend_table.h"
 #include "agent/due_queue.h"
 #include "agent/interval_collector.h"
 #include "agent/plan.h"
@@ -88,6 +90,8 @@ struct Connection {
   boost::asio::ip::tcp::socket socket;
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>> tls;
   const Target* target;
+  boost::asio::ip::tcp::endpoint endpoint;  // chosen at every connect (AddressChooser)
+  uint16_t backend = BackendTable::kOther;  // its slot in the thread's BackendTable
   uint32_t generation = 0;
   uint32_t index;  // in this thread; the ramp parks connections from the top index down
   ConnState state = ConnState::kBackoff;
@@ -228,20 +232,23 @@ class ThreadLoop {
         std::max<int64_t>(stats_.max_schedule_lag_us,
                           std::chrono::duration_cast<std::chrono::microseconds>(lag).count());
   }
-  // A response with HTTP status `status`; false when it came after the run, or
-  // when the status is no HTTP status (outside 100..599: counted as a protocol
-  // error, never passed on to the controller as a code).
-  bool record_response(uint16_t status, TimePoint origin, TimePoint now) {
+  // A response with HTTP status `status` from `backend` (a BackendTable slot);
+  // false when it came after the run, or when the status is no HTTP status
+  // (outside 100..599: counted as a protocol error, never passed on to the
+  // controller as a code).
+  bool record_response(uint16_t status, TimePoint origin, TimePoint now, uint16_t backend) {
     if (now >= plan_.end) return false;
     if (status < 100 || status > 599) {
-      record_error(ErrorClass::kProtocol, now);
+      record_error(ErrorClass::kProtocol, now, backend);
       return false;
     }
     roll_intervals(now);
     ++stats_.requests;
     stats_.status[status]++;
-    stats_.latency.record(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - origin).count());
+    const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(now - origin).count();
+    stats_.latency.record(us);
+    last_backend_ = backend;
+    backends_.response(backend, status, us);
     if (status >= 400 && status < 500) {
       count_error(ErrorClass::kHttp4xx);
     } else if (status >= 500 && status < 600) {
@@ -249,19 +256,27 @@ class ThreadLoop {
     }
     return true;
   }
-  // A request that ended without a response.
-  void record_error(ErrorClass cls, TimePoint now) {
+  // A request to `backend` that ended without a response.
+  void record_error(ErrorClass cls, TimePoint now, uint16_t backend) {
     // Before the start nothing was asked yet (connections opening early); after
     // the end nothing is counted.
     if (now < plan_.start || now >= plan_.end) return;
     roll_intervals(now);
     ++stats_.requests;
-    count_error(cls);
+    ++stats_.errors;
+    ++stats_.errors_by_class[static_cast<size_t>(cls)];
+    backends_.failed(backend);
   }
-  // Marks a request already counted by record_response as an error of `cls`.
+  // Marks the request record_response counted last as an error of `cls`.
   void count_error(ErrorClass cls) {
     ++stats_.errors;
     ++stats_.errors_by_class[static_cast<size_t>(cls)];
+    backends_.count_error(last_backend_);
+  }
+  // backend.header: the backend named by a response's header value, or the
+  // connection's address when the response has none.
+  uint16_t backend_named(std::string_view value, uint16_t connection_backend) {
+    return value.empty() ? connection_backend : backends_.slot(value);
   }
   // Hands finished intervals to the collector; called before recording so each
   // request lands in the interval it finished in, whatever the timer's delay.
@@ -290,6 +305,7 @@ class ThreadLoop {
   boost::asio::io_context io_;
   FastRandom rng_;
   std::vector<const Target*> targets_;
+  AddressChooser addresses_;  // which address each new connection goes to
   // Every connection of this thread, in index order, as the driver's type.
   std::vector<std::unique_ptr<Connection>> connections_;
   size_t max_connections_ = 0;
@@ -297,6 +313,8 @@ class ThreadLoop {
   uint32_t active_ = 0;  // closed loop with stages: connections wanted now
   bool finished_ = false;
   ThreadRecorder stats_;
+  BackendTable backends_;      // per-backend counts, beside stats_
+  uint16_t last_backend_ = 0;  // of the last record_response (for count_error)
 
  private:
   void begin();

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "common/backends.h"
 #include "common/histogram.h"
 
 namespace horde {
@@ -76,6 +77,7 @@ struct IntervalReport {
   uint32_t interval = 0;
   Counters counters;
   Histogram latency;
+  Backends backends;  // requests and errors add up to the counters'
   bool operator==(const IntervalReport&) const = default;
 };
 

@@ -47,6 +47,9 @@ struct Sweep {
   double min_efficiency = 0.9;
   std::string scale_command;  // "{instances}" is replaced by k
   std::optional<ReadyCheck> ready;
+  // Instances sweep: a point where fewer backends answered than instances, or
+  // the spread was uneven, fails the sweep (exit 1) unless this is false.
+  bool require_even_spread = true;
   bool empty() const { return agents.empty() && rates.empty() && instances.empty(); }
   bool operator==(const Sweep&) const = default;
 };

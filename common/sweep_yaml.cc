@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/text.h"
+#include "common/yaml_reader.h"
 
 namespace horde {
 
@@ -106,7 +107,8 @@ struct Reader {
 Result<bool> read_sweep_yaml(const YAML::Node& n, const std::string& source, Sweep* s) {
   Reader r{source, {}};
   if (!r.keys(n, "sweep",
-              {"agents", "rates", "instances", "min_efficiency", "scale_command", "ready"})) {
+              {"agents", "rates", "instances", "min_efficiency", "scale_command", "ready",
+               "require_even_spread"})) {
     return r.error;
   }
   for (const auto& kv : n) {
@@ -126,6 +128,13 @@ Result<bool> read_sweep_yaml(const YAML::Node& n, const std::string& source, Swe
                           });
     } else if (key == "min_efficiency") {
       ok = r.number(v, path, 0, 1, &s->min_efficiency);
+    } else if (key == "require_even_spread") {
+      const std::string b = v.IsScalar() ? v.Scalar() : std::string();
+      if (b == "true" || b == "false") {
+        s->require_even_spread = b == "true";
+      } else {
+        ok = r.fail(path, "got " + yaml_describe(v) + "; expected true or false");
+      }
     } else if (key == "scale_command") {
       ok = r.string(v, path, &s->scale_command);
       if (ok && s->scale_command.find("{instances}") == std::string::npos) {

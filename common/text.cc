@@ -56,6 +56,15 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
+bool is_header_name(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           kSymbols.find(c) != std::string_view::npos;
+  });
+}
+
 bool has_space_or_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);

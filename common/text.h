@@ -22,6 +22,8 @@ std::string upper(std::string_view s);
 // long values are cut so one bad field cannot flood the terminal.
 std::string quote(std::string_view s);
 bool has_space_or_control(std::string_view s);
+// An HTTP header field name (RFC 9110 token: letters, digits, !#$%&'*+-.^_`|~), 1..128 bytes.
+bool is_header_name(std::string_view s);
 // Strict unsigned decimal: digits only, no sign, no exponent, no leading '+'.
 bool parse_uint(std::string_view s, uint64_t* out);
 // A finite decimal number ("1000", "2.5", "1e3").

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/load_validate.h"
+#include "common/text.h"
 
 namespace horde {
 
@@ -160,6 +161,61 @@ void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out
   out->set_interval(r.interval);
   to_wire(r.counters, out->mutable_counters());
   to_wire(r.latency, out->mutable_latency());
+  to_wire(r.backends, out->mutable_backends());
+}
+
+void to_wire(const Backends& b, WireBackends* out) {
+  out->Clear();
+  for (const auto& [id, s] : b.by_id) {
+    auto* o = out->Add();
+    o->set_id(id);
+    o->set_requests(s.requests);
+    o->set_errors(s.errors);
+    for (const auto& [code, n] : s.status_codes) {
+      auto* c = o->add_status_codes();
+      c->set_code(code);
+      c->set_count(n);
+    }
+    to_wire(s.latency, o->mutable_latency());
+  }
+}
+
+Result<Backends> from_wire(const WireBackends& in) {
+  Backends b;
+  if (static_cast<size_t>(in.size()) > kMaxBackends + 1) {
+    return Error{fmt::format("backends: more than {} (plus other)", kMaxBackends)};
+  }
+  for (const auto& o : in) {
+    if (o.id().empty() || o.id().size() > kMaxBackendIdBytes || !text::valid_utf8(o.id())) {
+      return Error{"backends: an id must be 1 to 128 bytes of UTF-8"};
+    }
+    if (b.by_id.count(o.id()) != 0) return Error{"backends: an id given twice"};
+    if (o.id() != kOtherBackend && b.named() >= kMaxBackends) {
+      return Error{fmt::format("backends: more than {} named", kMaxBackends)};
+    }
+    BackendStats s;
+    s.requests = o.requests();
+    s.errors = o.errors();
+    if (s.errors > s.requests) return Error{"backends: more errors than requests"};
+    if (static_cast<size_t>(o.status_codes_size()) > kMaxStatusCodes) {
+      return Error{"backends: too many status codes"};
+    }
+    uint64_t answered = 0;
+    for (const auto& c : o.status_codes()) {
+      if (c.code() < 100 || c.code() > 999 || c.count() > s.requests ||
+          answered + c.count() > s.requests) {
+        return Error{"backends: status codes out of range or over the request count"};
+      }
+      answered += c.count();
+      s.status_codes[c.code()] += c.count();
+    }
+    if (auto ok = from_wire(o.latency(), &s.latency); !ok) return ok.error();
+    if (s.latency.total_count() > s.requests) {
+      return Error{"backends: more latency samples than requests"};
+    }
+    b.by_id.emplace(o.id(), std::move(s));
+  }
+  return b;
 }
 
 Result<bool> from_wire(const v1::Report& in, IntervalReport* out) {
@@ -172,6 +228,25 @@ Result<bool> from_wire(const v1::Report& in, IntervalReport* out) {
   if (auto ok = from_wire(in.latency(), &r.latency); !ok) return ok.error();
   if (r.latency.total_count() > r.counters.requests) {
     return Error{"report: more latency samples than requests"};
+  }
+  auto backends = from_wire(in.backends());
+  if (!backends) return backends.error();
+  r.backends = std::move(*backends);
+  if (!r.backends.empty()) {
+    uint64_t requests = 0;
+    uint64_t errors = 0;
+    for (const auto& [id, s] : r.backends.by_id) {
+      if (requests + s.requests < requests || errors + s.errors < errors) {
+        return Error{"report: backend counts overflow"};
+      }
+      requests += s.requests;
+      errors += s.errors;
+    }
+    if (requests != r.counters.requests || errors != r.counters.errors) {
+      return Error{fmt::format(
+          "report: backends add up to {} requests and {} errors, the counters say {} and {}",
+          requests, errors, r.counters.requests, r.counters.errors)};
+    }
   }
   return true;
 }
@@ -229,6 +304,10 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
   tls->set_ca_pem(s.tls.ca_pem);
   tls->set_server_name(s.tls.server_name);
   tls->set_ca_file(s.tls.ca_file);
+  out->set_resolve_first(s.spread.resolve_first);
+  out->set_dns_refresh_ms(static_cast<uint64_t>(s.spread.dns_refresh.count()));
+  out->set_backend_header(s.spread.backend_header);
+  out->set_first_connection(s.first_connection);
 }
 
 Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
@@ -324,6 +403,16 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
   s.tls.ca_pem = in.tls().ca_pem();
   s.tls.server_name = in.tls().server_name();
   s.tls.ca_file = in.tls().ca_file();
+  if (in.dns_refresh_ms() > static_cast<uint64_t>(kMaxPhaseTime.count())) {
+    return Error{"slice: dns_refresh_ms over 24h"};
+  }
+  if (!in.backend_header().empty() && !text::is_header_name(in.backend_header())) {
+    return Error{"slice: backend_header must be an HTTP header name (letters, digits, -)"};
+  }
+  s.spread.resolve_first = in.resolve_first();
+  s.spread.dns_refresh = Millis(static_cast<int64_t>(in.dns_refresh_ms()));
+  s.spread.backend_header = in.backend_header();
+  s.first_connection = in.first_connection();
   return s;
 }
 

@@ -27,6 +27,14 @@ Result<bool> from_wire(const v1::SparseHistogram& in, Histogram* out);
 void to_wire(const Counters& c, v1::Counters* out);
 Result<Counters> from_wire(const v1::Counters& in);
 
+// Per-backend counts: at most kMaxBackends ids plus "other", each 1 to
+// kMaxBackendIdBytes of UTF-8, no id twice, errors within requests.
+using WireBackends = google::protobuf::RepeatedPtrField<v1::BackendCounters>;
+void to_wire(const Backends& b, WireBackends* out);
+Result<Backends> from_wire(const WireBackends& in);
+
+// A report's backends must add up to its counters (requests and errors) when
+// it has any: the sum over backends is the totals, always.
 void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out);
 Result<IntervalReport> from_wire(const v1::Report& in);
 Result<bool> from_wire(const v1::Report& in, IntervalReport* out);

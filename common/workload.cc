@@ -258,7 +258,8 @@ nlohmann::json to_json(const Workload& w) {
         {"dir", w.baseline->dir}, {"tolerance", tolerance}, {"alpha", w.baseline->alpha}};
   }
   if (!w.sweep.empty()) {
-    json sweep = {{"min_efficiency", w.sweep.min_efficiency}};
+    json sweep = {{"min_efficiency", w.sweep.min_efficiency},
+                  {"require_even_spread", w.sweep.require_even_spread}};
     if (!w.sweep.agents.empty()) sweep["agents"] = w.sweep.agents;
     if (!w.sweep.rates.empty()) sweep["rates"] = w.sweep.rates;
     if (!w.sweep.instances.empty()) sweep["instances"] = w.sweep.instances;
@@ -308,6 +309,12 @@ nlohmann::json to_json(const Workload& w) {
     out["tolerate_lost_agents"] = w.faults.tolerate_lost_agents;
   }
   if (w.faults.rebalance) out["rebalance"] = true;
+  out["resolve"] = w.spread.resolve_first ? "first" : "all";
+  out["dns_refresh"] = format_duration(w.spread.dns_refresh);
+  if (!w.spread.backend_header.empty()) {
+    out["backend"] = {{"header", w.spread.backend_header}};
+  }
+  out["spread_warning"] = w.spread.spread_warning;
   return out;
 }
 }  // namespace horde

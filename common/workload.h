@@ -142,6 +142,25 @@ struct BaselineSpec {
   bool operator==(const BaselineSpec&) const = default;
 };
 
+// Where the load lands (docs/scalability.md, "Is the load reaching every
+// instance?"): how a target's host name becomes the addresses connections go
+// to, and how each response is attributed to a backend.
+struct SpreadSpec {
+  // `resolve: first`: one address per name (the first IPv4 one), as before
+  // issue 15; default `all`: every address, connections round robin over them.
+  bool resolve_first = false;
+  // `dns_refresh`: names are resolved again this often during a phase (new
+  // connections use the new list); 0: only at the phase start.
+  Millis dns_refresh{30'000};
+  // `backend: {header: NAME}`: the response header (gRPC: metadata) naming the
+  // instance that answered; empty: the backend is the connected address.
+  std::string backend_header;
+  // `spread_warning`: a phase whose imbalance (max share / mean share) is above
+  // this, with more than one backend, is warned about (uneven_spread).
+  double spread_warning = 1.2;
+  bool operator==(const SpreadSpec&) const = default;
+};
+
 struct Workload {
   std::string name;
   std::vector<Url> targets;  // empty only when builtin_target is set
@@ -157,6 +176,7 @@ struct Workload {
   std::optional<CapacitySearch> capacity;  // `capacity:`
   FaultPolicy faults;                      // `tolerate_lost_agents:`
   std::optional<BaselineSpec> baseline;    // `baseline:`
+  SpreadSpec spread;                       // `resolve`, `dns_refresh`, `backend`, `spread_warning`
   bool operator==(const Workload&) const = default;
 };
 
@@ -189,8 +209,13 @@ struct WorkloadSlice {
   std::vector<Url> targets;
   Protocol protocol = Protocol::kHttp1;
   std::vector<RequestSpec> requests;
-  LoadSpec load;  // connections, rate, max_connections and stages are this agent's share
-  TlsSpec tls;    // ca_pem travels; ca_file is informational only
+  LoadSpec load;      // connections, rate, max_connections and stages are this agent's share
+  TlsSpec tls;        // ca_pem travels; ca_file is informational only
+  SpreadSpec spread;  // spread_warning stays with the controller
+  // The run-wide index of this agent's first connection (the connections of
+  // the agents before it): connection j of the agent starts at address
+  // (first_connection + j) mod n, so all agents together cover every address evenly.
+  uint32_t first_connection = 0;
   bool operator==(const WorkloadSlice&) const = default;
 };
 

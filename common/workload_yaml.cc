@@ -36,7 +36,11 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "rebalance",
                                                      "protocol",
                                                      "grpc",
-                                                     "baseline"};
+                                                     "baseline",
+                                                     "resolve",
+                                                     "dns_refresh",
+                                                     "backend",
+                                                     "spread_warning"};
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
 constexpr size_t kMaxCaFileBytes = 1 << 20;
@@ -243,6 +247,9 @@ bool read_root(YamlReader& r, const YAML::Node& root, Workload* w) {
       if (!read_baseline_yaml(r, v, &*w->baseline)) return false;
     } else if (key == "rebalance") {
       if (!r.read_bool(v, "rebalance", &w->faults.rebalance)) return false;
+    } else if (key == "resolve" || key == "dns_refresh" || key == "backend" ||
+               key == "spread_warning") {
+      if (!read_spread_key(r, key, v, &w->spread)) return false;
     }
   }
   // Handing a lost agent's connections to the survivors would have to rescale

@@ -1,7 +1,7 @@
 // Reading the workload file's YAML tree into a Workload, field by field, with
 // errors that name the field path and what is expected. One file per section:
 // workload_yaml.cc (the top level, targets, thresholds, builtin_target, tls),
-// load_yaml.cc, request_yaml.cc, grpc_yaml.cc and sweep_yaml.cc; they only map
+// load_yaml.cc, request_yaml.cc, grpc_yaml.cc, sweep_yaml.cc and spread_yaml.cc; they only map
 // YAML to structs, the load rules are common/load_validate.h's. Internal to
 // common/: the public entry points are parse_workload and finalize_workload in
 // common/workload.h.
@@ -32,6 +32,8 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
 bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w);
 // `baseline:` (baseline_yaml.cc): dir required, tolerance per metric, alpha.
 bool read_baseline_yaml(YamlReader& r, const YAML::Node& n, BaselineSpec* b);
+// One of the top-level keys resolve, dns_refresh, backend, spread_warning.
+bool read_spread_key(YamlReader& r, const std::string& key, const YAML::Node& v, SpreadSpec* s);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);
 

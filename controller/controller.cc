@@ -14,6 +14,7 @@
 
 #include "common/wire.h"
 #include "controller/compare.h"
+#include "controller/backend_results.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
 #include "controller/phase_accumulator.h"
@@ -203,17 +204,24 @@ void Controller::close_intervals(uint32_t force_before) {
   p.merger->close_ready(force_before, [&](ClosedMerge& m) {
     IntervalRow row = p.accumulator.row(p.timing, m.index, m.warmup, m.agents,
                                         std::move(m.counters), m.latency, unix_now_ns() / 1000);
-    p.accumulator.add(row, m.latency);
+    p.accumulator.add(row, m.latency, m.backends);
     uint32_t active = 0;
     for (uint64_t id : p.members) active += registry_.at(id).lost ? 0 : 1;
-    const ClosedInterval closed{
-        p.view, row, m.latency, p.accumulator.result(), result_.phases, active, [&] {
-          std::vector<std::pair<std::string, uint64_t>> per_agent;
-          for (uint64_t id : p.members) {
-            per_agent.emplace_back(registry_.at(id).name, p.merger->per_agent().at(id).requests);
-          }
-          return per_agent;
-        }};
+    const ClosedInterval closed{p.view,
+                                row,
+                                m.latency,
+                                p.accumulator.result(),
+                                result_.phases,
+                                active,
+                                [&] {
+                                  std::vector<std::pair<std::string, uint64_t>> per_agent;
+                                  for (uint64_t id : p.members) {
+                                    per_agent.emplace_back(registry_.at(id).name,
+                                                           p.merger->per_agent().at(id).requests);
+                                  }
+                                  return per_agent;
+                                },
+                                &m.backends};
     for (const auto& sink : sinks_) sink->on_interval(closed);
   });
 }
@@ -278,6 +286,7 @@ void Controller::end_phase() {
   p.accumulator.result().discarded_reports += p.merger->discarded_reports();
   p.accumulator.result().rejected_reports += p.merger->rejected_reports();
   PhaseResult res = p.accumulator.finish(p.timing.planned_measured_s(), abort_requested_);
+  if (auto uneven = uneven_spread_warning(res, opt_.workload.spread.spread_warning)) warn(*uneven);
   for (const auto& sink : sinks_) sink->on_phase_end(res);
   result_.phases.push_back(std::move(res));
   phase_.reset();

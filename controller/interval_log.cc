@@ -38,7 +38,7 @@ Result<bool> IntervalLog::open(const std::string& path) {
 }
 
 void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
-                         const std::string& run_id) {
+                         const std::string& run_id, const Backends& backends) {
   if (!file_) return;
   v1::Counters counters;
   to_wire(row.counters, &counters);
@@ -54,7 +54,13 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
                                {"merged_unix_us", row.merged_unix_us}};
   std::string line = text::dump_json(head);
   line.pop_back();  // splice the protobuf JSON objects into the same line
-  line += ",\"counters\":" + to_json_text(counters) + ",\"latency\":" + to_json_text(hist) + "}\n";
+  line += ",\"counters\":" + to_json_text(counters) + ",\"latency\":" + to_json_text(hist);
+  if (!backends.empty()) {
+    v1::Report only_backends;  // the wire form of the list, as protobuf JSON
+    to_wire(backends, only_backends.mutable_backends());
+    line += ",\"backends\":" + to_json_text(only_backends);
+  }
+  line += "}\n";
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
 }
@@ -96,6 +102,15 @@ Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
       if (!latency) return Error{where + ": " + latency.error().message};
       li.row.counters = std::move(*counters);
       li.latency = std::move(*latency);
+      if (j.contains("backends")) {
+        v1::Report b;
+        if (!google::protobuf::util::JsonStringToMessage(j.at("backends").dump(), &b).ok()) {
+          return Error{where + ": backends do not match the horde.v1 schema"};
+        }
+        auto backends = from_wire(b.backends());
+        if (!backends) return Error{where + ": " + backends.error().message};
+        li.backends = std::move(*backends);
+      }
       li.row.p50_us = li.latency.value_at_percentile(50);
       li.row.p99_us = li.latency.value_at_percentile(99);
       li.row.max_us = li.latency.max();
@@ -126,7 +141,7 @@ RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
                             std::nullopt)
                .first;
     }
-    it->second.add(li.row, li.latency);
+    it->second.add(li.row, li.latency, li.backends);
   }
   // No plan in the log: the measured time is what the logged intervals saw.
   for (auto& [index, p] : phases) r.phases.push_back(p.finish(std::nullopt, r.aborted));

@@ -23,7 +23,8 @@ class IntervalLog {
 
   Result<bool> open(const std::string& path);
   // `latency` is the interval's merged histogram (IntervalRow keeps only percentiles).
-  void append(const IntervalRow& row, const Histogram& latency, const std::string& run_id);
+  void append(const IntervalRow& row, const Histogram& latency, const std::string& run_id,
+              const Backends& backends = {});
 
  private:
   std::FILE* file_ = nullptr;
@@ -32,6 +33,7 @@ class IntervalLog {
 struct LoggedInterval {
   IntervalRow row;
   Histogram latency;
+  Backends backends;
 };
 
 // Reads intervals.jsonl back; every line is validated like a network message.

@@ -78,6 +78,7 @@ Result<bool> PhaseMerger::add(uint64_t agent, const IntervalReport& report) {
   open.reported.insert(agent);
   open.counters.add_concurrent(report.counters);  // agents of one interval: peaks add up
   open.latency.add(report.latency);
+  open.backends.add(report.backends);
   if (report.interval >= warmup_intervals_) per_agent_[agent].add(report.counters);
   return true;
 }
@@ -113,7 +114,8 @@ size_t PhaseMerger::close(uint32_t force_before, bool rest_when_nobody_left,
     const bool warmup = next_ < warmup_intervals_;
     if (it != open_.end()) {
       Open& o = it->second;
-      ClosedMerge m{next_, warmup, static_cast<uint32_t>(o.reported.size()), o.counters, o.latency};
+      ClosedMerge m{next_,      warmup,    static_cast<uint32_t>(o.reported.size()),
+                    o.counters, o.latency, o.backends};
       if (!warmup) {
         measured_counters_.add(o.counters);
         measured_latency_.add(o.latency);
@@ -123,7 +125,8 @@ size_t PhaseMerger::close(uint32_t force_before, bool rest_when_nobody_left,
     } else {
       // Nothing reported: no histogram allocated for it.
       Counters none;
-      ClosedMerge m{next_, warmup, 0, none, empty_histogram()};
+      const Backends no_backends;
+      ClosedMerge m{next_, warmup, 0, none, empty_histogram(), no_backends};
       fn(m);
     }
     ++next_;
@@ -146,6 +149,7 @@ std::vector<MergedInterval> PhaseMerger::take_ready(uint32_t force_before) {
     m.agents = c.agents;
     m.counters = std::move(c.counters);
     m.latency = c.latency;
+    m.backends = c.backends;
     out.push_back(std::move(m));
   });
   return out;

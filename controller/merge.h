@@ -27,6 +27,7 @@ struct MergedInterval {
   uint32_t agents = 0;  // agents whose report is in it
   Counters counters;
   Histogram latency;
+  Backends backends;
 };
 
 // A closed interval while it is handed on (close_ready): the histogram is
@@ -37,6 +38,7 @@ struct ClosedMerge {
   uint32_t agents = 0;
   Counters& counters;
   const Histogram& latency;
+  const Backends& backends;  // added like the counters: their sums are the counters'
 };
 
 class PhaseMerger {
@@ -98,6 +100,7 @@ class PhaseMerger {
     std::set<uint64_t> reported;
     Counters counters;
     Histogram latency;
+    Backends backends;
   };
   size_t close(uint32_t force_before, bool rest_when_nobody_left,
                const std::function<void(ClosedMerge&)>& fn);

@@ -43,10 +43,15 @@ IntervalRow PhaseAccumulator::row(const PhaseTiming& t, uint32_t interval, bool 
   return row;
 }
 
-void PhaseAccumulator::add(IntervalRow row, const Histogram& latency) {
+void PhaseAccumulator::add(IntervalRow row, const Histogram& latency, const Backends& backends) {
+  for (const auto& [id, s] : backends.by_id) {
+    row.backends.push_back({id, s.requests, s.errors, s.latency.value_at_percentile(50),
+                            s.latency.value_at_percentile(99), s.latency.max()});
+  }
   if (!row.warmup) {
     result_.counters.add(row.counters);
     result_.latency.add(latency);
+    result_.backends.add(backends);
   }
   result_.intervals.push_back(std::move(row));
 }

@@ -38,8 +38,8 @@ class PhaseAccumulator {
   // The row of a merged interval of this phase (p50/p99/max from `latency`).
   IntervalRow row(const PhaseTiming& t, uint32_t interval, bool warmup, uint32_t agents,
                   Counters counters, const Histogram& latency, int64_t merged_unix_us) const;
-  // Adds one closed interval (in index order).
-  void add(IntervalRow row, const Histogram& latency);
+  // Adds one closed interval (in index order), with its per-backend counts.
+  void add(IntervalRow row, const Histogram& latency, const Backends& backends = {});
 
   // The phase so far: every interval added, the measured ones summed.
   const PhaseResult& result() const { return result_; }

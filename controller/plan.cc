@@ -57,6 +57,7 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
   for (size_t i = 0; i < n; ++i) {
     WorkloadSlice s;
     s.targets = w.targets;
+    s.spread = w.spread;
     s.tls = w.tls;
     s.protocol = w.protocol;
     s.requests = w.requests;
@@ -98,6 +99,15 @@ Result<std::vector<WorkloadSlice>> split_load(const Workload& w,
     for (size_t i = 0; i < n; ++i) {
       slices[i].load.max_connections = std::max(parts[i], slices[i].load.connections);
     }
+  }
+  // The run-wide numbering of connections, agent after agent (its pool in open
+  // loop): the agents' first connections take consecutive addresses of a name.
+  uint32_t first_connection = 0;
+  for (auto& s : slices) {
+    s.first_connection = first_connection;
+    first_connection += w.load.mode == LoadMode::kOpen
+                            ? std::max(s.load.max_connections, s.load.connections)
+                            : s.load.connections;
   }
   return slices;
 }

@@ -10,7 +10,7 @@
 namespace horde {
 
 void IntervalLogSink::on_interval(const ClosedInterval& c) {
-  log_->append(c.row, c.latency, run_id_);
+  log_->append(c.row, c.latency, run_id_, c.backends != nullptr ? *c.backends : Backends{});
 }
 
 void HlogSink::on_interval(const ClosedInterval& c) {

@@ -43,6 +43,7 @@ struct ClosedInterval {
   uint32_t agents_active = 0;                // of agents_total, not lost
   // Each agent's measured requests in the phase so far (asked only by a sink that needs it).
   std::function<std::vector<std::pair<std::string, uint64_t>>()> agent_requests;
+  const Backends* backends = nullptr;  // the interval's per-backend counts
 };
 
 class ResultSink {

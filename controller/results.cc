@@ -8,6 +8,7 @@
 
 #include "common/file.h"
 #include "common/text.h"
+#include "controller/backend_results.h"
 #include "controller/reachability.h"
 
 namespace horde {
@@ -119,6 +120,7 @@ PhaseResult totals(const std::vector<PhaseResult>& phases) {
   for (const auto& p : phases) {
     t.counters.add(p.counters);
     t.latency.add(p.latency);
+    t.backends.add(p.backends);
     t.duration_s += p.duration_s;
     t.discarded_reports += p.discarded_reports;
     t.rejected_reports += p.rejected_reports;
@@ -237,6 +239,8 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},
       {"rejected_reports", p.rejected_reports},
+      {"backends", backends_json(p)},
+      {"spread", spread_json(p)},
   };
   if (!p.rebalances.empty()) {
     nlohmann::json rebalances = nlohmann::json::array();
@@ -329,6 +333,7 @@ Result<bool> write_results(const RunResult& r, const std::string& dir) {
   }
   const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string(); };
   if (auto ok = write_file_atomic(path("summary.json"), summary); !ok) return ok;
+  if (auto ok = write_file_atomic(path("backends.csv"), backends_csv(r)); !ok) return ok;
   return write_file_atomic(path("intervals.csv"), intervals_csv(r));
 }
 
@@ -369,6 +374,7 @@ std::string summary_table(const RunResult& r) {
     }
     out += "\n";
   }
+  out += backend_table(r);
   for (const auto& a : r.agents) {
     out += fmt::format("agent {:<16} {:<16} cores {:>3}  requests {:>10}  errors {:>6}{}\n", a.name,
                        a.host, a.cores, a.requests, a.errors,

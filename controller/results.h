@@ -28,6 +28,14 @@ struct IntervalRow {
   // When the controller merged it (system clock, µs since the epoch): its
   // publish delay is this minus the interval's scheduled end.
   int64_t merged_unix_us = 0;
+  // Per backend in this interval (requests, errors, latency percentiles): backends.csv's rows.
+  struct Backend {
+    std::string id;
+    uint64_t requests = 0;
+    uint64_t errors = 0;
+    int64_t p50_us = 0, p99_us = 0, max_us = 0;
+  };
+  std::vector<Backend> backends;
 };
 
 // `rebalance: true`: a lost agent's share handed to the phase's survivors.
@@ -46,6 +54,7 @@ struct PhaseResult {
   std::string name;
   Counters counters;  // measured intervals only
   Histogram latency;
+  Backends backends;  // measured intervals only; adds up to `counters`
   double duration_s = 0;
   std::optional<double> offered_rps;  // open loop only
   std::vector<IntervalRow> intervals;
@@ -114,6 +123,8 @@ std::string thresholds_line(const RunResult& r);
 nlohmann::json phase_json(const PhaseResult& p);
 nlohmann::json summary_json(const RunResult& r);
 std::string intervals_csv(const RunResult& r);
+// One row per phase x interval x backend (only runs with backends have rows).
+std::string backends_csv(const RunResult& r);
 // Writes summary.json and intervals.csv into dir (created if needed).
 Result<bool> write_results(const RunResult& r, const std::string& dir);
 

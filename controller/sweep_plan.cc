@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "common/load_validate.h"
 #include "controller/reachability.h"
@@ -130,6 +131,21 @@ void SweepPlanner::finish_group(const std::vector<PhaseResult>& done) {
     pt.capacity_ci =
         capacity_interval(pt.capacity_rps, pt.interval_rps,
                           base_.capacity && bad_ >= 0 ? std::optional<double>(bad_) : std::nullopt);
+    // Is the point about g.instances instances? Only if that many answered,
+    // evenly. (A phase without per-backend counts, from an older agent, says nothing.)
+    if (!base_.sweep.instances.empty() && pt.phase >= 0 &&
+        !done[static_cast<size_t>(pt.phase)].backends.empty()) {
+      const PhaseResult& r = done[static_cast<size_t>(pt.phase)];
+      const Spread s = spread_of(r.backends);
+      pt.backends = static_cast<uint32_t>(s.backends);
+      pt.imbalance = s.imbalance;
+      const uint64_t total = r.backends.requests();
+      for (const auto& [id, b] : r.backends.by_id) {
+        if (b.requests > 0) pt.shares.push_back(static_cast<double>(b.requests) / total);
+      }
+      std::sort(pt.shares.begin(), pt.shares.end(), std::greater<>());
+      pt.spread_ok = s.backends >= g.instances && s.imbalance <= base_.spread.spread_warning;
+    }
     points_.push_back(pt);
   }
   if (base_.capacity) {
@@ -242,6 +258,30 @@ std::optional<Scalability> SweepPlanner::scalability() const {
   s.min_efficiency = base_.sweep.min_efficiency;
   s.verdict = verdict.text;
   s.passed = verdict.passed;
+  // A verdict about N instances holds only if the load reached N instances.
+  std::vector<std::string> uneven;
+  for (const auto& p : s.points) {
+    if (p.spread_ok || !p.backends) continue;
+    std::string shares;
+    for (const double x : p.shares) {
+      shares += fmt::format("{}{:.0f}%", shares.empty() ? "" : " / ", 100 * x);
+    }
+    uneven.push_back(
+        *p.backends < p.n
+            ? fmt::format("at {} instances only {} backend{} answered ({})", p.n, *p.backends,
+                          *p.backends == 1 ? "" : "s", shares)
+            : fmt::format("at {} instances the load was uneven ({}; imbalance {:.2f} > {:.2f})",
+                          p.n, shares, p.imbalance, base_.spread.spread_warning));
+  }
+  if (!uneven.empty()) {
+    std::string said;
+    for (const auto& u : uneven) said += (said.empty() ? "" : "; ") + u;
+    s.verdict += fmt::format(
+        " But {}: the balancer, not the service, may be what limits the result (see "
+        "docs/scalability.md, \"Is the load reaching every instance?\"){}.",
+        said, base_.sweep.require_even_spread ? "" : "; sweep.require_even_spread is false");
+    if (base_.sweep.require_even_spread) s.passed = false;
+  }
   return s;
 }
 

@@ -1,5 +1,7 @@
 #include "controller/sweep_result.h"
 
+#include <cmath>
+
 namespace horde {
 
 namespace {
@@ -41,12 +43,18 @@ nlohmann::json Scalability::to_json() const {
   }
   nlohmann::json pts = nlohmann::json::array();
   for (const auto& p : points) {
-    pts.push_back({{"n", p.n},
-                   {"capacity_rps", p.capacity_rps},
-                   {"efficiency", p.efficiency},
-                   {"p99_ms", p.p99_ms},
-                   {"phase", p.phase},
-                   {"capacity_ci", pair(p.capacity_ci)}});
+    nlohmann::json pt = {{"n", p.n},
+                         {"capacity_rps", p.capacity_rps},
+                         {"efficiency", p.efficiency},
+                         {"p99_ms", p.p99_ms},
+                         {"phase", p.phase},
+                         {"capacity_ci", pair(p.capacity_ci)}};
+    if (p.backends) {
+      pt["backends"] = *p.backends;
+      pt["imbalance"] = std::round(p.imbalance * 1000) / 1000;
+      pt["spread_ok"] = p.spread_ok;
+    }
+    pts.push_back(std::move(pt));
   }
   return {{"kind", kind},
           {"points", pts},

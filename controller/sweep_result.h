@@ -24,6 +24,13 @@ struct ScalabilityPoint {
   double efficiency = 0;             // X(n) / (n X(1)), from the verdict
   Interval capacity_ci;              // 95%, see capacity_interval()
   std::vector<double> interval_rps;  // the measured intervals' throughputs (not in the JSON)
+  // Instances sweep: how many backends answered in the measuring phase, how
+  // evenly (max share / mean share), and whether that is enough to trust the
+  // point (as many backends as instances, imbalance within spread_warning).
+  std::optional<uint32_t> backends;
+  double imbalance = 0;
+  std::vector<double> shares;  // each backend's share, largest first
+  bool spread_ok = true;
 };
 
 struct Scalability {

@@ -9,7 +9,7 @@ PACKAGES=(
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   libhttp-parser-dev libnghttp2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nginx-light wrk nghttp2-client openssl procps iproute2 time chromium
+  nginx-light wrk nghttp2-client openssl procps iproute2 time chromium haproxy
   gunicorn python3-h2
 )
 # Node.js runs the test-side checkers (hdr-histogram-js, kubernetes-models); take

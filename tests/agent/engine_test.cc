@@ -105,7 +105,7 @@ TEST(Engine, PinnedHostIsDialledWithoutAnotherLookup) {
   EngineOptions o = options(server.port(), 2, 400ms);
   o.slice.targets = {
       parse_url("http://pinned.invalid:" + std::to_string(server.port()) + "/").value()};
-  o.pinned_addresses = {{"pinned.invalid", "127.0.0.1"}};
+  o.pinned_addresses = {{"pinned.invalid", {*IpAddress::parse("127.0.0.1")}}};
   const Counters c = run_engine(o).total;
   EXPECT_GT(c.requests, 0u);
   EXPECT_EQ(c.errors, 0u);

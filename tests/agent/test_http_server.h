@@ -51,19 +51,35 @@ class TestHttpServer {
     kSlow
   };
 
-  explicit TestHttpServer(Mode mode = Mode::kOk, int status = 200) : mode_(mode), status_(status) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  explicit TestHttpServer(Mode mode = Mode::kOk, int status = 200)
+      : TestHttpServer(mode, status, "127.0.0.1", 0) {}
+  // On `address` (IPv4 or IPv6, e.g. "127.0.0.2", "::1") and `port` (0: an ephemeral one).
+  TestHttpServer(Mode mode, int status, const std::string& address, uint16_t port)
+      : mode_(mode), status_(status) {
+    const bool v6 = address.find(':') != std::string::npos;
+    listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    sockaddr_storage storage{};
+    socklen_t len = 0;
+    if (v6) {
+      auto* a6 = reinterpret_cast<sockaddr_in6*>(&storage);
+      a6->sin6_family = AF_INET6;
+      ::inet_pton(AF_INET6, address.c_str(), &a6->sin6_addr);
+      a6->sin6_port = htons(port);
+      len = sizeof *a6;
+    } else {
+      auto* a4 = reinterpret_cast<sockaddr_in*>(&storage);
+      a4->sin_family = AF_INET;
+      ::inet_pton(AF_INET, address.c_str(), &a4->sin_addr);
+      a4->sin_port = htons(port);
+      len = sizeof *a4;
+    }
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), len);
     ::listen(listen_fd_, 512);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&storage), &len);
+    port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
 

@@ -1,0 +1,123 @@
+#include "controller/backend_results.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+namespace horde {
+
+namespace {
+
+double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
+double r4(double v) { return std::round(v * 10000.0) / 10000.0; }
+
+double share(uint64_t n, uint64_t total) {
+  return total > 0 ? static_cast<double>(n) / static_cast<double>(total) : 0.0;
+}
+
+}  // namespace
+
+nlohmann::json backends_json(const PhaseResult& p) {
+  nlohmann::json out = nlohmann::json::array();
+  const uint64_t total = p.backends.requests();
+  for (const auto& [id, s] : p.backends.by_id) {
+    nlohmann::json status = nlohmann::json::object();
+    for (const auto& [code, n] : s.status_codes) status[std::to_string(code)] = n;
+    out.push_back({{"id", id},
+                   {"requests", s.requests},
+                   {"errors", s.errors},
+                   {"share", r4(share(s.requests, total))},
+                   {"throughput_rps", r3(p.duration_s > 0 ? s.requests / p.duration_s : 0.0)},
+                   {"latency_ms",
+                    {{"p50", ms(s.latency.value_at_percentile(50))},
+                     {"p99", ms(s.latency.value_at_percentile(99))},
+                     {"max", ms(s.latency.max())}}},
+                   {"status_codes", status}});
+  }
+  return out;
+}
+
+nlohmann::json spread_json(const PhaseResult& p) {
+  const Spread s = spread_of(p.backends);
+  return {{"backends", s.backends},
+          {"max_share", r4(s.max_share)},
+          {"min_share", r4(s.min_share)},
+          {"imbalance", r3(s.imbalance)}};
+}
+
+std::string shares_text(const PhaseResult& p) {
+  const uint64_t total = p.backends.requests();
+  std::vector<uint64_t> counts;
+  for (const auto& [id, s] : p.backends.by_id) {
+    if (s.requests > 0) counts.push_back(s.requests);
+  }
+  std::sort(counts.begin(), counts.end(), std::greater<>());
+  std::string out;
+  for (const uint64_t n : counts) {
+    if (!out.empty()) out += " / ";
+    out += fmt::format("{:.0f}%", 100.0 * share(n, total));
+  }
+  return out;
+}
+
+std::optional<std::string> uneven_spread_warning(const PhaseResult& p, double limit) {
+  const Spread s = spread_of(p.backends);
+  if (s.backends < 2 || s.imbalance <= limit) return std::nullopt;
+  return fmt::format(
+      "uneven_spread: phase {}: backend {} took {:.0f}% of the requests ({} backends: {}; "
+      "imbalance {:.2f} > spread_warning {:.2f}): the balancer, not the service, may be what "
+      "limits the result",
+      p.name, s.heaviest, 100.0 * s.max_share, s.backends, shares_text(p), s.imbalance, limit);
+}
+
+std::string backend_table(const RunResult& r) {
+  std::string out;
+  for (const PhaseResult& p : r.phases) {
+    if (spread_of(p.backends).backends < 2) continue;
+    if (out.empty()) {
+      out = fmt::format("{:<10} {:<28} {:>10} {:>8} {:>7} {:>11} {:>9} {:>9}\n", "phase", "backend",
+                        "requests", "errors", "share", "rps", "p50 ms", "p99 ms");
+    }
+    const uint64_t total = p.backends.requests();
+    for (const auto& [id, s] : p.backends.by_id) {
+      out +=
+          fmt::format("{:<10} {:<28} {:>10} {:>8} {:>6.1f}% {:>11.1f} {:>9.3f} {:>9.3f}\n", p.name,
+                      id, s.requests, s.errors, 100.0 * share(s.requests, total),
+                      p.duration_s > 0 ? s.requests / p.duration_s : 0.0,
+                      ms(s.latency.value_at_percentile(50)), ms(s.latency.value_at_percentile(99)));
+    }
+    const Spread sp = spread_of(p.backends);
+    out += fmt::format("{:<10} spread: {} backends, max share {:.1f}%, imbalance {:.2f}\n", p.name,
+                       sp.backends, 100.0 * sp.max_share, sp.imbalance);
+  }
+  return out;
+}
+
+std::string backends_csv(const RunResult& r) {
+  std::string out =
+      "phase,interval,time_s,warmup,backend,requests,errors,rps,p50_ms,p99_ms,max_ms\n";
+  for (const auto& p : r.phases) {
+    for (const auto& row : p.intervals) {
+      for (const auto& b : row.backends) {
+        // The id is a header value: quoted the CSV way when it holds a comma or a quote.
+        std::string id = b.id;
+        if (id.find_first_of(",\"\n\r") != std::string::npos) {
+          std::string q = "\"";
+          for (const char c : id) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+          id = q + "\"";
+        }
+        out += fmt::format("{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}\n", row.phase,
+                           row.interval, row.time_s, row.warmup ? 1 : 0, id, b.requests, b.errors,
+                           row.duration_s > 0 ? b.requests / row.duration_s : 0.0, ms(b.p50_us),
+                           ms(b.p99_us), ms(b.max_us));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace horde
