@@ -10,6 +10,9 @@
 # cost of the open-loop path beside the closed one. OPEN_FRACTION=0 skips it.
 # Installs nothing: needs nginx (nginx-light), wrk, GNU time (Debian package `time`),
 # python3, taskset. Usage: bench/vs-wrk.sh [path/to/horde] (default build/horde).
+# BACKEND_HEADER=X-Served-By: nginx names itself in that response header and
+# horde attributes every response by it (workload `backend: {header: ...}`),
+# to measure what per-backend accounting by header costs.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +29,8 @@ done
 
 WORK=$(mktemp -d /tmp/horde-vs-wrk.XXXXXX)
 PORT=$(free_port)
+BACKEND_HEADER=${BACKEND_HEADER:-}
+[ -n "$BACKEND_HEADER" ] && NGINX_HTTP="add_header $BACKEND_HEADER nginx-1;"
 start_nginx "$WORK" "$PORT" 0
 URL="http://127.0.0.1:$PORT/"
 echo "nginx pid $NGINX_PID on $URL (cpu 0); generators on cpu 1; ${DURATION}s runs, $ROUNDS rounds"
@@ -43,8 +48,15 @@ for c in $CONNS; do
     echo "wrk $c $r $wrps $wreq $wu $ws" >>"$RESULTS"
     # horde: controller + agent child, all on cpu 1
     rm -rf "$WORK/horde-out"
-    /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" run --target "$URL" -c "$c" \
-      -d "${DURATION}s" --local-agents 1 --threads 1 --no-live --out "$WORK/horde-out" \
+    if [ -n "$BACKEND_HEADER" ]; then
+      printf 'target: %s\nbackend: {header: %s}\nload: {connections: %s, duration: %ss}\n' \
+        "$URL" "$BACKEND_HEADER" "$c" "$DURATION" >"$WORK/w.yaml"
+      set -- run "$WORK/w.yaml"
+    else
+      set -- run --target "$URL" -c "$c" -d "${DURATION}s"
+    fi
+    /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" "$@" \
+      --local-agents 1 --threads 1 --no-live --out "$WORK/horde-out" \
       >"$WORK/horde.out" 2>&1 || { cat "$WORK/horde.out" >&2; exit 1; }
     read -r hu hs <"$WORK/time"
     read -r hrps hreq < <(python3 -c '
