@@ -115,7 +115,7 @@ pid $d/nginx.pid;
 error_log $d/error.log;
 events { worker_connections 1024; }
 http {
-  log_format horde '\$remote_addr "\$request" \$status';
+  log_format horde '\$remote_addr "\$request" \$status \$connection';
   access_log $d/access.log horde;
   client_body_temp_path $d;
   proxy_temp_path $d;
@@ -159,8 +159,11 @@ RC=$?
 set -e
 cat "$WORK/run.out" >&2
 for b in "${BACKENDS[@]}"; do
-  echo "$b ${ADDR[$b]} $(grep -c '"GET / ' "$WORK/$b/access.log" 2>/dev/null || echo 0)"
+  log=$WORK/$b/access.log
+  requests=$(grep -c '"GET / ' "$log" 2>/dev/null || true)
+  conns=$( (grep '"GET / ' "$log" 2>/dev/null || true) | awk '{print $NF}' | sort -u | wc -l)
+  echo "$b ${ADDR[$b]} ${requests:-0} $conns"
 done >"$WORK/served.txt"
-echo "== nginx access logs (backend address count):" >&2
+echo "== nginx access logs (backend address requests connections):" >&2
 cat "$WORK/served.txt" >&2
 exit $RC

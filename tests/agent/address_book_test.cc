@@ -18,7 +18,7 @@
 #include "tests/agent/test_http_server.h"
 
 namespace horde {
-namespace {
+namespace address_book_test {
 
 using namespace std::chrono_literals;
 using testing::TestHttpServer;
@@ -208,5 +208,5 @@ TEST(EngineAddresses, Ipv6LiteralTarget) {
   EXPECT_GE(v6.answered(), total.requests);
 }
 
-}  // namespace
+}  // namespace address_book_test
 }  // namespace horde

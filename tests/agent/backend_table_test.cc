@@ -8,7 +8,7 @@
 #include <string>
 
 namespace horde {
-namespace {
+namespace backend_table_test {
 
 TEST(BackendTable, BoundedAt256WithOther) {
   BackendTable t;
@@ -57,5 +57,5 @@ TEST(BackendTable, LongIdsAreCut) {
   EXPECT_EQ(t.take().by_id.begin()->first.size(), kMaxBackendIdBytes);
 }
 
-}  // namespace
+}  // namespace backend_table_test
 }  // namespace horde

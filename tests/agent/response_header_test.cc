@@ -7,7 +7,7 @@
 #include "agent/response_parser.h"
 
 namespace horde {
-namespace {
+namespace response_header_test {
 
 // Feeds `text` in pieces of `piece` bytes; the value after the complete response.
 std::string value_after(const std::string& text, size_t piece, const char* watch = "x-served-by") {
@@ -68,5 +68,5 @@ TEST(ResponseHeader, LongValuesAreCut) {
   EXPECT_EQ(value_after(r, 7).size(), ResponseParser::kMaxValue);
 }
 
-}  // namespace
+}  // namespace response_header_test
 }  // namespace horde

@@ -53,15 +53,15 @@ Outcome parse(const std::string& text, size_t chunk, bool head = false) {
 }
 
 void PrintTo(const Outcome& o, std::ostream* os) {
-  *os << "{statuses " << testing::PrintToString(o.statuses) << " keep_alive "
-      << testing::PrintToString(o.keep_alive) << " ends " << testing::PrintToString(o.ends)
+  *os << "{statuses " << ::testing::PrintToString(o.statuses) << " keep_alive "
+      << ::testing::PrintToString(o.keep_alive) << " ends " << ::testing::PrintToString(o.ends)
       << (o.error ? " error}" : "}");
 }
 
 void expect_same(const std::string& text, bool head = false) {
   const Outcome reference = parse(text, 1, head);
   const Outcome whole = parse(text, text.size() + 1, head);
-  EXPECT_EQ(whole, reference) << "input: " << testing::PrintToString(text);
+  EXPECT_EQ(whole, reference) << "input: " << ::testing::PrintToString(text);
 }
 
 const std::vector<std::string>& plain_responses() {

@@ -7,7 +7,7 @@
 #include "common/wire.h"
 
 namespace horde {
-namespace {
+namespace backends_test {
 
 BackendStats stats(uint64_t requests, uint64_t errors = 0) {
   BackendStats s;
@@ -99,5 +99,5 @@ TEST(BackendsWire, RoundTripAndSumsChecked) {
   EXPECT_FALSE(from_wire(empty_id).ok());
 }
 
-}  // namespace
+}  // namespace backends_test
 }  // namespace horde

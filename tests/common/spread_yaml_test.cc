@@ -7,7 +7,7 @@
 #include "common/workload.h"
 
 namespace horde {
-namespace {
+namespace spread_yaml_test {
 
 Result<Workload> parse(const std::string& extra) {
   return parse_workload("target: http://svc.test:8080/\n" + extra, "w.yaml");
@@ -82,5 +82,5 @@ TEST(SpreadYaml, TheSliceCarriesIt) {
   EXPECT_FALSE(from_wire(wire).ok());
 }
 
-}  // namespace
+}  // namespace spread_yaml_test
 }  // namespace horde

@@ -10,7 +10,7 @@
 #include "controller/phase_accumulator.h"
 
 namespace horde {
-namespace {
+namespace backend_merge_test {
 
 // One agent's interval: `n` requests spread over backends at random, each
 // recorded in the totals and in its backend.
@@ -116,5 +116,5 @@ TEST(BackendResults, UnevenSpreadWarningNamesTheHeaviest) {
   EXPECT_EQ(shares_text(p), "80% / 10% / 10%");
 }
 
-}  // namespace
+}  // namespace backend_merge_test
 }  // namespace horde

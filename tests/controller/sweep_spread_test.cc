@@ -10,7 +10,7 @@
 #include "controller/sweep_plan.h"
 
 namespace horde {
-namespace {
+namespace sweep_spread_test {
 
 Workload load(const std::string& yaml) {
   auto w = parse_workload(yaml, "test.yaml");
@@ -95,5 +95,5 @@ TEST(SweepSpread, UnevenSpreadFailsUnlessNotRequired) {
   EXPECT_TRUE(loose.passed) << loose.verdict;
 }
 
-}  // namespace
+}  // namespace sweep_spread_test
 }  // namespace horde

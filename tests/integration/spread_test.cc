@@ -1,7 +1,8 @@
 // Where the load lands, checked against the servers' own counts. (1) Three
 // nginx hosts in network namespaces behind one name that resolves to all three
 // (scripts/netns-spread.sh): each nginx's access log equals horde's count for
-// its address within the connections in flight, and the shares are even.
+// its address within the connections in flight, and each got exactly a third
+// of the connections.
 // (2) HAProxy in TCP mode in front of three servers that name themselves in a
 // response header: with backend.header the per-backend counts equal each
 // server's own; weighted 8:1:1 the run warns uneven_spread and an instances
@@ -15,7 +16,7 @@
 #include "tests/integration/harness.h"
 
 namespace horde::testing {
-namespace {
+namespace spread_test {
 
 namespace fs = std::filesystem;
 
@@ -89,18 +90,25 @@ TEST(Spread, OneNameThreeNginxHostsEachGetsItsShare) {
   for (const auto& b : totals["backends"]) {
     horde[b["id"]] = b["requests"];
     sum += b["requests"].get<uint64_t>();
-    EXPECT_GE(b["share"].get<double>(), 0.25) << b.dump();
-    EXPECT_LE(b["share"].get<double>(), 0.42) << b.dump();
+    // What horde controls is the connection split (checked exactly below). In
+    // closed loop a connection's request share is its server's speed, and on a
+    // busy box one nginx is slower (0.45/0.33/0.22 seen): only a floor holds.
+    EXPECT_GE(b["share"].get<double>(), 0.1) << b.dump();
   }
   EXPECT_EQ(sum, totals["requests"].get<uint64_t>());
   EXPECT_EQ(totals["spread"]["backends"], 3);
-  // served.txt: "s1 10.78.0.21 COUNT" per nginx, from its own access log.
+  // served.txt: "s1 10.78.0.21 REQUESTS CONNECTIONS" per nginx, from its own
+  // access log ($connection, nginx's serial number of the connection).
   std::istringstream served(read_file(dir / "served.txt"));
   int backends = 0;
   for (std::string name, ip; served >> name >> ip;) {
     uint64_t logged = 0;
-    served >> logged;
+    uint64_t connections = 0;
+    served >> logged >> connections;
     ++backends;
+    // The 12 connections of the run (2 agents x 2 threads) are numbered run-wide
+    // and go round robin over the 3 addresses: 4 each, exactly.
+    EXPECT_EQ(connections, kConnections / 3) << name << "\n" << read_file(dir / "served.txt");
     const std::string id = ip + ":8090";
     ASSERT_EQ(horde.count(id), 1u) << id << "\n" << totals["backends"].dump();
     // Only the requests in flight at the stop (one per connection) may differ.
@@ -263,5 +271,5 @@ TEST(Spread, WeightedEightOneOneWarnsAndFailsTheInstancesVerdict) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace spread_test
 }  // namespace horde::testing
