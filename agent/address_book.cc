@@ -47,20 +47,43 @@ AddressChooser::AddressChooser(const std::vector<Target>& targets, uint64_t star
   for (size_t i = 0; i < targets.size(); ++i) {
     cursors_[i].book = targets[i].addresses.get();
     cursors_[i].next = start;
+    cursors_[i].turn = start;
   }
 }
 
-bool AddressChooser::next(const Target& target, tcp::endpoint* out) {
+AddressChooser::Cursor& AddressChooser::cursor(const Target& target) {
   Cursor& c = cursors_[static_cast<size_t>(&target - first_)];
-  if (c.book == nullptr) return false;
+  if (c.book == nullptr) return c;
   if (const uint64_t v = c.book->version(); v != c.version) {
     // Read the version before the list: a set() in between is seen next time.
     c.version = v;
     c.list = c.book->current();
   }
-  if (c.list->empty()) return false;
+  return c;
+}
+
+bool AddressChooser::next(const Target& target, tcp::endpoint* out) {
+  Cursor& c = cursor(target);
+  if (c.book == nullptr || c.list->empty()) return false;
+  if (c.preferred) {
+    c.preferred = false;
+    *out = c.prefer;
+    return true;
+  }
   *out = (*c.list)[c.next++ % c.list->size()];
   return true;
+}
+
+const tcp::endpoint* AddressChooser::turn(const Target& target) {
+  Cursor& c = cursor(target);
+  if (c.book == nullptr || c.list->size() < 2) return nullptr;
+  return &(*c.list)[c.turn++ % c.list->size()];
+}
+
+void AddressChooser::prefer(const Target& target, const tcp::endpoint& endpoint) {
+  Cursor& c = cursors_[static_cast<size_t>(&target - first_)];
+  c.preferred = true;
+  c.prefer = endpoint;
 }
 
 AddressRefresher::AddressRefresher(std::vector<Name> names, Resolve resolve,

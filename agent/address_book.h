@@ -57,6 +57,14 @@ class AddressChooser {
   // The endpoint for a new connection to `target`; false while its name
   // resolves to nothing (the connect then counts as failed).
   bool next(const Target& target, boost::asio::ip::tcp::endpoint* out);
+  // Open loop: the address the next request to `target` goes to, round robin
+  // over its current list on a cursor of its own (a connection is reused for
+  // many requests, so connects alone do not spread them); null when the name
+  // has one address (any connection will do). Valid until the next call.
+  const boost::asio::ip::tcp::endpoint* turn(const Target& target);
+  // The next connect to `target` goes to `endpoint` (the address a request
+  // waits for), without moving the round robin of connects.
+  void prefer(const Target& target, const boost::asio::ip::tcp::endpoint& endpoint);
 
  private:
   struct Cursor {
@@ -64,7 +72,12 @@ class AddressChooser {
     uint64_t version = ~uint64_t{0};
     std::shared_ptr<const Endpoints> list;
     uint64_t next = 0;
+    uint64_t turn = 0;
+    bool preferred = false;
+    boost::asio::ip::tcp::endpoint prefer;
   };
+  // The target's cursor with its list brought up to date.
+  Cursor& cursor(const Target& target);
   const Target* first_ = nullptr;
   std::vector<Cursor> cursors_;  // by target index
 };

@@ -21,6 +21,7 @@ namespace h2 {
 using namespace loop;
 
 constexpr uint16_t kGrpcStatusUnknown = 2;
+constexpr size_t kReadyScan = 64;  // ready connections looked at for a request's address
 
 class H2Loop final : public ThreadLoop {
  public:
@@ -46,21 +47,40 @@ class H2Loop final : public ThreadLoop {
     }
   }
 
+  // Several addresses: a connection to the request's turn with a free stream,
+  // else one is opened there (the request waits for it), else, at the bound, any.
   bool dispatch(TimePoint intended, TimePoint now) override {
     now_ = now;
+    if (const tcp::endpoint* want = next_turn()) {
+      const size_t stop = ready_.size() > kReadyScan ? ready_.size() - kReadyScan : 0;
+      for (size_t i = ready_.size(); i > stop; --i) {
+        H2Conn* c = ready_[i - 1];
+        if (c->endpoint != *want || !can_take(c) || !submit(c, intended, now)) continue;
+        mark_dirty(c);
+        return true;
+      }
+      if (can_open()) {
+        wait_for(*want);
+        return false;
+      }
+    }
     while (!ready_.empty()) {
       H2Conn* c = ready_.back();
       if (can_take(c) && submit(c, intended, now)) {
-        if (!c->in_dirty_list) {
-          c->in_dirty_list = true;
-          dirty_.push_back(c);
-        }
+        mark_dirty(c);
         return true;
       }
       ready_.pop_back();
       c->in_ready_list = false;
     }
     return false;
+  }
+
+  void mark_dirty(H2Conn* c) {
+    if (!c->in_dirty_list) {
+      c->in_dirty_list = true;
+      dirty_.push_back(c);
+    }
   }
 
   // The due requests of one timer tick leave in one write per connection.

@@ -16,6 +16,7 @@ namespace {
 using namespace loop;
 
 constexpr size_t kReceiveBufferSize = 16 * 1024;
+constexpr size_t kIdleScan = 64;  // idle connections looked at for a request's address
 
 // One keep-alive connection with its parser and a fixed receive buffer, both
 // allocated once when the thread starts (wrk's `connection`).
@@ -60,8 +61,18 @@ class Http1Loop final : public ThreadLoop {
     while (Http1Conn* c = pop_idle()) send(c, now, now);
   }
 
+  // Several addresses: an idle connection to the request's turn, else one is
+  // opened there (the request waits for it), else, at the bound, any idle one.
   bool dispatch(TimePoint intended, TimePoint now) override {
-    Http1Conn* c = pop_idle();
+    Http1Conn* c = nullptr;
+    if (const tcp::endpoint* want = next_turn()) {
+      c = pop_idle_at(*want);
+      if (c == nullptr && can_open()) {
+        wait_for(*want);
+        return false;
+      }
+    }
+    if (c == nullptr) c = pop_idle();
     if (c == nullptr) return false;
     send(c, intended, now);
     return true;
@@ -129,6 +140,20 @@ class Http1Loop final : public ThreadLoop {
       idle_.pop_back();
       c->in_idle_list = false;
       if (c->state == ConnState::kOpen && !c->busy) return c;  // else it closed while idle
+    }
+    return nullptr;
+  }
+
+  // The most recently used idle connection to `want`, among the last
+  // kIdleScan idle ones (a bounded look on the request path).
+  Http1Conn* pop_idle_at(const tcp::endpoint& want) {
+    const size_t stop = idle_.size() > kIdleScan ? idle_.size() - kIdleScan : 0;
+    for (size_t i = idle_.size(); i > stop; --i) {
+      Http1Conn* c = idle_[i - 1];
+      if (c->state != ConnState::kOpen || c->busy || c->endpoint != want) continue;
+      idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i - 1));
+      c->in_idle_list = false;
+      return c;
     }
     return nullptr;
   }

@@ -175,6 +175,17 @@ class ThreadLoop {
   void lost(Connection* c, TimePoint now);
   // Closed loop with stages: closed until the ramp wants it again.
   void park(Connection* c);
+  // Open loop, a name with several addresses: the address the next request
+  // goes to (round robin), else null. Without it the idle connection reused
+  // (most recently used first) would carry a low rate to one address. Several
+  // targets keep that reuse (connections alternate targets as before).
+  const loop::tcp::endpoint* next_turn() {
+    return plan_.targets.size() == 1 ? addresses_.turn(plan_.targets[0]) : nullptr;
+  }
+  // Open loop: the pool can open a connection (a closed one, or one below the bound).
+  bool can_open() const { return !closed_.empty() || connections_.size() < max_connections_; }
+  // The request waits for a connection to `e`: the next connect goes there.
+  void wait_for(const loop::tcp::endpoint& e) { addresses_.prefer(plan_.targets[0], e); }
   // Is `c` above the ramp's current count (closed loop with stages)?
   bool above_ramp(const Connection* c) const { return ramped_ && c->index >= active_; }
 

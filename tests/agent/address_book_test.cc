@@ -192,6 +192,34 @@ TEST(EngineAddresses, EveryAddressOfANameGetsItsShareOfConnections) {
   EXPECT_EQ(c.accepted(), 8u);  // the resolver's first IPv4 answer, as before
 }
 
+// Open loop at a low rate needs one connection at a time, and the idle one it
+// reuses (most recently used) would carry every request to one address. With
+// several addresses each request takes the next address in turn: a third
+// each on 127.0.0.1, .2 and .3.
+TEST(EngineAddresses, OpenLoopAtALowRateRotatesOverTheAddresses) {
+  TestHttpServer a;
+  TestHttpServer b(TestHttpServer::Mode::kOk, 200, "127.0.0.2", a.port());
+  TestHttpServer c(TestHttpServer::Mode::kOk, 200, "127.0.0.3", a.port());
+  EngineOptions o = spread_options(a.port(), 0, 1);
+  o.slice.load.mode = LoadMode::kOpen;
+  o.slice.load.rate = 60;
+  o.slice.load.max_connections = 6;
+  o.slice.load.duration = 1000ms;
+  o.slice.load.interval = 1000ms;
+  Engine engine(std::move(o), [](IntervalReport) {});
+  const Counters total = engine.run();
+  EXPECT_EQ(total.errors, 0u);
+  ASSERT_GE(total.requests, 30u);
+  const double n = static_cast<double>(a.answered() + b.answered() + c.answered());
+  for (const TestHttpServer* s : {&a, &b, &c}) {
+    // Exactly a third once each address has its connection; the first turns
+    // may go to another address while that connection is being opened.
+    EXPECT_GE(static_cast<double>(s->answered()) / n, 0.25) << s->answered() << " of " << n;
+    EXPECT_LE(static_cast<double>(s->answered()) / n, 0.42) << s->answered() << " of " << n;
+  }
+  EXPECT_LE(a.accepted() + b.accepted() + c.accepted(), 6u);
+}
+
 TEST(EngineAddresses, Ipv6LiteralTarget) {
   TestHttpServer v6(TestHttpServer::Mode::kOk, 200, "::1", 0);
   EngineOptions o;
