@@ -50,6 +50,9 @@ struct Sweep {
   // Instances sweep: a point where fewer backends answered than instances, or
   // the spread was uneven, fails the sweep (exit 1) unless this is false.
   bool require_even_spread = true;
+  // What the observed CPU (an `observe:` source with unit cores) can reach: the
+  // verdict names CPU as the limit when the busy cores come within 10% of it.
+  std::optional<double> cores_available;
   bool empty() const { return agents.empty() && rates.empty() && instances.empty(); }
   bool operator==(const Sweep&) const = default;
 };

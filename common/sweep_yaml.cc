@@ -108,7 +108,7 @@ Result<bool> read_sweep_yaml(const YAML::Node& n, const std::string& source, Swe
   Reader r{source, {}};
   if (!r.keys(n, "sweep",
               {"agents", "rates", "instances", "min_efficiency", "scale_command", "ready",
-               "require_even_spread"})) {
+               "require_even_spread", "cores_available"})) {
     return r.error;
   }
   for (const auto& kv : n) {
@@ -135,6 +135,10 @@ Result<bool> read_sweep_yaml(const YAML::Node& n, const std::string& source, Swe
       } else {
         ok = r.fail(path, "got " + yaml_describe(v) + "; expected true or false");
       }
+    } else if (key == "cores_available") {
+      double cores = 0;
+      ok = r.number(v, path, 0.01, 100'000, &cores);
+      s->cores_available = cores;
     } else if (key == "scale_command") {
       ok = r.string(v, path, &s->scale_command);
       if (ok && s->scale_command.find("{instances}") == std::string::npos) {
@@ -244,6 +248,15 @@ Result<bool> check_sweep(const Workload& w, const std::string& source) {
           "{}: sweep.instances: needs {} target URLs (the first k are the k instances) or "
           "sweep.scale_command; the file gives {}",
           source, need, have)};
+    }
+  }
+  if (s.cores_available) {
+    bool cores = false;
+    for (const auto& o : w.observe) cores = cores || o.unit == ObserveUnit::kCores;
+    if (!cores) {
+      return Error{source +
+                   ": sweep.cores_available: needs an observe: source with unit: cores (the CPU "
+                   "it is compared with)"};
     }
   }
   if (!s.agents.empty() && w.capacity) {

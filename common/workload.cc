@@ -264,6 +264,7 @@ nlohmann::json to_json(const Workload& w) {
     if (!w.sweep.rates.empty()) sweep["rates"] = w.sweep.rates;
     if (!w.sweep.instances.empty()) sweep["instances"] = w.sweep.instances;
     if (!w.sweep.scale_command.empty()) sweep["scale_command"] = w.sweep.scale_command;
+    if (w.sweep.cores_available) sweep["cores_available"] = *w.sweep.cores_available;
     if (w.sweep.ready) {
       json ready = {{"timeout", format_duration(w.sweep.ready->timeout)}};
       if (!w.sweep.ready->url.empty()) ready["url"] = w.sweep.ready->url;
@@ -271,6 +272,27 @@ nlohmann::json to_json(const Workload& w) {
       sweep["ready"] = ready;
     }
     out["sweep"] = sweep;
+  }
+  if (!w.observe.empty()) {
+    json observe = json::array();
+    for (const ObserveSource& o : w.observe) {
+      json j = {{"name", o.name}, {"unit", unit_name(o.unit)}};
+      if (o.scrape) {
+        j["scrape"] = o.scrape->text;
+        j["metric"] = o.metric;
+        if (!o.match.empty()) {
+          json match = json::object();
+          for (const auto& [k, v] : o.match) match[k] = v;
+          j["match"] = match;
+        }
+        j["rate"] = o.rate;
+      } else {
+        j["prometheus"] = o.prometheus->text;
+        j["query"] = o.query;
+      }
+      observe.push_back(std::move(j));
+    }
+    out["observe"] = std::move(observe);
   }
   if (w.capacity) {
     const CapacitySearch& c = *w.capacity;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/duration.h"
+#include "common/observe.h"
 #include "common/result.h"
 #include "common/sweep.h"
 #include "common/threshold.h"
@@ -177,6 +178,7 @@ struct Workload {
   FaultPolicy faults;                      // `tolerate_lost_agents:`
   std::optional<BaselineSpec> baseline;    // `baseline:`
   SpreadSpec spread;                       // `resolve`, `dns_refresh`, `backend`, `spread_warning`
+  std::vector<ObserveSource> observe;      // `observe:` (common/observe.h)
   bool operator==(const Workload&) const = default;
 };
 

@@ -40,7 +40,8 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "resolve",
                                                      "dns_refresh",
                                                      "backend",
-                                                     "spread_warning"};
+                                                     "spread_warning",
+                                                     "observe"};
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
 constexpr size_t kMaxCaFileBytes = 1 << 20;
@@ -245,6 +246,8 @@ bool read_root(YamlReader& r, const YAML::Node& root, Workload* w) {
     } else if (key == "baseline") {
       w->baseline.emplace();
       if (!read_baseline_yaml(r, v, &*w->baseline)) return false;
+    } else if (key == "observe") {
+      if (!read_observe_yaml(r, v, &w->observe)) return false;
     } else if (key == "rebalance") {
       if (!r.read_bool(v, "rebalance", &w->faults.rebalance)) return false;
     } else if (key == "resolve" || key == "dns_refresh" || key == "backend" ||

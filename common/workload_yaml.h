@@ -34,6 +34,8 @@ bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w);
 bool read_baseline_yaml(YamlReader& r, const YAML::Node& n, BaselineSpec* b);
 // One of the top-level keys resolve, dns_refresh, backend, spread_warning.
 bool read_spread_key(YamlReader& r, const std::string& key, const YAML::Node& v, SpreadSpec* s);
+// `observe:` (observe_yaml.cc): a list of sources, each checked whole.
+bool read_observe_yaml(YamlReader& r, const YAML::Node& n, std::vector<ObserveSource>* out);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);
 

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,10 +14,12 @@
 #include <set>
 
 #include "common/wire.h"
-#include "controller/compare.h"
 #include "controller/backend_results.h"
+#include "controller/compare.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
+#include "controller/observed.h"
+#include "controller/observer.h"
 #include "controller/phase_accumulator.h"
 #include "controller/phase_state.h"
 #include "controller/plan.h"
@@ -47,6 +50,10 @@ Controller::Controller(ControllerOptions options)
   result_.workload = to_json(opt_.workload);
   out_dir_ = opt_.out_dir.empty() ? "results/" + result_.run_id : opt_.out_dir;
   progress_ = ProgressRenderer::for_stream(stdout, opt_.progress_in_place);
+  result_.observe = opt_.workload.observe;
+  if (!opt_.workload.observe.empty()) {
+    observer_ = std::make_unique<Observer>(opt_.workload.observe);
+  }
 }
 
 Controller::~Controller() { server_.shutdown(); }
@@ -165,6 +172,13 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   p.view.total_s = p.timing.total_s;
   p.view.start_offset_s = std::chrono::duration<double>(p.start - run_start_).count();
   p.view.agents_total = static_cast<uint32_t>(members.size());
+  if (observer_) {
+    // Read beside the phase, on the observer's threads: the run loop never waits for a source.
+    observer_->begin_phase(
+        index,
+        ObserveClock{p.start, std::chrono::duration<double>(start_unix.time_since_epoch()).count(),
+                     w.load.interval, w.load.warmup + w.load.duration, intervals});
+  }
 
   for (size_t i = 0; i < members.size(); ++i) {
     AgentRecord& a = registry_.at(members[i]);
@@ -283,6 +297,17 @@ void Controller::end_phase() {
     a.measured.add(p.merger->per_agent().at(id));
     a.in_phase = false;
   }
+  if (observer_) {
+    // The last interval's end is still read (each reading within its timeout);
+    // after an abort, or when everyone left early, what is not due is not waited for.
+    const auto now = SteadyClock::now();
+    ObservedPhase seen =
+        observer_->end_phase(abort_requested_ ? now : std::min(p.end, now + p.interval));
+    for (IntervalRow& row : p.accumulator.result().intervals) {
+      if (row.interval < seen.values.size()) row.observed = std::move(seen.values[row.interval]);
+    }
+    for (const auto& text : seen.warnings) warn(text);
+  }
   p.accumulator.result().discarded_reports += p.merger->discarded_reports();
   p.accumulator.result().rejected_reports += p.merger->rejected_reports();
   PhaseResult res = p.accumulator.finish(p.timing.planned_measured_s(), abort_requested_);
@@ -317,6 +342,16 @@ void Controller::run_plan() {
     if (registry_.roster_lost_count() > opt_.workload.faults.tolerate_lost_agents) break;
   }
   result_.scalability = planner.scalability();
+  if (result_.scalability && !result_.observe.empty()) {
+    for (ScalabilityPoint& pt : result_.scalability->points) {
+      const auto it = std::find_if(result_.phases.begin(), result_.phases.end(),
+                                   [&](const PhaseResult& r) { return r.index == pt.phase; });
+      if (it == result_.phases.end()) continue;
+      pt.observed = observed_stats(result_.observe, {&*it});
+      const ObservedStat* cores = cores_stat(pt.observed);
+      if (cores && *cores->mean > 0) pt.requests_per_core_second = pt.capacity_rps / *cores->mean;
+    }
+  }
   result_.capacity = planner.capacity();
   result_.scalability_passed = !result_.scalability || result_.scalability->passed;
 }

@@ -28,6 +28,7 @@
 namespace horde {
 
 class MetricsServer;
+class Observer;
 
 struct ControllerOptions {
   Workload workload;
@@ -100,6 +101,7 @@ class Controller {
   std::chrono::steady_clock::time_point run_start_{};
   bool sweep_failed_ = false;
   std::unique_ptr<MetricsServer> metrics_;          // null without --metrics-listen
+  std::unique_ptr<Observer> observer_;              // null without `observe:`
   std::vector<std::unique_ptr<ResultSink>> sinks_;  // where closed intervals go
   ProgressRenderer progress_;
 };

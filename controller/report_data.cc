@@ -14,11 +14,19 @@ namespace horde {
 namespace {
 
 std::vector<std::string> split_csv(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream ss(line);
-  for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
+  // Every field, the empty ones too (an observed source without a value ends a row with ',').
+  std::vector<std::string> out(1);
+  for (const char c : line) {
+    if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
   return out;
 }
+
+constexpr size_t kFixedColumns = 11;  // phase .. max_ms, as intervals_csv writes them
 
 Result<std::vector<ReportInterval>> read_intervals_csv(const std::string& path) {
   std::ifstream in(path);
@@ -62,6 +70,10 @@ Result<std::vector<ReportInterval>> read_intervals_csv(const std::string& path) 
     r.p50_ms = get(col("p50_ms"), NAN);
     r.p99_ms = get(col("p99_ms"), NAN);
     r.max_ms = get(col("max_ms"), NAN);
+    // Columns after the fixed ones are `observe:` sources; an empty field is no value (NaN).
+    for (size_t c = kFixedColumns; c < header.size(); ++c) {
+      r.observed[header[c]] = get(static_cast<int>(c), NAN);
+    }
     rows.push_back(r);
   }
   return rows;

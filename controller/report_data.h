@@ -22,6 +22,7 @@ struct ReportInterval {
   double agents = 0, requests = 0, errors = 0, rps = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   std::map<std::string, double> errors_by_class;  // from intervals.jsonl, if present
+  std::map<std::string, double> observed;         // `observe:` sources by name; NaN: no value
   double run_time_s = 0;  // end of the interval on one timeline across phases
 };
 

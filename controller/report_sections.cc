@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 
 #include "controller/svg_chart.h"
@@ -219,7 +220,7 @@ std::vector<ChartMarker> phase_markers(const ReportInput& in) {
 
 // A series over the run timeline; warm-up intervals and phase changes break the line.
 ChartSeries timeline_series(const ReportInput& in, const std::string& name, bool warmup,
-                            double (*value)(const ReportInterval&)) {
+                            const std::function<double(const ReportInterval&)>& value) {
   ChartSeries s;
   s.name = name;
   for (size_t i = 0; i < in.intervals.size(); ++i) {
@@ -251,6 +252,22 @@ std::string over_time_section(const ReportInput& in) {
     tp.series.back().color = "#9aa5b4";
   }
   out += render_line_chart(tp);
+  // Each `observe:` source under the throughput it went with, on the same time axis.
+  const json& observe = in.summary.contains("workload")
+                            ? in.summary["workload"].value("observe", json::array())
+                            : json::array();
+  for (const auto& src : observe) {
+    const std::string name = json_string(src, "name");
+    const std::string unit = json_string(src, "unit");
+    LineChart oc = line_chart(name + " per interval (observed)", axis("run time (s)"),
+                              axis(name + " (" + unit + ")"), markers);
+    oc.series.push_back(timeline_series(in, name, false, [&](const ReportInterval& r) {
+      const auto it = r.observed.find(name);
+      return it == r.observed.end() ? NAN : it->second;
+    }));
+    oc.series.back().color = "#2a9d8f";
+    out += render_line_chart(oc);
+  }
 
   LineChart lat = line_chart("Latency per interval", axis("run time (s)"),
                              axis("latency (ms, log scale)", AxisScale::kLog), markers);

@@ -9,6 +9,7 @@
 #include "common/file.h"
 #include "common/text.h"
 #include "controller/backend_results.h"
+#include "controller/observed.h"
 #include "controller/reachability.h"
 
 namespace horde {
@@ -257,11 +258,16 @@ nlohmann::json phase_json(const PhaseResult& p) {
 
 nlohmann::json summary_json(const RunResult& r) {
   nlohmann::json phases = nlohmann::json::array();
+  std::vector<const PhaseResult*> all;
   for (const auto& p : r.phases) {
     auto j = phase_json(p);
     j["index"] = p.index;
+    if (!r.observe.empty()) j["observed"] = observed_json(observed_stats(r.observe, {&p}));
     phases.push_back(std::move(j));
+    all.push_back(&p);
   }
+  nlohmann::json total = phase_json(totals(r.phases));
+  if (!r.observe.empty()) total["observed"] = observed_json(observed_stats(r.observe, all));
   nlohmann::json agents = nlohmann::json::array();
   for (const auto& a : r.agents) {
     agents.push_back({{"name", a.name},
@@ -295,7 +301,7 @@ nlohmann::json summary_json(const RunResult& r) {
           {"run_id", r.run_id},
           {"workload", r.workload},
           {"phases", phases},
-          {"totals", phase_json(totals(r.phases))},
+          {"totals", total},
           {"agents", agents},
           {"thresholds", thresholds},
           {"warnings", r.warnings},
@@ -308,14 +314,20 @@ nlohmann::json summary_json(const RunResult& r) {
 }
 
 std::string intervals_csv(const RunResult& r) {
-  std::string out =
-      "phase,interval,time_s,warmup,agents,requests,errors,rps,p50_ms,p99_ms,max_ms\n";
+  std::string out = "phase,interval,time_s,warmup,agents,requests,errors,rps,p50_ms,p99_ms,max_ms";
+  for (const auto& o : r.observe) out += "," + o.name;  // names are [a-z0-9_]: no quoting
+  out += "\n";
   for (const auto& p : r.phases) {
     for (const auto& row : p.intervals) {
       out += fmt::format(
-          "{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}\n", row.phase, row.interval,
+          "{},{},{:.3f},{},{},{},{},{:.1f},{:.3f},{:.3f},{:.3f}", row.phase, row.interval,
           row.time_s, row.warmup ? 1 : 0, row.agents, row.counters.requests, row.counters.errors,
           throughput(row.counters, row.duration_s), ms(row.p50_us), ms(row.p99_us), ms(row.max_us));
+      for (size_t j = 0; j < r.observe.size(); ++j) {
+        const bool have = j < row.observed.size() && row.observed[j];
+        out += have ? fmt::format(",{}", *row.observed[j]) : std::string(",");
+      }
+      out += "\n";
     }
   }
   return out;

@@ -36,6 +36,8 @@ struct IntervalRow {
     int64_t p50_us = 0, p99_us = 0, max_us = 0;
   };
   std::vector<Backend> backends;
+  // One value per `observe:` source, in the workload's order; empty where none was read.
+  std::vector<std::optional<double>> observed;
 };
 
 // `rebalance: true`: a lost agent's share handed to the phase's survivors.
@@ -105,6 +107,7 @@ struct RunResult {
   std::optional<Scalability> scalability;  // an agents / instances sweep ran
   std::vector<CapacityResult> capacity;    // capacity searches
   bool scalability_passed = true;
+  std::vector<ObserveSource> observe;  // the workload's sources (intervals.csv columns)
 };
 
 // Totals over phases: counters and histograms added, durations summed.

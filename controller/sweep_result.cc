@@ -54,6 +54,10 @@ nlohmann::json Scalability::to_json() const {
       pt["imbalance"] = std::round(p.imbalance * 1000) / 1000;
       pt["spread_ok"] = p.spread_ok;
     }
+    if (!p.observed.empty()) {
+      pt["observed"] = observed_json(p.observed);
+      pt["requests_per_core_second"] = or_null(p.requests_per_core_second);
+    }
     pts.push_back(std::move(pt));
   }
   return {{"kind", kind},

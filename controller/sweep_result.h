@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/observed.h"
 #include "controller/scaling_evidence.h"
 #include "controller/usl.h"
 
@@ -31,6 +32,10 @@ struct ScalabilityPoint {
   double imbalance = 0;
   std::vector<double> shares;  // each backend's share, largest first
   bool spread_ok = true;
+  // `observe:` sources over the measuring phase; capacity per busy core (the
+  // first source with unit cores) when there is one.
+  std::vector<ObservedStat> observed;
+  std::optional<double> requests_per_core_second;
 };
 
 struct Scalability {

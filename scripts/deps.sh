@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk nghttp2-client openssl procps iproute2 time chromium haproxy
   gunicorn python3-h2
+  prometheus prometheus-node-exporter prometheus-process-exporter
 )
 # Node.js runs the test-side checkers (hdr-histogram-js, kubernetes-models); take
 # Debian's only when the machine has none.

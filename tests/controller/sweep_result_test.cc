@@ -80,9 +80,9 @@ TEST(SweepResult, CapacityJsonIsTheOldText) {
 TEST(SweepResult, ScalabilityJsonKeepsTheOldKeys) {
   Scalability s;
   s.kind = "instances";
-  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {}, {}, 0, {}, true},
-              {2, 190.0, 3.0, 1, 0.95, {185, 195}, {}, {}, 0, {}, true},
-              {4, 300.0, 9.0, -1, 0.75, {290, 330}, {}, {}, 0, {}, true}};
+  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {}, {}, 0, {}, true, {}, {}},
+              {2, 190.0, 3.0, 1, 0.95, {185, 195}, {}, {}, 0, {}, true, {}, {}},
+              {4, 300.0, 9.0, -1, 0.75, {290, 330}, {}, {}, 0, {}, true, {}, {}}};
   UslFit f;
   f.lambda = 101.5;
   f.sigma = 0.05;
@@ -130,7 +130,7 @@ TEST(SweepResult, ScalabilityJsonKeepsTheOldKeys) {
 TEST(SweepResult, ScalabilityJsonAddsShapeModelAndIntervals) {
   Scalability s;
   s.kind = "instances";
-  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {99, 101}, {}, 0, {}, true}};
+  s.points = {{1, 100.0, 2.5, 0, 1.0, {98, 102}, {99, 101}, {}, 0, {}, true, {}, {}}};
   s.shape = "plateau";
   UslFit f;
   f.lambda = 100;
