@@ -253,9 +253,10 @@ std::string over_time_section(const ReportInput& in) {
   }
   out += render_line_chart(tp);
   // Each `observe:` source under the throughput it went with, on the same time axis.
-  const json& observe = in.summary.contains("workload")
-                            ? in.summary["workload"].value("observe", json::array())
-                            : json::array();
+  // A summary rebuilt from intervals.jsonl has no workload (null).
+  const json observe = in.summary.contains("workload") && in.summary["workload"].is_object()
+                           ? in.summary["workload"].value("observe", json::array())
+                           : json::array();
   for (const auto& src : observe) {
     const std::string name = json_string(src, "name");
     const std::string unit = json_string(src, "unit");
