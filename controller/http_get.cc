@@ -35,7 +35,8 @@ Result<HttpResponse> http_get(const Url& url, std::chrono::milliseconds timeout,
   };
 
   resolver.async_resolve(
-      url.host, std::to_string(url.port), [&](beast::error_code ec, tcp::resolver::results_type r) {
+      url.host, std::to_string(url.port),
+      [&](beast::error_code ec, const tcp::resolver::results_type& r) {
         if (ec) return fail(ec);
         stream.async_connect(r, [&](beast::error_code ec2, const tcp::endpoint&) {
           if (ec2) return fail(ec2);

@@ -261,7 +261,7 @@ std::string over_time_section(const ReportInput& in) {
     const std::string name = json_string(src, "name");
     const std::string unit = json_string(src, "unit");
     LineChart oc = line_chart(name + " per interval (observed)", axis("run time (s)"),
-                              axis(name + " (" + unit + ")"), markers);
+                              axis(fmt::format("{} ({})", name, unit)), markers);
     oc.series.push_back(timeline_series(in, name, false, [&](const ReportInterval& r) {
       const auto it = r.observed.find(name);
       return it == r.observed.end() ? NAN : it->second;
