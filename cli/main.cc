@@ -90,6 +90,7 @@ Result<std::chrono::milliseconds> flag_duration(const std::string& flag, const s
 
 struct RunFlags {
   std::string file, target, duration, warmup, out;
+  std::string metrics_linger;  // keep /metrics up this long after the results are written
   uint32_t connections = 0;
   uint32_t streams = 0;  // HTTP/2 and gRPC: streams per connection
   double rate = 0;
@@ -184,6 +185,9 @@ void add_run_flags(CLI::App* cmd, RunFlags* f) {
                 "Print the live line as plain lines, never redrawn in place");
   cmd->add_option("--metrics-listen", f->metrics_listen,
                   "Serve Prometheus metrics on HOST:PORT (GET /metrics)");
+  cmd->add_option("--metrics-linger", f->metrics_linger,
+                  "Keep serving the final metrics this long after the results are written "
+                  "(e.g. 5s), so a scraper's last scrape sees the whole run; a signal ends it");
 }
 
 }  // namespace
@@ -460,6 +464,17 @@ int main(int argc, char** argv) {
   co.live = !f.no_live;
   co.progress_in_place = !f.no_progress;
   co.metrics_listen = f.metrics_listen;
+  if (!f.metrics_linger.empty()) {
+    auto d = flag_duration("--metrics-linger", f.metrics_linger);
+    if (!d) return usage_error(d.error().message);
+    if (d->count() < 0 || *d > std::chrono::hours(1)) {
+      return usage_error("--metrics-linger: must be 0 .. 1h (e.g. 5s)");
+    }
+    if (f.metrics_listen.empty()) {
+      return usage_error("--metrics-linger: needs --metrics-listen HOST:PORT");
+    }
+    co.metrics_linger = *d;
+  }
 
   if (*ctl_cmd && co.workload.targets.empty()) {
     return usage_error(source +

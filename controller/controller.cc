@@ -12,10 +12,12 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "common/wire.h"
 #include "controller/backend_results.h"
 #include "controller/compare.h"
+#include "controller/cpu_evidence.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
 #include "controller/observed.h"
@@ -351,6 +353,10 @@ void Controller::run_plan() {
       const ObservedStat* cores = cores_stat(pt.observed);
       if (cores && *cores->mean > 0) pt.requests_per_core_second = pt.capacity_rps / *cores->mean;
     }
+    if (auto cpu = cpu_evidence(*result_.scalability, sweep.cores_available)) {
+      result_.scalability->cpu = cpu->to_json();
+      if (!cpu->text.empty()) result_.scalability->verdict += " " + cpu->text;
+    }
   }
   result_.capacity = planner.capacity();
   result_.scalability_passed = !result_.scalability || result_.scalability->passed;
@@ -439,6 +445,16 @@ int Controller::run() {
       out_dir_.c_str());
   std::printf("%s", closing_lines(result_).c_str());
   std::fflush(stdout);
+  if (metrics_ && opt_.metrics_linger.count() > 0 && !abort_requested_) {
+    // Prometheus pulls: without this its last scrape, up to a scrape interval before the
+    // end, would miss the run's last intervals.
+    spdlog::info("metrics stay on /metrics for {} ms (--metrics-linger)",
+                 opt_.metrics_linger.count());
+    const auto until = SteadyClock::now() + opt_.metrics_linger;
+    while (!abort_requested_ && SteadyClock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   server_.shutdown();
   const int code = exit_code(result_);
   return opt_.workload.baseline ? compare_with_baseline(*opt_.workload.baseline, out_dir_, code)

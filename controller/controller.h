@@ -41,7 +41,9 @@ struct ControllerOptions {
   bool live = true;                              // live line on stdout
   bool progress_in_place = true;  // on a terminal, redraw it with '\r' (--no-progress: lines)
   std::string metrics_listen;     // HOST:PORT of the Prometheus /metrics endpoint; empty: none
-  Security security;              // token and TLS for the session server
+  // After the results are written, /metrics stays up this long (a signal ends it early).
+  std::chrono::milliseconds metrics_linger{0};
+  Security security;  // token and TLS for the session server
 };
 
 class Controller {

@@ -67,6 +67,11 @@ Result<std::optional<double>> prometheus_value(std::string_view text) {
   }
   const auto& result = data.contains("result") ? data["result"] : nlohmann::json();
   if (!result.is_array()) return Error{"the answer has no result list"};
+  // No series is a failed reading, said in the warnings, not a silent null: Prometheus's
+  // service discovery starts scraping a new target only after its first update (5 s).
+  if (result.empty()) {
+    return Error{"the query matched no series (not scraped yet, or a label that does not match)"};
+  }
   std::optional<double> sum;
   for (const auto& s : result) {
     if (!s.is_object() || !s.contains("value")) continue;

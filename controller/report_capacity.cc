@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "controller/report_sections.h"
+#include "controller/report_util.h"
 #include "controller/svg_chart.h"
 
 namespace horde {
@@ -17,12 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-std::string esc(const std::string& s) { return xml_escape(s); }
-
-std::string num(double v, int decimals = 1) {
-  if (!std::isfinite(v)) return "&ndash;";
-  return fmt::format("{:.{}f}", v, decimals);
-}
+using report::esc;
+using report::num;
 
 const json& phases_of(const json& s) {
   static const json empty = json::array();

@@ -66,6 +66,7 @@ nlohmann::json Scalability::to_json() const {
           {"usl", fit},
           {"min_efficiency", min_efficiency},
           {"verdict", verdict},
+          {"cpu", cpu},
           {"passed", passed}};
 }
 

@@ -47,6 +47,9 @@ struct Scalability {
   double min_efficiency = 0;
   std::string verdict;
   bool passed = false;
+  // Instances sweep with an observe: source in cores: what the CPU says limits it
+  // (cpu_evidence.h, CpuFinding::to_json()); null otherwise.
+  nlohmann::json cpu;
 
   nlohmann::json to_json() const;
 };

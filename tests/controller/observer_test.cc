@@ -107,8 +107,8 @@ TEST(PrometheusValue, VectorScalarEmptyAndErrors) {
   EXPECT_EQ(**scalar, 3.0);
   auto empty =
       prometheus_value(R"({"status":"success","data":{"resultType":"vector","result":[]}})");
-  ASSERT_TRUE(empty.ok());
-  EXPECT_FALSE(empty->has_value());  // null, not 0
+  ASSERT_FALSE(empty.ok());  // a failed reading (a warning), its value null, never 0
+  EXPECT_THAT(empty.error().message, HasSubstr("the query matched no series"));
   auto bad = prometheus_value(
       R"({"status":"error","errorType":"bad_data","error":"parse error at char 4"})");
   ASSERT_FALSE(bad.ok());
@@ -179,14 +179,15 @@ TEST(Observer, ReadsEachIntervalAndAFailingSourceLeavesNulls) {
     ASSERT_EQ(seen.values[i].size(), 3u);
     EXPECT_EQ(seen.values[i][0], std::optional<double>(i + 1)) << "interval " << i;
     EXPECT_FALSE(seen.values[i][1].has_value());
-    EXPECT_FALSE(seen.values[i][2].has_value());  // an empty vector: null
+    EXPECT_FALSE(seen.values[i][2].has_value());  // an empty vector: null, and warned
   }
   // The query is asked at each interval's end on the system clock.
   EXPECT_EQ(prom_times, (std::vector<double>{1'700'000'000.1, 1'700'000'000.2, 1'700'000'000.3}));
-  ASSERT_EQ(seen.warnings.size(), 1u);
+  ASSERT_EQ(seen.warnings.size(), 2u);
   EXPECT_THAT(seen.warnings[0],
               HasSubstr("observe down: 3 of 3 readings failed in phase 7 (their values are null); "
                         "first: connection refused"));
+  EXPECT_THAT(seen.warnings[1], HasSubstr("first: the query matched no series"));
 }
 
 TEST(Observer, AnAbortReadsNothingMore) {

@@ -117,7 +117,7 @@ TEST(SweepResult, ScalabilityJsonKeepsTheOldKeys) {
     return nlohmann::json{{"kind", s.kind},       {"points", points},
                           {"usl", usl},           {"min_efficiency", s.min_efficiency},
                           {"verdict", s.verdict}, {"passed", s.passed},
-                          {"shape", nullptr}}
+                          {"shape", nullptr},     {"cpu", nullptr}}
         .dump(2);
   };
   EXPECT_EQ(s.to_json().dump(2), reference(true, true));
