@@ -11,7 +11,8 @@ namespace horde {
 namespace {
 
 const std::initializer_list<const char*> kKeys = {
-    "throughput", "error_rate", "mean", "p50", "p90", "p99", "p999", "distribution", "capacity"};
+    "throughput", "error_rate",   "mean",     "p50",        "p90",       "p99",
+    "p999",       "distribution", "capacity", "efficiency", "usl_sigma", "usl_kappa"};
 
 bool known(const std::string& key) {
   for (const char* k : kKeys) {
@@ -23,8 +24,9 @@ bool known(const std::string& key) {
 }  // namespace
 
 Tolerances default_tolerances() {
-  return {{"throughput", 0.05}, {"error_rate", 0.001}, {"mean", 0.10}, {"p50", 0.10},
-          {"p90", 0.10},        {"p99", 0.10},         {"p999", 0.20}, {"capacity", 0.05}};
+  return {{"throughput", 0.05}, {"error_rate", 0.001}, {"mean", 0.10},
+          {"p50", 0.10},        {"p90", 0.10},         {"p99", 0.10},
+          {"p999", 0.20},       {"capacity", 0.05},    {"efficiency", 0.05}};
 }
 
 std::string tolerance_keys() { return text::join(kKeys); }

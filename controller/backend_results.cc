@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <vector>
 
@@ -118,6 +120,71 @@ std::string backends_csv(const RunResult& r) {
     }
   }
   return out;
+}
+
+namespace {
+
+// One CSV line as backends_csv writes it: fields split at commas, a quoted
+// field ("a,b" with "" for a quote) taken whole.
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<BackendCsvRow> read_backends_csv(const std::string& path) {
+  std::vector<BackendCsvRow> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return rows;
+  const auto header = csv_fields(line);
+  auto col = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+  };
+  const int c_phase = col("phase"), c_interval = col("interval"), c_time = col("time_s"),
+            c_warmup = col("warmup"), c_backend = col("backend"), c_requests = col("requests"),
+            c_errors = col("errors"), c_rps = col("rps");
+  if (c_phase < 0 || c_time < 0 || c_backend < 0 || c_requests < 0) return rows;
+  const auto number = [](const std::vector<std::string>& f, int c) {
+    return c < 0 ? 0.0 : std::strtod(f[static_cast<size_t>(c)].c_str(), nullptr);
+  };
+  while (std::getline(in, line)) {
+    const auto f = csv_fields(line);
+    if (f.size() != header.size()) continue;
+    BackendCsvRow r;
+    r.phase = static_cast<uint32_t>(number(f, c_phase));
+    r.interval = static_cast<uint32_t>(number(f, c_interval));
+    r.time_s = number(f, c_time);
+    r.warmup = c_warmup >= 0 && f[static_cast<size_t>(c_warmup)] == "1";
+    r.backend = f[static_cast<size_t>(c_backend)];
+    r.requests = number(f, c_requests);
+    r.errors = number(f, c_errors);
+    r.rps = number(f, c_rps);
+    rows.push_back(std::move(r));
+  }
+  return rows;
 }
 
 }  // namespace horde

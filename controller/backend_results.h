@@ -5,9 +5,11 @@
 // per-backend counts (common/backends.h), whose sums are the phase's totals.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/results.h"
 
@@ -25,5 +27,17 @@ std::string backend_table(const RunResult& r);
 std::optional<std::string> uneven_spread_warning(const PhaseResult& p, double limit);
 // The shares of `p`'s backends, largest first, as "66% / 34%".
 std::string shares_text(const PhaseResult& p);
+// One row of backends.csv as read back (report.html, horde compare).
+struct BackendCsvRow {
+  uint32_t phase = 0;
+  uint32_t interval = 0;
+  double time_s = 0;
+  bool warmup = false;
+  std::string backend;
+  double requests = 0, errors = 0, rps = 0;
+};
+// Every well-formed row of the file, by header name (a quoted id taken whole); [] when
+// the file is missing or has no header (results from before per-backend accounting).
+std::vector<BackendCsvRow> read_backends_csv(const std::string& path);
 
 }  // namespace horde

@@ -209,6 +209,105 @@ void shown(RunComparison* c, const std::string& scope, const std::string& metric
   c->rows.push_back(m);
 }
 
+// Each backend's requests per measured interval of phase `index` (0 where it answered none
+// in an interval some backend answered in).
+std::map<std::string, std::vector<double>> backend_rates(const std::vector<BackendCsvRow>& rows,
+                                                         int64_t index) {
+  std::map<uint32_t, std::map<std::string, double>> by_interval;
+  std::map<std::string, std::vector<double>> out;
+  for (const auto& r : rows) {
+    if (static_cast<int64_t>(r.phase) != index || r.warmup) continue;
+    by_interval[r.interval][r.backend] += r.rps;
+    out[r.backend];
+  }
+  for (auto& [id, rates] : out) {
+    for (const auto& [interval, rps] : by_interval) {
+      const auto it = rps.find(id);
+      rates.push_back(it == rps.end() ? 0.0 : it->second);
+    }
+  }
+  return out;
+}
+
+// Per backend of two matched phases: throughput (Welch's t on its per-interval rates from
+// backends.csv), error rate (two proportions) judged; p50 and p99 shown (summary.json keeps
+// no per-backend histograms to test them on). Nothing when both phases had the same single
+// backend: the phase's own rows say it all.
+void compare_backends(const PhaseData& a, const PhaseData& b, const RunData& ra, const RunData& rb,
+                      const CompareOptions& o, RunComparison* c) {
+  const json ba = a.summary.value("backends", json::array());
+  const json bb = b.summary.value("backends", json::array());
+  if (!ba.is_array() || !bb.is_array() || ba.empty() || bb.empty()) return;
+  if (ba.size() == 1 && bb.size() == 1 && ba[0].value("id", "") == bb[0].value("id", "")) return;
+  std::map<std::string, const json*> in_b;
+  for (const auto& x : bb) in_b[x.value("id", std::string())] = &x;
+  const auto rates_a = backend_rates(ra.backends, a.summary.value("index", int64_t{-1}));
+  const auto rates_b = backend_rates(rb.backends, b.summary.value("index", int64_t{-1}));
+  const auto rates = [](const std::map<std::string, std::vector<double>>& m,
+                        const std::string& id) {
+    const auto it = m.find(id);
+    return it == m.end() ? std::vector<double>() : it->second;
+  };
+  for (const auto& x : ba) {
+    const std::string id = x.value("id", std::string());
+    const auto it = in_b.find(id);
+    if (it == in_b.end()) {
+      c->notes.push_back("phase " + a.name + " backend " + id + ": only in the baseline");
+      continue;
+    }
+    const json& y = *it->second;
+    const std::string scope = "phase " + a.name + " backend " + id;
+    {
+      MetricComparison m;
+      m.scope = scope;
+      m.metric = "throughput";
+      m.unit = "rps";
+      m.baseline = x.value("throughput_rps", 0.0);
+      m.candidate = y.value("throughput_rps", 0.0);
+      m.change = relative(m.baseline, m.candidate);
+      m.tolerance = tol(o, "throughput");
+      const auto va = rates(rates_a, id), vb = rates(rates_b, id);
+      if (va.size() >= 2 && vb.size() >= 2) {
+        const auto w = welch_t(va, vb);
+        m.test = "welch t";
+        m.statistic = w.t;
+        m.p_value = w.p_value;
+      }
+      judge(&m, false, o.alpha);
+      c->rows.push_back(m);
+    }
+    {
+      const auto ea = x.value("errors", uint64_t{0}), na = x.value("requests", uint64_t{0});
+      const auto eb = y.value("errors", uint64_t{0}), nb = y.value("requests", uint64_t{0});
+      const auto t = two_proportion(ea, na, eb, nb);
+      MetricComparison m;
+      m.scope = scope;
+      m.metric = "error_rate";
+      m.unit = "%";
+      m.baseline = 100 * t.rate_a;
+      m.candidate = 100 * t.rate_b;
+      m.change = t.rate_b - t.rate_a;
+      m.tolerance = tol(o, "error_rate");
+      m.test = "two-proportion z";
+      if (na > 0 && nb > 0) {
+        m.statistic = t.z;
+        m.p_value = t.p_value;
+      }
+      judge(&m, true, o.alpha);
+      c->rows.push_back(m);
+    }
+    const json la = x.value("latency_ms", json::object()),
+               lb = y.value("latency_ms", json::object());
+    for (const char* q : {"p50", "p99"}) {
+      shown(c, scope, q, la.value(q, json()), lb.value(q, json()), "ms");
+    }
+    in_b.erase(it);
+  }
+  for (const auto& [id, y] : in_b) {
+    c->notes.push_back("phase " + a.name + " backend " + id + ": only in the candidate");
+  }
+}
+
 // A capacity measured by one phase on each side: Welch's t on those phases' interval rates.
 void capacity_row(RunComparison* c, const std::string& scope, double base, double cand,
                   const PhaseData* pa, const PhaseData* pb, const CompareOptions& o) {
@@ -230,6 +329,67 @@ void capacity_row(RunComparison* c, const std::string& scope, double base, doubl
   c->rows.push_back(m);
 }
 
+// The standard error behind a 95% interval [low, high] (its half width / 1.96); none without
+// one. Capacity intervals are Student t ones: for the few intervals of a short step 1.96
+// understates their width a little, so the z tests below are, if anything, cautious.
+std::optional<double> se_of(const json& ci) {
+  if (!ci.is_array() || ci.size() != 2 || !ci[0].is_number() || !ci[1].is_number()) {
+    return std::nullopt;
+  }
+  const double w = ci[1].get<double>() - ci[0].get<double>();
+  if (!(w >= 0)) return std::nullopt;
+  return w / (2 * 1.959964);
+}
+
+// A z test of b - a from each side's standard error; fills statistic and p-value.
+void z_test(MetricComparison* m, std::optional<double> se_a, std::optional<double> se_b) {
+  if (!se_a || !se_b) return;
+  const double se = std::sqrt(*se_a * *se_a + *se_b * *se_b);
+  if (se <= 0) return;
+  m->test = "z (95% intervals)";
+  m->statistic = (m->candidate - m->baseline) / se;
+  m->p_value = 2 * normal_sf(std::abs(*m->statistic));
+}
+
+// A point's efficiency X(n) / (n X(1)) with its standard error by the delta method: the
+// relative errors of the point's capacity and of the base point's add in quadrature.
+std::optional<double> efficiency_se(const json& point, const json& base) {
+  const double x = point.value("capacity_rps", 0.0), x1 = base.value("capacity_rps", 0.0);
+  const auto s = se_of(point.value("capacity_ci", json()));
+  const auto s1 = se_of(base.value("capacity_ci", json()));
+  if (!s || !s1 || x <= 0 || x1 <= 0 || !point.value("efficiency", json()).is_number()) {
+    return std::nullopt;
+  }
+  const double rel = std::hypot(*s / x, *s1 / x1);
+  return point["efficiency"].get<double>() * rel;
+}
+
+// The point with the smallest n: the one efficiency is measured against.
+const json* base_point(const json& sweep) {
+  const json* best = nullptr;
+  for (const auto& p : sweep.value("points", json::array())) {
+    if (!best || p.value("n", int64_t{0}) < best->value("n", int64_t{0})) best = &p;
+  }
+  return best;
+}
+
+// A USL parameter (lower is better: more contention or crosstalk is less scalable), judged by a
+// z test from its bootstrap interval, with a tolerance only when one is given.
+void usl_row(RunComparison* c, const std::string& metric, const std::string& key, const json& a,
+             const json& b, const json& ci_a, const json& ci_b, const CompareOptions& o) {
+  if (!a.is_number() || !b.is_number()) return;
+  MetricComparison m;
+  m.scope = "sweep";
+  m.metric = metric;
+  m.baseline = a.get<double>();
+  m.candidate = b.get<double>();
+  m.change = relative(m.baseline, m.candidate);
+  m.tolerance = tol(o, key);
+  z_test(&m, se_of(ci_a), se_of(ci_b));
+  judge(&m, true, o.alpha);
+  c->rows.push_back(m);
+}
+
 const PhaseData* phase_at(const std::vector<PhaseData>& phases, const json& index) {
   if (!index.is_number_integer() || index.get<int64_t>() < 0) return nullptr;
   for (const auto& p : phases) {
@@ -248,6 +408,8 @@ void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<Phas
   } else if (sa.is_object()) {
     std::map<int64_t, json> bpoints;
     for (const auto& p : sb.value("points", json::array())) bpoints[p.value("n", int64_t{0})] = p;
+    const json* base_a = base_point(sa);
+    const json* base_b = base_point(sb);
     for (const auto& p : sa.value("points", json::array())) {
       const auto n = p.value("n", int64_t{0});
       auto it = bpoints.find(n);
@@ -259,8 +421,26 @@ void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<Phas
       capacity_row(c, scope, p.value("capacity_rps", 0.0), it->second.value("capacity_rps", 0.0),
                    phase_at(pa, p.value("phase", json())),
                    phase_at(pb, it->second.value("phase", json())), o);
-      shown(c, scope, "efficiency", p.value("efficiency", json()),
-            it->second.value("efficiency", json()));
+      if (base_a && base_b && n > base_a->value("n", int64_t{0}) &&
+          base_a->value("n", int64_t{0}) == base_b->value("n", int64_t{0}) &&
+          p.value("efficiency", json()).is_number() &&
+          it->second.value("efficiency", json()).is_number()) {
+        // Efficiency: less of the ideal N x X(1) is worse even when the capacity rose.
+        MetricComparison m;
+        m.scope = scope;
+        m.metric = "efficiency";
+        m.unit = "";
+        m.baseline = p["efficiency"].get<double>();
+        m.candidate = it->second["efficiency"].get<double>();
+        m.change = relative(m.baseline, m.candidate);
+        m.tolerance = tol(o, "efficiency");
+        z_test(&m, efficiency_se(p, *base_a), efficiency_se(it->second, *base_b));
+        judge(&m, false, o.alpha);
+        c->rows.push_back(m);
+      } else {
+        shown(c, scope, "efficiency", p.value("efficiency", json()),
+              it->second.value("efficiency", json()));
+      }
       bpoints.erase(it);
     }
     for (const auto& [n, p] : bpoints) {
@@ -269,8 +449,15 @@ void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<Phas
     const json& ua = sa.value("usl", json());
     const json& ub = sb.value("usl", json());
     if (ua.is_object() && ub.is_object()) {
-      shown(c, "sweep", "usl sigma", ua.value("sigma", json()), ub.value("sigma", json()));
-      shown(c, "sweep", "usl kappa", ua.value("kappa", json()), ub.value("kappa", json()));
+      usl_row(c, "usl sigma", "usl_sigma", ua.value("sigma", json()), ub.value("sigma", json()),
+              ua.value("sigma_ci", json()), ub.value("sigma_ci", json()), o);
+      // kappa of the full USL on both sides (the chosen model may be Amdahl's, kappa = 0),
+      // with its bootstrap interval.
+      const json fa = ua.value("full", json::object()), fb = ub.value("full", json::object());
+      usl_row(c, "usl kappa", "usl_kappa",
+              fa.is_object() && fa.contains("kappa") ? fa["kappa"] : ua.value("kappa", json()),
+              fb.is_object() && fb.contains("kappa") ? fb["kappa"] : ub.value("kappa", json()),
+              ua.value("kappa_ci", json()), ub.value("kappa_ci", json()), o);
       shown(c, "sweep", "peak n", ua.value("peak_n", json()), ub.value("peak_n", json()));
       shown(c, "sweep", "peak", ua.value("peak_rps", json()), ub.value("peak_rps", json()), "rps");
     }
@@ -349,6 +536,7 @@ Result<RunData> load_run(const std::string& dir, bool allow_incomplete) {
   auto intervals = read_interval_log(log, &run_id);
   if (!intervals) return intervals.error();
   r.intervals = std::move(*intervals);
+  r.backends = read_backends_csv((fs::path(dir) / "backends.csv").string());
   const auto summary = fs::path(dir) / "summary.json";
   std::ifstream f(summary);
   std::stringstream text;
@@ -394,6 +582,7 @@ RunComparison compare_runs(const RunData& baseline, const RunData& candidate,
       continue;
     }
     compare_phase(a, *match, options, &c);
+    compare_backends(a, *match, baseline, candidate, options, &c);
   }
   for (const auto& b : pb) {
     bool found = false;

@@ -3,8 +3,10 @@
 // intervals.jsonl), matches phases by name, and judges each metric with the
 // test that fits it (compare_stats.h): a regression is a change in the worse
 // direction that is both beyond its tolerance and significant at alpha.
-// Sweeps add capacity per N (judged), efficiency per N, the USL sigma/kappa
-// and the peak (shown). The verdict is a value; compare_output.cc turns it
+// Per backend (when both phases name more than one, or different ones): its
+// throughput and error rate judged, its p50 and p99 shown. Sweeps add capacity
+// and efficiency per N (judged), the USL sigma/kappa (tested; judged with a
+// tolerance) and the peak (shown). The verdict is a value; compare_output.cc turns it
 // into the table, compare.json and compare.html.
 #pragma once
 
@@ -16,6 +18,7 @@
 
 #include "common/result.h"
 #include "common/tolerance.h"
+#include "controller/backend_results.h"
 #include "controller/interval_log.h"
 
 namespace horde {
@@ -33,6 +36,7 @@ struct RunData {
   std::string dir;
   nlohmann::json summary;
   std::vector<LoggedInterval> intervals;
+  std::vector<BackendCsvRow> backends;  // backends.csv ([] when the run has none)
 };
 
 // Reads summary.json and intervals.jsonl. A missing summary (the controller

@@ -9,73 +9,12 @@
 #include <map>
 #include <vector>
 
+#include "controller/backend_results.h"
 #include "controller/svg_chart.h"
 
 namespace horde {
 
 namespace {
-
-struct Row {
-  uint32_t phase = 0;
-  double time_s = 0;
-  bool warmup = false;
-  std::string backend;
-  double requests = 0;
-};
-
-// One CSV line as backends_csv writes it: fields split at commas, a quoted
-// field ("a,b" with "" for a quote) taken whole.
-std::vector<std::string> fields(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        out.back() += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
-std::vector<Row> read_rows(const std::string& path) {
-  std::vector<Row> rows;
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) return rows;
-  const auto header = fields(line);
-  auto col = [&](const char* name) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    return it == header.end() ? -1 : static_cast<int>(it - header.begin());
-  };
-  const int c_phase = col("phase"), c_time = col("time_s"), c_warmup = col("warmup"),
-            c_backend = col("backend"), c_requests = col("requests");
-  if (c_phase < 0 || c_time < 0 || c_backend < 0 || c_requests < 0) return rows;
-  while (std::getline(in, line)) {
-    const auto f = fields(line);
-    if (f.size() != header.size()) continue;
-    Row r;
-    r.phase = static_cast<uint32_t>(std::strtoul(f[c_phase].c_str(), nullptr, 10));
-    r.time_s = std::strtod(f[c_time].c_str(), nullptr);
-    r.warmup = c_warmup >= 0 && f[c_warmup] == "1";
-    r.backend = f[c_backend];
-    r.requests = std::strtod(f[c_requests].c_str(), nullptr);
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
 
 constexpr size_t kMostSeries = 12;  // further backends are drawn together as "the rest"
 
@@ -83,7 +22,8 @@ constexpr size_t kMostSeries = 12;  // further backends are drawn together as "t
 
 std::string backends_section(const nlohmann::json& summary, const std::string& results_dir) {
   if (!summary.contains("phases") || !summary["phases"].is_array()) return "";
-  const auto rows = read_rows((std::filesystem::path(results_dir) / "backends.csv").string());
+  const auto rows =
+      read_backends_csv((std::filesystem::path(results_dir) / "backends.csv").string());
   std::string out;
   for (const auto& phase : summary["phases"]) {
     if (!phase.contains("backends") || !phase["backends"].is_array()) continue;
@@ -109,7 +49,7 @@ std::string backends_section(const nlohmann::json& summary, const std::string& r
     const size_t series_count = std::min(by_size.size(), kMostSeries + 1);
     // Per interval: each series' requests and the interval's total.
     std::map<double, std::pair<std::vector<double>, double>> per_time;
-    for (const Row& r : rows) {
+    for (const BackendCsvRow& r : rows) {
       if (r.phase != index || r.warmup) continue;
       auto& [counts, total] = per_time[r.time_s];
       counts.resize(series_count, 0);

@@ -213,9 +213,149 @@ TEST(Compare, SweepCapacityPerNIsJudgedTheRestShown) {
   EXPECT_FALSE(row(c, "sweep n=1", "capacity")->regression);
   const auto* eff = row(c, "sweep n=2", "efficiency");
   ASSERT_NE(eff, nullptr);
-  EXPECT_EQ(eff->verdict, "shown, not judged");
+  // Without capacity intervals there is nothing to test the efficiency against.
+  EXPECT_EQ(eff->verdict, "not tested");
+  EXPECT_FALSE(eff->regression);
   EXPECT_NE(row(c, "sweep", "usl sigma"), nullptr);
   EXPECT_EQ(c.exit_code(), 1);
+}
+
+// An instances sweep over n = 1 and 4 with these capacities (and 95% intervals of +-ci_half),
+// and USL sigma with its interval.
+json sweep_of(double x1, double x4, double ci_half, double sigma, double sigma_half) {
+  const auto point = [&](int n, double x, double eff, int phase) {
+    return json{{"n", n},
+                {"capacity_rps", x},
+                {"capacity_ci", {x - ci_half, x + ci_half}},
+                {"efficiency", eff},
+                {"phase", phase}};
+  };
+  return json{{"kind", "instances"},
+              {"points", {point(1, x1, 1.0, 0), point(4, x4, x4 / (4 * x1), 1)}},
+              {"usl",
+               {{"sigma", sigma},
+                {"kappa", 0.0},
+                {"sigma_ci", {sigma - sigma_half, sigma + sigma_half}},
+                {"kappa_ci", {0.0, 0.001}},
+                {"full", {{"kappa", 0.0002}}},
+                {"peak_n", nullptr}}}};
+}
+
+TEST(Compare, LessScalableIsARegressionEvenWhenFaster) {
+  std::vector<PhaseSpec> phases;
+  for (const char* n : {"n1", "n4"}) phases.push_back(PhaseSpec{n});
+  auto a = make_run(phases, 1);
+  auto b = make_run(phases, 2);
+  // The candidate is faster everywhere, but 4 instances give 2.8x one instead of 3.8x.
+  a.summary["scalability"] = sweep_of(1000, 3800, 20, 0.02, 0.01);
+  b.summary["scalability"] = sweep_of(1500, 4200, 20, 0.12, 0.01);
+  const auto c = compare_runs(a, b, fast());
+  const auto* eff = row(c, "sweep n=4", "efficiency");
+  ASSERT_NE(eff, nullptr);
+  EXPECT_NEAR(eff->baseline, 0.95, 1e-9);
+  EXPECT_NEAR(eff->candidate, 0.7, 1e-9);
+  EXPECT_EQ(eff->test, "z (95% intervals)");
+  ASSERT_TRUE(eff->p_value);
+  EXPECT_LT(*eff->p_value, 0.001);
+  EXPECT_TRUE(eff->regression) << eff->verdict;
+  EXPECT_FALSE(row(c, "sweep n=4", "capacity")->regression);
+  EXPECT_EQ(row(c, "sweep n=1", "efficiency")->verdict, "shown, not judged");
+  // sigma rose significantly, but it has no default tolerance: worse, not judged.
+  const auto* sigma = row(c, "sweep", "usl sigma");
+  ASSERT_NE(sigma, nullptr);
+  EXPECT_TRUE(sigma->significant);
+  EXPECT_EQ(sigma->verdict, "worse, not judged");
+  // kappa of the full USL on both sides, not the chosen Amdahl's 0.
+  const auto* kappa = row(c, "sweep", "usl kappa");
+  ASSERT_NE(kappa, nullptr);
+  EXPECT_EQ(kappa->baseline, 0.0002);
+  EXPECT_FALSE(kappa->significant);
+  EXPECT_EQ(c.exit_code(), 1);
+  bool named = false;
+  for (const auto& line : c.regression_lines()) {
+    named = named || line.find("efficiency of sweep n=4") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << comparison_text(c);
+
+  CompareOptions with_sigma = fast();
+  with_sigma.tolerance["usl_sigma"] = 0.5;
+  EXPECT_TRUE(row(compare_runs(a, b, with_sigma), "sweep", "usl sigma")->regression);
+}
+
+TEST(Compare, EfficiencyWithinItsNoiseIsNotARegression) {
+  std::vector<PhaseSpec> phases;
+  for (const char* n : {"n1", "n4"}) phases.push_back(PhaseSpec{n});
+  auto a = make_run(phases, 1);
+  auto b = make_run(phases, 2);
+  // 8% less efficient, but each capacity is known only to +-10%.
+  a.summary["scalability"] = sweep_of(1000, 3800, 300, 0.02, 0.01);
+  b.summary["scalability"] = sweep_of(1000, 3500, 300, 0.02, 0.01);
+  const auto c = compare_runs(a, b, fast());
+  const auto* eff = row(c, "sweep n=4", "efficiency");
+  ASSERT_NE(eff, nullptr);
+  EXPECT_TRUE(eff->beyond_tolerance);
+  EXPECT_FALSE(eff->significant);
+  EXPECT_FALSE(eff->regression);
+}
+
+// Splits phase 0 of `r` over backends in these shares, in summary.json and backends.csv rows,
+// with `jitter` requests of spread per interval.
+void add_backends(RunData* r, const std::vector<std::pair<std::string, double>>& shares,
+                  uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> jitter(0, 3);
+  json& phase = r->summary["phases"][0];
+  const double total = phase["requests"].get<double>();
+  phase["backends"] = json::array();
+  for (const auto& [id, share] : shares) {
+    double requests = 0;
+    for (uint32_t i = 0; i < 10; ++i) {
+      BackendCsvRow row;
+      row.phase = 0;
+      row.interval = i;
+      row.backend = id;
+      row.rps = std::max(0.0, share * total / 10 + jitter(rng));
+      row.requests = row.rps;
+      requests += row.rps;
+      r->backends.push_back(row);
+    }
+    phase["backends"].push_back({{"id", id},
+                                 {"requests", static_cast<uint64_t>(requests)},
+                                 {"errors", 0},
+                                 {"throughput_rps", requests / 10},
+                                 {"latency_ms", {{"p50", 2.0}, {"p99", 5.0}}}});
+  }
+}
+
+TEST(Compare, PerBackendThroughputIsJudged) {
+  auto a = make_run({PhaseSpec{"run"}}, 1);
+  auto b = make_run({PhaseSpec{"run"}}, 2);
+  add_backends(&a, {{"web-1", 0.5}, {"web-2", 0.5}}, 3);
+  // The candidate's balancer sends 80% to web-1: web-2 lost 60% of its traffic.
+  add_backends(&b, {{"web-1", 0.8}, {"web-2", 0.2}, {"web-3", 0.0}}, 4);
+  const auto c = compare_runs(a, b, fast());
+  const auto* two = row(c, "phase run backend web-2", "throughput");
+  ASSERT_NE(two, nullptr) << comparison_text(c);
+  EXPECT_TRUE(two->regression);
+  EXPECT_EQ(two->test, "welch t");
+  const auto* one = row(c, "phase run backend web-1", "throughput");
+  ASSERT_NE(one, nullptr);
+  EXPECT_EQ(one->verdict, "improved");
+  EXPECT_EQ(row(c, "phase run backend web-1", "p99")->verdict, "shown, not judged");
+  EXPECT_NE(row(c, "phase run backend web-1", "error_rate"), nullptr);
+  bool noted = false;
+  for (const auto& n : c.notes)
+    noted = noted || n == "phase run backend web-3: only in the candidate";
+  EXPECT_TRUE(noted);
+  EXPECT_EQ(c.exit_code(), 1);
+
+  // One and the same backend on both sides: the phase's rows say it all.
+  auto x = make_run({PhaseSpec{"run"}}, 1);
+  auto y = make_run({PhaseSpec{"run"}}, 2);
+  add_backends(&x, {{"127.0.0.1:80", 1.0}}, 5);
+  add_backends(&y, {{"127.0.0.1:80", 1.0}}, 6);
+  EXPECT_EQ(row(compare_runs(x, y, fast()), "phase run backend 127.0.0.1:80", "throughput"),
+            nullptr);
 }
 
 // A results directory on disk, written the way the controller writes it.
