@@ -14,6 +14,7 @@ targets=(response_parser_fuzz workload_fuzz report_fuzz exposition_fuzz)
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DHORDE_FUZZ=ON \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" \
     -DHORDE_BUILD_TESTS=OFF -DHORDE_BUILD_BENCH=OFF >/dev/null
 fi
 start=$(date +%s)

@@ -20,7 +20,11 @@ for dir in tests/deploy tests/js; do
 done
 
 echo "== build (RelWithDebInfo)" >&2
-BUILD_DIR=build ./scripts/setup.sh
+# CI keeps the optimisation and drops the debug info: -g made a file's compile 35% longer
+# (controller.cc, 45 s against 29 s with -g0), and a clean CI clone is never debugged.
+CI_FLAGS=()
+[ "${CI:-}" = "true" ] && CI_FLAGS+=("-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG")
+BUILD_DIR=build ./scripts/setup.sh "${CI_FLAGS[@]}"
 # ctest starts the tests with the highest cost first; on a clean clone it has no
 # costs yet and would start the minute-long sweeps last, with nothing beside them.
 # tests/ctest_costs.txt holds the seconds they took (name, runs, seconds).
@@ -40,7 +44,10 @@ fi
 
 if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
   echo "== build (ASan + UBSan)" >&2
+  # -g1 (line tables) is all ASan's and UBSan's stack traces need; full -g took 10% longer
+  # (controller.cc at -O0 with ASan: 41 s against 37 s).
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHORDE_SANITIZE=ON \
+    -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
     -DHORDE_BUILD_BENCH=OFF $([ "${CI:-}" = "true" ] && echo -DHORDE_WERROR=ON) >/dev/null
   ninja -C build-asan -j"$JOBS"
   echo "== tests under ASan + UBSan" >&2
