@@ -372,5 +372,68 @@ TEST_F(Utilization, PrometheusScrapesHordeAndAnswersHordesQueries) {
   EXPECT_GT(observed["mean"].get<double>(), 0.05) << observed;
 }
 
+// Sources that fail in the three ways a real one does: nobody listening, an answer slower than
+// the timeout (80% of the interval), and a body that is not the exposition format. The run goes
+// on, their values are null (never 0), each is one warning, and the exit code is the run's own.
+TEST(UtilizationSources, DownSlowAndGarbageAreWarningsAndNulls) {
+  const auto dir = temp_dir("observe-failing");
+  const uint16_t port = free_port();
+  write_file(
+      dir / "server.py",
+      "import http.server, sys, time\n"
+      "class H(http.server.BaseHTTPRequestHandler):\n"
+      "    def do_GET(self):\n"
+      "        if self.path.startswith('/slow'):\n"
+      "            time.sleep(1.5)\n"
+      "        body = b'cpu_seconds_total 1\\n' if self.path.startswith('/slow') else "
+      "b'<html>not metrics</html>'\n"
+      "        self.send_response(200)\n"
+      "        self.send_header('Content-Length', str(len(body)))\n"
+      "        self.end_headers()\n"
+      "        self.wfile.write(body)\n"
+      "    def log_message(self, *a):\n"
+      "        pass\n"
+      "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n");
+  auto server = Subprocess::spawn(
+      {"/usr/bin/python3", (dir / "server.py").string(), std::to_string(port)}, false);
+  ASSERT_TRUE(server.ok());
+  const auto up = in(std::chrono::seconds(10));
+  while (Clock::now() < up && http_get(port, "/garbage").empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  write_file(dir / "w.yaml",
+             "builtin_target: {instances: 1}\n"
+             "load: {connections: 2, duration: 3s, interval: 1s}\n"
+             "observe:\n"
+             "  - {name: down, scrape: \"http://127.0.0.1:" +
+                 std::to_string(free_port()) +
+                 "/metrics\", metric: cpu_seconds_total, unit: cores}\n"
+                 "  - {name: slow, scrape: \"" +
+                 base +
+                 "/slow\", metric: cpu_seconds_total, unit: cores}\n"
+                 "  - {name: garbage, scrape: \"" +
+                 base + "/garbage\", metric: cpu_seconds_total, unit: cores}\n");
+  const auto f = run_horde_merged(
+      {"run", (dir / "w.yaml").string(), "--out", (dir / "out").string(), "--no-live"});
+  server->signal(SIGTERM);
+  server->wait_until(in(std::chrono::seconds(5)));
+  EXPECT_EQ(f.code, 0) << f.out;
+  const auto summary = read_json(dir / "out" / "summary.json");
+  EXPECT_GT(summary["totals"]["requests"].get<uint64_t>(), 0u);
+  for (const char* name : {"down", "slow", "garbage"}) {
+    const auto& o = summary["totals"]["observed"][name];
+    EXPECT_EQ(o["samples"], 0) << name << ": " << o;
+    EXPECT_TRUE(o["mean"].is_null()) << name << ": " << o;
+    bool warned = false;
+    for (const auto& w : summary["warnings"]) {
+      warned = warned || w.get<std::string>().rfind(std::string("observe ") + name + ":", 0) == 0;
+    }
+    EXPECT_TRUE(warned) << name << ": " << summary["warnings"];
+  }
+  // The CSV has the columns, empty.
+  EXPECT_THAT(read_file(dir / "out" / "intervals.csv"), HasSubstr(",down,slow,garbage\n"));
+}
+
 }  // namespace utilization_test
 }  // namespace horde::testing
