@@ -231,14 +231,15 @@ std::map<std::string, std::vector<double>> backend_rates(const std::vector<Backe
 
 // Per backend of two matched phases: throughput (Welch's t on its per-interval rates from
 // backends.csv), error rate (two proportions) judged; p50 and p99 shown (summary.json keeps
-// no per-backend histograms to test them on). Nothing when both phases had the same single
-// backend: the phase's own rows say it all.
+// no per-backend histograms to test them on). Nothing when each phase had a single backend:
+// the phase's own rows say it all.
 void compare_backends(const PhaseData& a, const PhaseData& b, const RunData& ra, const RunData& rb,
                       const CompareOptions& o, RunComparison* c) {
   const json ba = a.summary.value("backends", json::array());
   const json bb = b.summary.value("backends", json::array());
   if (!ba.is_array() || !bb.is_array() || ba.empty() || bb.empty()) return;
-  if (ba.size() == 1 && bb.size() == 1 && ba[0].value("id", "") == bb[0].value("id", "")) return;
+  // One backend a side (the same, or one target on another port) is the phase itself.
+  if (ba.size() == 1 && bb.size() == 1) return;
   std::map<std::string, const json*> in_b;
   for (const auto& x : bb) in_b[x.value("id", std::string())] = &x;
   const auto rates_a = backend_rates(ra.backends, a.summary.value("index", int64_t{-1}));
@@ -367,7 +368,9 @@ std::optional<double> efficiency_se(const json& point, const json& base) {
 // The point with the smallest n: the one efficiency is measured against.
 const json* base_point(const json& sweep) {
   const json* best = nullptr;
-  for (const auto& p : sweep.value("points", json::array())) {
+  // Into the sweep itself, not into a copy (value() returns one): the pointer outlives the loop.
+  if (!sweep.contains("points") || !sweep["points"].is_array()) return nullptr;
+  for (const auto& p : sweep["points"]) {
     if (!best || p.value("n", int64_t{0}) < best->value("n", int64_t{0})) best = &p;
   }
   return best;

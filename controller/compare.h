@@ -3,7 +3,7 @@
 // intervals.jsonl), matches phases by name, and judges each metric with the
 // test that fits it (compare_stats.h): a regression is a change in the worse
 // direction that is both beyond its tolerance and significant at alpha.
-// Per backend (when both phases name more than one, or different ones): its
+// Per backend (when either phase names more than one): its
 // throughput and error rate judged, its p50 and p99 shown. Sweeps add capacity
 // and efficiency per N (judged), the USL sigma/kappa (tested; judged with a
 // tolerance) and the peak (shown). The verdict is a value; compare_output.cc turns it
