@@ -35,7 +35,7 @@ class CpuCgroup {
  public:
   static std::optional<CpuCgroup> make(const std::string& name, double cores) {
     const auto quota = std::to_string(static_cast<long>(cores * 100'000));
-    for (const fs::path root : {fs::path("/sys/fs/cgroup/cpu"), fs::path("/sys/fs/cgroup")}) {
+    for (const fs::path& root : {fs::path("/sys/fs/cgroup/cpu"), fs::path("/sys/fs/cgroup")}) {
       std::error_code ec;
       const fs::path dir = root / name;
       fs::remove(dir, ec);
