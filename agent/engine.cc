@@ -181,6 +181,9 @@ Counters Engine::run() {
   plan.connect_timeout = load.connect_timeout;
   plan.backend_header = text::lower(slice.spread.backend_header);
   plan.request_timeout = load.request_timeout;
+  plan.keep_alive = load.keep_alive;
+  plan.max_requests = load.keep_alive ? load.connection_max_requests : 1;
+  plan.max_age = load.connection_max_age;
   if (load.mode == LoadMode::kOpen) {
     // Stages start at the phase start (they allow no warm-up); else one constant segment.
     plan.rate = load.stages.empty()
@@ -192,6 +195,16 @@ Counters Engine::run() {
 
   std::vector<RequestSpec> requests = slice.requests;
   if (requests.empty()) requests.push_back(RequestSpec{});
+  if (!load.keep_alive) {
+    // HTTP/1.1 says so to the server (HTTP/2 drops connection headers: the
+    // connection is closed after its one stream).
+    for (RequestSpec& r : requests) {
+      const bool has = std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+        return text::lower(h.first) == "connection";
+      });
+      if (!has) r.headers.emplace_back("Connection", "close");
+    }
+  }
   // Names are resolved at every phase start (a scale step's new instances are
   // seen) and again every dns_refresh while it runs.
   std::vector<AddressRefresher::Name> refresh;

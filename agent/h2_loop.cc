@@ -172,8 +172,10 @@ class H2Loop final : public ThreadLoop {
     lost(c, now);
   }
 
+  // now_: the connection policy's age is judged at the current event.
   bool can_take(const H2Conn* c) const {
-    return c->state == ConnState::kOpen && !c->goaway && c->active < c->cap && !above_ramp(c);
+    return c->state == ConnState::kOpen && !c->goaway && c->active < c->cap && !above_ramp(c) &&
+           !spent(*c, now_);
   }
 
   // After nghttp2 has run: the connection's state follows what it learned,
@@ -186,6 +188,8 @@ class H2Loop final : public ThreadLoop {
       lost(c, now);
       return false;
     }
+    // The connection policy: every stream answered, the connection is reopened.
+    if (c->state == ConnState::kOpen && c->active == 0 && retire_if_spent(c, now)) return false;
     if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session)) {
       // nghttp2 ended the session (a connection error it answered with GOAWAY).
       if (c->state == ConnState::kConnecting) {
@@ -253,8 +257,7 @@ class H2Loop final : public ThreadLoop {
     s.backend = c->backend;
     s.ended = s.reset = s.cancelled = false;
     s.since = now;
-    s.origin = intended;
-    note_send(intended, now);
+    s.origin = note_send(*c, intended, now);
     return true;
   }
 

@@ -118,6 +118,7 @@ class Http1Loop final : public ThreadLoop {
       park(c);
       return;
     }
+    if (retire_if_spent(c, now)) return;  // the connection policy: reopened
     if (now >= plan_.start) {
       if (plan_.mode == LoadMode::kClosed) {
         send(c, now, now);
@@ -165,8 +166,7 @@ class Http1Loop final : public ThreadLoop {
     c->parser.expect_head(request.head);
     c->busy = true;
     c->since = now;
-    c->origin = intended;
-    note_send(intended, now);
+    c->origin = note_send(*c, intended, now);
     if (c->tls) {
       // SSL records are written by the stream's own state machine: always async.
       write_rest(c, request, 0);

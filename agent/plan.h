@@ -51,6 +51,12 @@ struct Plan {
   std::chrono::steady_clock::duration connect_timeout{};
   std::chrono::steady_clock::duration request_timeout{};
   std::vector<Target> targets;
+  // The connection policy (load.connection_max_requests, connection_max_age,
+  // keep_alive; see ThreadLoop::spent): 0 is no limit. keep_alive false makes
+  // max_requests 1, and the requests carry `Connection: close`.
+  uint32_t max_requests = 0;
+  std::chrono::steady_clock::duration max_age{};
+  bool keep_alive = true;
   // backend.header in lower case: the response header naming the backend;
   // empty: the backend is the connected address.
   std::string backend_header;

@@ -154,7 +154,19 @@ void ThreadLoop::begin() {
   // Connections open before the start so they are ready when it comes; with
   // a connection ramp, only as many as it wants at the start (none at 0).
   if (ramped_) active_ = active_at(plan_.start);
-  open_connections(now);
+  // keep_alive: false: a request's connect is part of it, so none is opened
+  // in advance (closed loop opens them at the start, open loop on demand).
+  if (plan_.keep_alive) {
+    open_connections(now);
+  } else {
+    for (auto& c : connections_) {
+      if (plan_.mode == LoadMode::kOpen) {
+        set_closed(c.get());
+      } else {
+        c->state = ConnState::kParked;  // the sweep leaves it until the start
+      }
+    }
+  }
   if (ramped_) arm_ramp();
   arm_sweep();
   arm_interval();
@@ -179,6 +191,11 @@ void ThreadLoop::begin() {
       if (ramped_) {
         active_ = active_at(now);
         follow_ramp(now);
+      }
+      if (!plan_.keep_alive) {
+        for (auto& c : connections_) {
+          if (c->state == ConnState::kParked && !above_ramp(c.get())) connect(c.get(), now);
+        }
       }
       start_closed(now);
     } else {
@@ -227,6 +244,8 @@ void ThreadLoop::connect(Connection* c, TimePoint now) {
   c->backend = backends_.slot(c->endpoint);
   c->state = ConnState::kConnecting;
   c->since = now;
+  c->born = now;
+  c->sent = 0;
   dial(c);
 }
 
@@ -327,6 +346,11 @@ void ThreadLoop::sweep(TimePoint now) {
     switch (c->state) {
       case ConnState::kOpen:
         on_expiry(*c, now);
+        // connection_max_age: an idle connection ages too (a busy one is
+        // retired by its driver when its requests are answered).
+        if (plan_.max_age != Clock::duration{} && c->state == ConnState::kOpen && is_idle(*c)) {
+          retire_if_spent(c, now);
+        }
         break;
       case ConnState::kConnecting:
         if (now - c->since > plan_.connect_timeout) connect_failed(c, now);

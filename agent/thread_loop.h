@@ -99,6 +99,10 @@ struct Connection {
   bool dialed = false;   // connected (or tried to) before: the next connect is a reconnect
   bool in_closed_list = false;
   bool read_was_full = false;  // the last read filled the buffer
+  // The connection policy's count: requests sent since the last connect, and
+  // when that connect began (keep_alive: false measures latency from it).
+  uint32_t sent = 0;
+  loop::TimePoint born;
   // Connect start, or when to retry after backoff; the HTTP/1.1 driver also
   // keeps a request's send time here while it is in flight.
   loop::TimePoint since;
@@ -173,6 +177,23 @@ class ThreadLoop {
   // `c` closed (the server's close, an error, a response that ends it): closed
   // loop opens it again at once; open loop only when a due request needs it.
   void lost(Connection* c, TimePoint now);
+  // The connection policy (load.connection_max_requests, connection_max_age,
+  // keep_alive: false): may `c` take no more requests? The driver asks before
+  // it gives an open connection a request (HTTP/2: a stream), and calls
+  // retire_if_spent once nothing is in flight on it.
+  bool spent(const Connection& c, TimePoint now) const {
+    return (plan_.max_requests != 0 && c.sent >= plan_.max_requests) ||
+           (plan_.max_age != Clock::duration{} && now - c.born >= plan_.max_age);
+  }
+  // `c` has nothing in flight: if the policy says it is spent it is closed and
+  // opened again as any lost connection is (closed loop at once, open loop when
+  // a due request needs it; counted in `reconnects`). True if it was.
+  bool retire_if_spent(Connection* c, TimePoint now) {
+    // After the end nothing is reopened (finish() closes every connection).
+    if (now >= plan_.end || !spent(*c, now)) return false;
+    lost(c, now);
+    return true;
+  }
   // Closed loop with stages: closed until the ramp wants it again.
   void park(Connection* c);
   // Open loop, a name with several addresses: the address the next request
@@ -234,14 +255,19 @@ class ThreadLoop {
   Clock::duration next_open_backoff(Clock::duration previous);
 
   // ---- recording ----
-  // Open loop: the schedule lag of a request sent at `now` for `intended`.
-  void note_send(TimePoint intended, TimePoint now) {
-    if (plan_.mode != LoadMode::kOpen) return;
+  // A request leaves on `c` at `now`, due at `intended` (closed loop: now):
+  // counted for the connection policy, and in open loop its schedule lag.
+  // Returns its latency origin: the intended time, except in closed loop
+  // with keep_alive: false, where the connect is part of the request.
+  TimePoint note_send(Connection& c, TimePoint intended, TimePoint now) {
+    ++c.sent;
+    if (plan_.mode != LoadMode::kOpen) return plan_.keep_alive ? intended : c.born;
     const auto lag = now - intended;
     if (lag > loop::kLateAfter) ++stats_.late;
     stats_.max_schedule_lag_us =
         std::max<int64_t>(stats_.max_schedule_lag_us,
                           std::chrono::duration_cast<std::chrono::microseconds>(lag).count());
+    return intended;
   }
   // A response with HTTP status `status` from `backend` (a BackendTable slot);
   // false when it came after the run, or when the status is no HTTP status

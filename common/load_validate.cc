@@ -73,6 +73,37 @@ Result<bool> validate_stages(const LoadSpec& l, LoadCheck how) {
   return true;
 }
 
+// connection_max_requests, connection_max_age and keep_alive: in range, and
+// keep_alive: false (one request per connection) with nothing that contradicts it.
+Result<bool> validate_connection_policy(const LoadSpec& l) {
+  if (l.connection_max_requests > kMaxConnectionRequests) {
+    return at("load.connection_max_requests",
+              "got " + std::to_string(l.connection_max_requests) +
+                  "; expected an integer from 1 to 1000000000 (requests per connection)");
+  }
+  if (l.connection_max_age.count() < 0 || l.connection_max_age > kMaxPhaseTime) {
+    return at("load.connection_max_age", "expected a duration > 0 and at most 24h");
+  }
+  if (l.keep_alive) return true;
+  if (l.connection_max_requests != 0) {
+    return at("load.connection_max_requests",
+              "not with load.keep_alive: false (that is one request per connection already); "
+              "remove one of them");
+  }
+  if (l.connection_max_age.count() != 0) {
+    return at("load.connection_max_age",
+              "not with load.keep_alive: false (every connection closes after its one "
+              "request); remove one of them");
+  }
+  if (l.streams_per_connection > 1) {
+    return at("load.keep_alive",
+              "false sends one request per connection, so load.streams_per_connection: " +
+                  std::to_string(l.streams_per_connection) +
+                  " would never be used; remove one of them");
+  }
+  return true;
+}
+
 }  // namespace
 
 uint32_t open_pool_bound(const LoadSpec& l) {
@@ -159,7 +190,7 @@ Result<bool> validate(const LoadSpec& l, LoadCheck how) {
   if (l.request_timeout.count() <= 0 || l.request_timeout > kMaxPhaseTime) {
     return at("load.request_timeout", "expected a duration > 0 and at most 24h");
   }
-  return true;
+  return validate_connection_policy(l);
 }
 
 }  // namespace horde

@@ -33,7 +33,10 @@ const std::initializer_list<const char*> kLoadKeys = {"mode",
                                                       "arrival",
                                                       "stages",
                                                       "max_connections",
-                                                      "streams_per_connection"};
+                                                      "streams_per_connection",
+                                                      "connection_max_requests",
+                                                      "connection_max_age",
+                                                      "keep_alive"};
 const std::initializer_list<const char*> kStageKeys = {"duration", "rate", "connections"};
 constexpr size_t kMaxStages = 1000;
 constexpr uint32_t kMaxConnections = 1'000'000;
@@ -128,6 +131,18 @@ bool read_load_yaml(YamlReader& r, const YAML::Node& n, bool rate_searched, Load
       if (!r.read_uint(v, p, 1, kMaxStreamsPerConnection, &l->streams_per_connection)) {
         return false;
       }
+    } else if (key == "connection_max_requests") {
+      if (!r.read_uint(v, p, 1, kMaxConnectionRequests, &l->connection_max_requests)) return false;
+    } else if (key == "connection_max_age") {
+      if (!r.read_millis(v, p, Millis(0), kMaxPhaseTime, false,
+                         std::string("a duration > 0 and at most 24h (each connection is closed "
+                                     "and opened again once it is this old), ") +
+                             kDurationExamples,
+                         &l->connection_max_age)) {
+        return false;
+      }
+    } else if (key == "keep_alive") {
+      if (!r.read_bool(v, p, &l->keep_alive)) return false;
     } else if (key == "arrival") {
       std::string s;
       if (!r.read_scalar(v, p, "uniform or poisson", &s)) return false;

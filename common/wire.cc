@@ -299,6 +299,9 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
   out->set_max_connections(s.load.max_connections);
   out->set_protocol(protocol_name(s.protocol));
   out->set_streams_per_connection(s.load.streams_per_connection);
+  out->set_connection_max_requests(s.load.connection_max_requests);
+  out->set_connection_max_age_ms(static_cast<uint64_t>(s.load.connection_max_age.count()));
+  out->set_no_keep_alive(!s.load.keep_alive);
   auto* tls = out->mutable_tls();
   tls->set_insecure_skip_verify(s.tls.insecure_skip_verify);
   tls->set_ca_pem(s.tls.ca_pem);
@@ -376,6 +379,12 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
     s.load.stages.push_back(Stage{to_millis(st.duration_ms()), st.rate(), st.connections()});
   }
   s.load.max_connections = in.max_connections();
+  s.load.connection_max_requests = in.connection_max_requests();
+  // Ages over a day (kMaxPhaseTime) are refused by validate() below.
+  s.load.connection_max_age = to_millis(in.connection_max_age_ms());
+  s.load.keep_alive = !in.no_keep_alive();
+  // The streams count takes part in validate()'s keep_alive rule.
+  s.load.streams_per_connection = std::max<uint32_t>(1, in.streams_per_connection());
   // The rules between the fields are the workload file's (common/load_validate.h).
   if (auto ok = validate(s.load, LoadCheck{.agent_share = true}); !ok) {
     return Error{"slice: " + ok.error().message};

@@ -215,6 +215,11 @@ nlohmann::json to_json(const Workload& w) {
                {"arrival", l.arrival == Arrival::kPoisson ? "poisson" : "uniform"}};
   if (l.max_connections > 0) load["max_connections"] = l.max_connections;
   if (l.streams_per_connection != 1) load["streams_per_connection"] = l.streams_per_connection;
+  if (l.connection_max_requests != 0) load["connection_max_requests"] = l.connection_max_requests;
+  if (l.connection_max_age.count() != 0) {
+    load["connection_max_age"] = format_duration(l.connection_max_age);
+  }
+  if (!l.keep_alive) load["keep_alive"] = false;
   if (!l.stages.empty()) {
     json stages = json::array();
     for (const Stage& st : l.stages) {

@@ -85,6 +85,9 @@ struct Stage {
   bool operator==(const Stage&) const = default;
 };
 
+// Upper bound of load.connection_max_requests.
+inline constexpr uint32_t kMaxConnectionRequests = 1'000'000'000;
+
 // Open loop without max_connections: as many as connections, else this many.
 inline constexpr uint32_t kDefaultOpenPool = 10;
 
@@ -108,6 +111,16 @@ struct LoadSpec {
   Millis interval{1'000};
   Millis connect_timeout{3'000};
   Millis request_timeout{10'000};
+  // Connection policy (HTTP/1.1, HTTP/2 and gRPC alike): a connection that
+  // has carried `connection_max_requests` requests (0: no limit), or is older
+  // than `connection_max_age` (0: no limit), is closed once its requests in
+  // flight are answered and opened again (counted in `reconnects`), so an L4
+  // balancer can place it anew. `keep_alive: false`: one request per
+  // connection, sent with `Connection: close`, its latency counted from the
+  // connect (closed loop; open loop from the intended time, as always).
+  uint32_t connection_max_requests = 0;
+  Millis connection_max_age{0};
+  bool keep_alive = true;
   bool operator==(const LoadSpec&) const = default;
 };
 

@@ -395,7 +395,8 @@ int Controller::run() {
     const AgentRecord& a = registry_.at(id);
     result_.agents.push_back({a.name, a.host, a.cores, a.threads, a.measured.requests,
                               a.measured.errors, a.lost, a.lost_reason, a.last_interval,
-                              a.measured.connections_opened, a.measured.connections_peak});
+                              a.measured.connections_opened, a.measured.connections_peak,
+                              a.measured.reconnects});
     if (a.lost) {
       result_.warnings.push_back(fmt::format("agent {} was lost: {}", a.name, a.lost_reason));
     }

@@ -280,7 +280,8 @@ nlohmann::json summary_json(const RunResult& r) {
                       {"lost_reason", a.lost_reason},
                       {"last_interval", a.last_interval},
                       {"connections_opened", a.connections_opened},
-                      {"connections_peak", a.connections_peak}});
+                      {"connections_peak", a.connections_peak},
+                      {"reconnects", a.reconnects}});
   }
   nlohmann::json thresholds = nlohmann::json::array();
   for (const auto& t : r.thresholds) {

@@ -80,6 +80,7 @@ struct AgentSummary {
   int64_t last_interval = -1;  // last interval it reported (for a lost agent)
   uint64_t connections_opened = 0;
   uint64_t connections_peak = 0;  // the most it had open at once, over the run
+  uint64_t reconnects = 0;        // connections opened again after closing, over the run
 };
 
 // A threshold is judged only on what was measured: in an aborted run, or on

@@ -97,10 +97,18 @@ class TestHttpServer {
   uint16_t port() const { return port_; }
   uint64_t answered() const { return answered_.load(); }
   uint64_t accepted() const { return accepted_.load(); }
+  // Requests that carried `Connection: close`.
+  uint64_t close_asked() const { return close_asked_.load(); }
   void set_frozen(bool frozen) { frozen_ = frozen; }
   void set_delay(std::chrono::milliseconds d) { delay_ms_ = static_cast<int>(d.count()); }
   // Connections open at the same time, at most (the truth for pool-size tests).
   uint64_t max_open() const { return max_open_.load(); }
+  // Requests answered on each connection, in the order they were accepted
+  // (the truth for the connection policy's tests).
+  std::vector<uint64_t> per_connection() const {
+    std::lock_guard lock(mu_);
+    return per_connection_;
+  }
   std::map<std::string, uint64_t> paths() const {
     std::lock_guard lock(mu_);
     return paths_;
@@ -145,6 +153,12 @@ class TestHttpServer {
       int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       ++accepted_;
+      size_t slot = 0;
+      {
+        std::lock_guard lock(mu_);
+        slot = per_connection_.size();
+        per_connection_.push_back(0);
+      }
       if (mode_ == Mode::kAcceptClose) {
         ::close(fd);
         continue;
@@ -152,7 +166,7 @@ class TestHttpServer {
       if (mode_ == Mode::kOneWorker) {
         ++open_;
         max_open_ = 1;
-        serve(fd);  // the only worker: nothing else is accepted meanwhile
+        serve(fd, slot);  // the only worker: nothing else is accepted meanwhile
         ::close(fd);
         --open_;
         continue;
@@ -165,8 +179,8 @@ class TestHttpServer {
       std::lock_guard lock(mu_);
       fds_.insert(fd);
       auto done = std::make_shared<std::atomic<bool>>(false);
-      workers_.push_back(Worker{std::thread([this, fd, done] {
-                                  serve(fd);
+      workers_.push_back(Worker{std::thread([this, fd, done, slot] {
+                                  serve(fd, slot);
                                   {
                                     std::lock_guard lock(mu_);
                                     fds_.erase(fd);
@@ -201,6 +215,17 @@ class TestHttpServer {
       off += static_cast<size_t>(n);
     }
     return true;
+  }
+
+  static constexpr const char* kCloseResponse =
+      "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+  // `head` ends with the CRLF of its last header line.
+  static bool asks_close(const std::string& head) {
+    static const char kName[] = "\r\nconnection: close\r\n";
+    for (size_t i = 0; i + sizeof kName - 1 <= head.size(); ++i) {
+      if (strncasecmp(head.data() + i, kName, sizeof kName - 1) == 0) return true;
+    }
+    return false;
   }
 
   static size_t content_length(const std::string& head) {
@@ -243,7 +268,7 @@ class TestHttpServer {
     return {};
   }
 
-  void serve(int fd) {
+  void serve(int fd, size_t slot) {
     std::string in;
     char buf[4096];
     if (mode_ == Mode::kChatty && !send_all(fd, "hello, nobody asked\r\n")) return;
@@ -265,6 +290,10 @@ class TestHttpServer {
       }
       const size_t sp1 = in.find(' ');
       const size_t sp2 = in.find(' ', sp1 + 1);
+      // A client's `Connection: close` is honoured, as HTTP/1.1 servers do (kOk, kSlow).
+      const bool close_asked =
+          (mode_ == Mode::kOk || mode_ == Mode::kSlow) && asks_close(in.substr(0, end + 2));
+      if (close_asked) ++close_asked_;
       {
         std::lock_guard lock(mu_);
         ++paths_[in.substr(sp1 + 1, sp2 - sp1 - 1)];
@@ -274,7 +303,7 @@ class TestHttpServer {
       while (frozen_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       if (mode_ == Mode::kStall) continue;
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
-      if (!send_all(fd, response())) return;
+      if (!send_all(fd, close_asked ? kCloseResponse : response())) return;
       if (mode_ == Mode::kTruncatedHead) return;  // close after half a header
       if (mode_ == Mode::kResetMidBody) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));  // let the part arrive
@@ -283,7 +312,11 @@ class TestHttpServer {
         return;
       }
       ++answered_;
-      if (mode_ == Mode::kCloseDelimited || mode_ == Mode::kOneWorker) {
+      {
+        std::lock_guard lock(mu_);
+        ++per_connection_[slot];
+      }
+      if (mode_ == Mode::kCloseDelimited || mode_ == Mode::kOneWorker || close_asked) {
         return;  // closing the connection ends the body (or the worker's request)
       }
     }
@@ -301,9 +334,11 @@ class TestHttpServer {
   std::atomic<uint64_t> max_open_{0};
   std::atomic<uint64_t> answered_{0};
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> close_asked_{0};
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> paths_;
   std::vector<std::chrono::steady_clock::time_point> arrivals_;
+  std::vector<uint64_t> per_connection_;
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

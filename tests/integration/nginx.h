@@ -13,7 +13,10 @@ inline constexpr const char* kNginx = "/usr/sbin/nginx";
 
 class Nginx {
  public:
-  explicit Nginx(const std::filesystem::path& dir) : dir_(dir), port_(free_port()) {
+  // `log_format`: nginx variables for each access log line (e.g. "$connection
+  // $connection_requests $request_uri"); empty: nginx's combined format.
+  explicit Nginx(const std::filesystem::path& dir, std::string log_format = "")
+      : dir_(dir), port_(free_port()), log_format_(std::move(log_format)) {
     write_file(dir / "nginx.conf", fmt_config());
     auto p = Subprocess::spawn({kNginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string(),
                                 "-e", (dir / "error.log").string()},
@@ -30,6 +33,7 @@ class Nginx {
     process_.wait_until(in(std::chrono::seconds(5)));
   }
   uint16_t port() const { return port_; }
+  std::string access_log() const { return read_file(dir_ / "access.log"); }
   // Requests nginx logged for path `/` (the readiness probes are excluded by the caller).
   uint64_t logged() const {
     std::istringstream log(read_file(dir_ / "access.log"));
@@ -42,15 +46,19 @@ class Nginx {
  private:
   std::string fmt_config() const {
     const std::string d = dir_.string();
+    const std::string format =
+        log_format_.empty() ? "" : "  log_format lines '" + log_format_ + "';\n";
     return "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
-           "/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log " + d +
-           "/access.log;\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
+           "/error.log;\nevents { worker_connections 1024; }\nhttp {\n" + format + "  access_log " +
+           d + "/access.log" + (log_format_.empty() ? "" : " lines") +
+           ";\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
            ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
            d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
            std::to_string(port_) + ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
   }
   std::filesystem::path dir_;
   uint16_t port_;
+  std::string log_format_;
   Subprocess process_;
 };
 
