@@ -6,7 +6,10 @@
 // (2) HAProxy in TCP mode in front of three servers that name themselves in a
 // response header: with backend.header the per-backend counts equal each
 // server's own; weighted 8:1:1 the run warns uneven_spread and an instances
-// sweep fails its spread verdict (exit 1).
+// sweep fails its spread verdict (exit 1). (3) A scale step behind it: HAProxy
+// reloaded from 1 to 3 servers mid-phase leaves keep-alive connections on the
+// first (measured: all of the load), connection_max_age reaches the others;
+// an instances sweep 1 -> 3 reaches all three in its next phase either way.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -269,6 +272,176 @@ TEST(Spread, WeightedEightOneOneWarnsAndFailsTheInstancesVerdict) {
       << phase["backends"].dump();
   EXPECT_NE(verdict.find("the balancer, not the service"), std::string::npos) << verdict;
   fs::remove_all(dir);
+}
+
+// Three named servers behind HAProxy in TCP mode (master-worker, -W) that
+// balances over the first `n` of them; scale(k) rewrites haproxy.cfg for k
+// and reloads it (SIGUSR2 to the master): a new worker takes new connections,
+// the old one keeps serving the connections it has until they close, as a
+// kube-proxy rule change or an NLB target change leaves open connections.
+class Reloadable {
+ public:
+  Reloadable(const fs::path& dir, int n) : dir_(dir) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "s" + std::to_string(i + 1);
+      auto p = Subprocess::spawn(
+          {kPython, std::string(HORDE_SOURCE_DIR) + "/tests/integration/named_server.py", name, "0",
+           "2"},
+          true);
+      if (!p) throw std::runtime_error(p.error().message);
+      const auto line = wait_for_line(*p, "listening ");
+      if (!line) throw std::runtime_error("named_server.py did not start");
+      ports_.push_back(static_cast<uint16_t>(std::stoi(*line)));
+      servers_.push_back(std::move(*p));
+    }
+    port_ = free_port();
+    for (int k : {1, 3}) write_file(dir / ("haproxy-" + std::to_string(k) + ".cfg"), config(k));
+    write_file(dir / "haproxy.cfg", config(n));
+    auto h = Subprocess::spawn({kHaproxy, "-W", "-db", "-q", "-f", (dir / "haproxy.cfg").string()},
+                               false);
+    if (!h) throw std::runtime_error(h.error().message);
+    haproxy_ = std::move(*h);
+    const auto deadline = in(std::chrono::seconds(10));
+    while (http_get(port_, "/__count").empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~Reloadable() {
+    haproxy_.signal(SIGTERM);
+    haproxy_.wait_until(in(std::chrono::seconds(5)));
+  }
+  uint16_t port() const { return port_; }
+  pid_t haproxy_pid() const { return haproxy_.pid(); }
+  // A shell command that scales to {instances} (1 or 3): the sweep's scale_command.
+  std::string scale_command() const {
+    return "cp " + (dir_ / "haproxy-").string() + "{instances}.cfg " +
+           (dir_ / "haproxy.cfg").string() + " && kill -USR2 " + std::to_string(haproxy_pid()) +
+           " && sleep 1";
+  }
+  void scale(int k) {
+    write_file(dir_ / "haproxy.cfg", config(k));
+    haproxy_.signal(SIGUSR2);
+  }
+  // Each server's own count, s1..s3.
+  std::vector<uint64_t> served() const {
+    std::vector<uint64_t> out;
+    for (uint16_t p : ports_) {
+      const std::string body = http_get(p, "/__count");
+      out.push_back(body.empty() ? 0 : std::stoull(body));
+    }
+    return out;
+  }
+
+ private:
+  std::string config(int k) const {
+    std::string servers;
+    for (int i = 0; i < k; ++i) {
+      servers +=
+          "  server s" + std::to_string(i + 1) + " 127.0.0.1:" + std::to_string(ports_[i]) + "\n";
+    }
+    return "global\n  maxconn 2000\ndefaults\n  mode tcp\n  timeout connect 2s\n"
+           "  timeout client 30s\n  timeout server 30s\nfrontend f\n  bind 127.0.0.1:" +
+           std::to_string(port_) + "\n  default_backend b\nbackend b\n  balance roundrobin\n" +
+           servers;
+  }
+  fs::path dir_;
+  std::vector<Subprocess> servers_;
+  std::vector<uint16_t> ports_;
+  Subprocess haproxy_;
+  uint16_t port_ = 0;
+};
+
+// What each server served after HAProxy was reloaded from 1 to 3 servers in
+// the middle of one 4 s phase of 12 keep-alive connections (`policy`: extra load keys).
+std::vector<uint64_t> served_after_mid_phase_reload(const std::string& name,
+                                                    const std::string& policy) {
+  const auto dir = temp_dir(name);
+  Reloadable lb(dir, 1);
+  write_file(dir / "w.yaml", "target: http://127.0.0.1:" + std::to_string(lb.port()) +
+                                 "/\nbackend: {header: X-Served-By}\nload:\n  mode: closed\n"
+                                 "  connections: 12\n  duration: 4s\n  interval: 500ms\n" +
+                                 policy);
+  auto horde = Subprocess::spawn({HORDE_BINARY, "run", (dir / "w.yaml").string(), "--local-agents",
+                                  "1", "--out", (dir / "out").string(), "--no-live"},
+                                 true);
+  if (!horde) throw std::runtime_error(horde.error().message);
+  // Once the load runs (s1 serves), half a second more, then the scale step.
+  const auto started = in(std::chrono::seconds(30));
+  while (lb.served()[0] == 0 && Clock::now() < started) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto before = lb.served();
+  lb.scale(3);
+  const auto deadline = in(std::chrono::seconds(60));
+  const std::string out = horde->read_all(deadline);
+  EXPECT_EQ(horde->wait_until(deadline).value_or(-1), 0) << out;
+  const auto after = lb.served();
+  std::vector<uint64_t> delta;
+  for (size_t i = 0; i < after.size(); ++i) delta.push_back(after[i] - before[i]);
+  std::printf("spread: after the reload (%s): s1 %llu s2 %llu s3 %llu\n",
+              policy.empty() ? "keep-alive" : policy.substr(2, policy.size() - 3).c_str(),
+              static_cast<unsigned long long>(delta[0]), static_cast<unsigned long long>(delta[1]),
+              static_cast<unsigned long long>(delta[2]));
+  fs::remove_all(dir);
+  return delta;
+}
+
+// Keep-alive connections opened before a scale step stay where the balancer
+// put them: after the reload every request still went to s1.
+TEST(Spread, KeepAliveConnectionsPinTheLoadAcrossAMidPhaseScaleStep) {
+  if (const auto why = why_no_haproxy(); !why.empty()) GTEST_SKIP() << why;
+  const auto d = served_after_mid_phase_reload("spread-pinned", "");
+  EXPECT_GT(d[0], 100u);
+  EXPECT_EQ(d[1], 0u);
+  EXPECT_EQ(d[2], 0u);
+}
+
+// connection_max_age: every connection is reopened within 500 ms (plus one
+// request), through the reloaded balancer: s2 and s3 take their share.
+TEST(Spread, ConnectionMaxAgeReachesTheNewServersWithinThePhase) {
+  if (const auto why = why_no_haproxy(); !why.empty()) GTEST_SKIP() << why;
+  const auto d = served_after_mid_phase_reload("spread-max-age", "  connection_max_age: 500ms\n");
+  const double all = static_cast<double>(d[0] + d[1] + d[2]);
+  ASSERT_GT(all, 100);
+  // Round robin over 3 for every connection opened after the reload; the
+  // first 500 ms (and the old connections' last requests) went to s1.
+  EXPECT_GT(static_cast<double>(d[1]) / all, 0.1);
+  EXPECT_GT(static_cast<double>(d[2]) / all, 0.1);
+}
+
+// An instances sweep 1 -> 3 whose scale_command reloads HAProxy between the
+// phases: every phase opens its own connections, so the second phase reaches
+// all three servers with or without a connection policy.
+TEST(Spread, ASweepScaleStepBehindHaproxyReachesAllThreeInTheNextPhase) {
+  if (const auto why = why_no_haproxy(); !why.empty()) GTEST_SKIP() << why;
+  for (const std::string policy : {"", "  connection_max_requests: 50\n"}) {
+    const auto dir = temp_dir("spread-sweep");
+    Reloadable lb(dir, 1);
+    write_file(dir / "w.yaml", "target: http://127.0.0.1:" + std::to_string(lb.port()) +
+                                   "/\nbackend: {header: X-Served-By}\nload:\n  mode: closed\n"
+                                   "  connections: 12\n  duration: 1s\n" +
+                                   policy +
+                                   "sweep:\n  instances: [1, 3]\n  min_efficiency: 0\n"
+                                   "  scale_command: \"" +
+                                   lb.scale_command() + "\"\n");
+    const auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "1", "--out",
+                              (dir / "out").string(), "--no-live"},
+                             std::chrono::seconds(90));
+    EXPECT_EQ(f.code, 0) << policy << f.out;
+    const auto summary = read_json(dir / "out" / "summary.json");
+    ASSERT_EQ(summary["phases"].size(), 2u) << summary.dump();
+    const auto first = backends_of(summary["phases"][0]);
+    const auto second = backends_of(summary["phases"][1]);
+    EXPECT_EQ(first.size(), 1u) << summary["phases"][0]["backends"].dump();
+    EXPECT_EQ(first.count("s1"), 1u);
+    ASSERT_EQ(second.size(), 3u) << summary["phases"][1]["backends"].dump();
+    for (const auto& [name, n] : second) EXPECT_GT(n, 0u) << name;
+    const auto& last = summary["scalability"]["points"].back();
+    EXPECT_EQ(last["backends"], 3) << last.dump();
+    EXPECT_TRUE(last["spread_ok"].get<bool>()) << last.dump();
+    fs::remove_all(dir);
+  }
 }
 
 }  // namespace spread_test
