@@ -13,6 +13,11 @@
 # BACKEND_HEADER=X-Served-By: nginx names itself in that response header and
 # horde attributes every response by it (workload `backend: {header: ...}`),
 # to measure what per-backend accounting by header costs.
+# BASELINE=path/to/other/horde: each round also runs that binary the same way
+# (`horde-base`), and the last table gives horde/horde-base: today's build
+# against another in one run, on the same nginx and cpu.
+# CONNECTION_MAX_REQUESTS=N: each round also runs horde with
+# `connection_max_requests: N` (`horde-maxreq`): what reconnecting costs.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -35,6 +40,33 @@ start_nginx "$WORK" "$PORT" 0
 URL="http://127.0.0.1:$PORT/"
 echo "nginx pid $NGINX_PID on $URL (cpu 0); generators on cpu 1; ${DURATION}s runs, $ROUNDS rounds"
 
+BASELINE=${BASELINE:-}
+MAX_REQUESTS=${CONNECTION_MAX_REQUESTS:-}
+[ -z "$BASELINE" ] || command -v "$BASELINE" >/dev/null || { echo "missing: $BASELINE" >&2; exit 2; }
+
+# horde_round NAME BINARY EXTRA_LOAD_KEYS: one closed-loop run of $c connections
+# (the workload file as `horde run --target URL -c N -d D` would make it, plus
+# the backend header and EXTRA_LOAD_KEYS); appends its row to $RESULTS.
+horde_round() {
+  local name=$1 bin=$2 extra=$3
+  rm -rf "$WORK/horde-out"
+  {
+    printf 'target: %s\n' "$URL"
+    [ -n "$BACKEND_HEADER" ] && printf 'backend: {header: %s}\n' "$BACKEND_HEADER"
+    printf 'load: {connections: %s, duration: %ss%s}\n' "$c" "$DURATION" "$extra"
+  } >"$WORK/w.yaml"
+  /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$bin" run "$WORK/w.yaml" \
+    --local-agents 1 --threads 1 --no-live --out "$WORK/horde-out" \
+    >"$WORK/horde.out" 2>&1 || { cat "$WORK/horde.out" >&2; exit 1; }
+  read -r hu hs <"$WORK/time"
+  read -r hrps hreq < <(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+print(t["throughput_rps"], t["requests"])' "$WORK/horde-out/summary.json")
+  echo "$name $c $r $hrps $hreq $hu $hs" >>"$RESULTS"
+  echo "c=$c round $r: $name $hrps rps (cpu ${hu}u ${hs}s)"
+}
+
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
 for c in $CONNS; do
@@ -46,25 +78,12 @@ for c in $CONNS; do
     wreq=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
     wrps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
     echo "wrk $c $r $wrps $wreq $wu $ws" >>"$RESULTS"
+    echo "c=$c round $r: wrk $wrps rps (cpu ${wu}u ${ws}s)"
     # horde: controller + agent child, all on cpu 1
-    rm -rf "$WORK/horde-out"
-    if [ -n "$BACKEND_HEADER" ]; then
-      printf 'target: %s\nbackend: {header: %s}\nload: {connections: %s, duration: %ss}\n' \
-        "$URL" "$BACKEND_HEADER" "$c" "$DURATION" >"$WORK/w.yaml"
-      set -- run "$WORK/w.yaml"
-    else
-      set -- run --target "$URL" -c "$c" -d "${DURATION}s"
-    fi
-    /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" "$@" \
-      --local-agents 1 --threads 1 --no-live --out "$WORK/horde-out" \
-      >"$WORK/horde.out" 2>&1 || { cat "$WORK/horde.out" >&2; exit 1; }
-    read -r hu hs <"$WORK/time"
-    read -r hrps hreq < <(python3 -c '
-import json, sys
-t = json.load(open(sys.argv[1]))["totals"]
-print(t["throughput_rps"], t["requests"])' "$WORK/horde-out/summary.json")
-    echo "horde $c $r $hrps $hreq $hu $hs" >>"$RESULTS"
-    echo "c=$c round $r: wrk $wrps rps (cpu ${wu}u ${ws}s)  horde $hrps rps (cpu ${hu}u ${hs}s)"
+    horde_round horde "$HORDE" ""
+    [ -n "$BASELINE" ] && horde_round horde-base "$BASELINE" ""
+    [ -n "$MAX_REQUESTS" ] && horde_round horde-maxreq "$HORDE" \
+      ", connection_max_requests: $MAX_REQUESTS"
     if [ "$OPEN_FRACTION" != "0" ]; then
       rate=$(python3 -c "print(round(float('$wrps') * float('$OPEN_FRACTION')))")
       rm -rf "$WORK/horde-out"
@@ -101,7 +120,7 @@ print("|---:|---|---:|---:|---:|---:|")
 ratios = []
 for c in sorted({k[1] for k in rows}):
     w = agg("wrk", c)
-    for name in ("wrk", "horde", "horde-open"):
+    for name in ("wrk", "horde", "horde-base", "horde-maxreq", "horde-open"):
         if (name, c) not in rows:
             continue
         v = agg(name, c)
@@ -113,4 +132,16 @@ print("| conns | horde run | horde/wrk req/s | CPU/req user | sys | total |")
 print("|---:|---|---:|---:|---:|---:|")
 for c, name, a, b, d, e in ratios:
     print(f"| {c} | {name} | {a:.2f} | {b:.2f} | {d:.2f} | {e:.2f} |")
+base = [c for c in sorted({k[1] for k in rows}) if ("horde-base", c) in rows]
+if base:
+    print()
+    print("| conns | run | vs horde-base: req/s | CPU/req user | sys | total |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for c in base:
+        b = agg("horde-base", c)
+        for name in ("horde", "horde-maxreq"):
+            if (name, c) in rows:
+                v = agg(name, c)
+                print(f"| {c} | {name} | {v[0] / b[0]:.2f} | {v[1] / b[1]:.2f} | {v[2] / b[2]:.2f} "
+                      f"| {v[3] / b[3]:.2f} |")
 PY
