@@ -123,8 +123,11 @@ TEST(ConnPolicy, KeepAliveFalseIsOneRequestPerConnectionWithConnectionClose) {
     unanswered += n == 0;
   }
   EXPECT_LE(unanswered, 2u);
-  // Every request said `Connection: close`, and the server closed after it.
-  EXPECT_EQ(server.close_asked(), server.answered());
+  // Every request said `Connection: close`, and the server closed after it. The server counts
+  // the ask when it reads a request and the answer when it writes it: a request read as the
+  // run ended (one per connection open then) may be asked and never answered.
+  EXPECT_GE(server.close_asked(), server.answered());
+  EXPECT_LE(server.close_asked(), server.answered() + 2);
   EXPECT_GE(c.connections_opened, c.requests);
   EXPECT_LE(c.connections_opened, c.requests + 2);
 }
