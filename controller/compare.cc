@@ -9,54 +9,16 @@
 #include <map>
 #include <sstream>
 
+#include "controller/compare_detail.h"
 #include "controller/compare_stats.h"
 #include "controller/results.h"
 
 namespace horde {
 
-namespace {
-
 using nlohmann::json;
+using namespace compare_detail;
 
-// Rows of a phase come from its measured (not warm-up) intervals.
-struct PhaseData {
-  std::string name;
-  json summary;
-  std::vector<Histogram> latency;  // per measured interval
-  std::vector<double> time_s, rps;
-  Histogram merged;
-};
-
-std::vector<PhaseData> phases_of(const RunData& run) {
-  std::vector<PhaseData> out;
-  std::map<uint32_t, size_t> by_index;
-  std::map<std::string, int> seen;
-  if (run.summary.contains("phases") && run.summary["phases"].is_array()) {
-    for (const auto& p : run.summary["phases"]) {
-      PhaseData d;
-      d.name = p.value("name", std::string("?"));
-      // Two phases of one name are told apart by their order: "name", "name #2".
-      if (const int k = ++seen[d.name]; k > 1) d.name += fmt::format(" #{}", k);
-      d.summary = p;
-      by_index[p.value("index", uint32_t(out.size()))] = out.size();
-      out.push_back(std::move(d));
-    }
-  }
-  for (const auto& li : run.intervals) {
-    auto it = by_index.find(li.row.phase);
-    if (it == by_index.end() || li.row.warmup) continue;
-    auto& d = out[it->second];
-    d.latency.push_back(li.latency);
-    d.merged.add(li.latency);
-    d.time_s.push_back(li.row.time_s);
-    d.rps.push_back(li.row.duration_s > 0
-                        ? static_cast<double>(li.row.counters.requests) / li.row.duration_s
-                        : 0);
-  }
-  return out;
-}
-
-double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
+namespace compare_detail {
 
 double relative(double base, double cand) {
   if (base == 0) return cand == 0 ? 0 : std::numeric_limits<double>::infinity();
@@ -89,6 +51,56 @@ std::optional<double> tol(const CompareOptions& o, const std::string& key) {
   if (it == o.tolerance.end()) return std::nullopt;
   return it->second;
 }
+
+// A value shown but never judged (efficiency, USL parameters, the peak).
+void shown(RunComparison* c, const std::string& scope, const std::string& metric, const json& a,
+           const json& b, const std::string& unit) {
+  if (!a.is_number() || !b.is_number()) return;
+  MetricComparison m;
+  m.scope = scope;
+  m.metric = metric;
+  m.unit = unit;
+  m.baseline = a.get<double>();
+  m.candidate = b.get<double>();
+  m.change = relative(m.baseline, m.candidate);
+  m.verdict = "shown, not judged";
+  c->rows.push_back(m);
+}
+
+}  // namespace compare_detail
+
+namespace {
+
+std::vector<PhaseData> phases_of(const RunData& run) {
+  std::vector<PhaseData> out;
+  std::map<uint32_t, size_t> by_index;
+  std::map<std::string, int> seen;
+  if (run.summary.contains("phases") && run.summary["phases"].is_array()) {
+    for (const auto& p : run.summary["phases"]) {
+      PhaseData d;
+      d.name = p.value("name", std::string("?"));
+      // Two phases of one name are told apart by their order: "name", "name #2".
+      if (const int k = ++seen[d.name]; k > 1) d.name += fmt::format(" #{}", k);
+      d.summary = p;
+      by_index[p.value("index", uint32_t(out.size()))] = out.size();
+      out.push_back(std::move(d));
+    }
+  }
+  for (const auto& li : run.intervals) {
+    auto it = by_index.find(li.row.phase);
+    if (it == by_index.end() || li.row.warmup) continue;
+    auto& d = out[it->second];
+    d.latency.push_back(li.latency);
+    d.merged.add(li.latency);
+    d.time_s.push_back(li.row.time_s);
+    d.rps.push_back(li.row.duration_s > 0
+                        ? static_cast<double>(li.row.counters.requests) / li.row.duration_s
+                        : 0);
+  }
+  return out;
+}
+
+double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
 
 void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions& o,
                    RunComparison* c) {
@@ -194,21 +206,6 @@ void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions&
   ++c->matched_phases;
 }
 
-// A value shown but never judged (efficiency, USL parameters, the peak).
-void shown(RunComparison* c, const std::string& scope, const std::string& metric, const json& a,
-           const json& b, const std::string& unit = "") {
-  if (!a.is_number() || !b.is_number()) return;
-  MetricComparison m;
-  m.scope = scope;
-  m.metric = metric;
-  m.unit = unit;
-  m.baseline = a.get<double>();
-  m.candidate = b.get<double>();
-  m.change = relative(m.baseline, m.candidate);
-  m.verdict = "shown, not judged";
-  c->rows.push_back(m);
-}
-
 // Each backend's requests per measured interval of phase `index` (0 where it answered none
 // in an interval some backend answered in).
 std::map<std::string, std::vector<double>> backend_rates(const std::vector<BackendCsvRow>& rows,
@@ -306,183 +303,6 @@ void compare_backends(const PhaseData& a, const PhaseData& b, const RunData& ra,
   }
   for (const auto& [id, y] : in_b) {
     c->notes.push_back("phase " + a.name + " backend " + id + ": only in the candidate");
-  }
-}
-
-// A capacity measured by one phase on each side: Welch's t on those phases' interval rates.
-void capacity_row(RunComparison* c, const std::string& scope, double base, double cand,
-                  const PhaseData* pa, const PhaseData* pb, const CompareOptions& o) {
-  MetricComparison m;
-  m.scope = scope;
-  m.metric = "capacity";
-  m.unit = "rps";
-  m.baseline = base;
-  m.candidate = cand;
-  m.change = relative(base, cand);
-  m.tolerance = tol(o, "capacity");
-  m.test = "welch t";
-  if (pa && pb && pa->rps.size() >= 2 && pb->rps.size() >= 2) {
-    const auto w = welch_t(pa->rps, pb->rps);
-    m.statistic = w.t;
-    m.p_value = w.p_value;
-  }
-  judge(&m, false, o.alpha);
-  c->rows.push_back(m);
-}
-
-// The standard error behind a 95% interval [low, high] (its half width / 1.96); none without
-// one. Capacity intervals are Student t ones: for the few intervals of a short step 1.96
-// understates their width a little, so the z tests below are, if anything, cautious.
-std::optional<double> se_of(const json& ci) {
-  if (!ci.is_array() || ci.size() != 2 || !ci[0].is_number() || !ci[1].is_number()) {
-    return std::nullopt;
-  }
-  const double w = ci[1].get<double>() - ci[0].get<double>();
-  if (!(w >= 0)) return std::nullopt;
-  return w / (2 * 1.959964);
-}
-
-// A z test of b - a from each side's standard error; fills statistic and p-value.
-void z_test(MetricComparison* m, std::optional<double> se_a, std::optional<double> se_b) {
-  if (!se_a || !se_b) return;
-  const double se = std::sqrt(*se_a * *se_a + *se_b * *se_b);
-  if (se <= 0) return;
-  m->test = "z (95% intervals)";
-  m->statistic = (m->candidate - m->baseline) / se;
-  m->p_value = 2 * normal_sf(std::abs(*m->statistic));
-}
-
-// A point's efficiency X(n) / (n X(1)) with its standard error by the delta method: the
-// relative errors of the point's capacity and of the base point's add in quadrature.
-std::optional<double> efficiency_se(const json& point, const json& base) {
-  const double x = point.value("capacity_rps", 0.0), x1 = base.value("capacity_rps", 0.0);
-  const auto s = se_of(point.value("capacity_ci", json()));
-  const auto s1 = se_of(base.value("capacity_ci", json()));
-  if (!s || !s1 || x <= 0 || x1 <= 0 || !point.value("efficiency", json()).is_number()) {
-    return std::nullopt;
-  }
-  const double rel = std::hypot(*s / x, *s1 / x1);
-  return point["efficiency"].get<double>() * rel;
-}
-
-// The point with the smallest n: the one efficiency is measured against.
-const json* base_point(const json& sweep) {
-  const json* best = nullptr;
-  // Into the sweep itself, not into a copy (value() returns one): the pointer outlives the loop.
-  if (!sweep.contains("points") || !sweep["points"].is_array()) return nullptr;
-  for (const auto& p : sweep["points"]) {
-    if (!best || p.value("n", int64_t{0}) < best->value("n", int64_t{0})) best = &p;
-  }
-  return best;
-}
-
-// A USL parameter (lower is better: more contention or crosstalk is less scalable), judged by a
-// z test from its bootstrap interval, with a tolerance only when one is given.
-void usl_row(RunComparison* c, const std::string& metric, const std::string& key, const json& a,
-             const json& b, const json& ci_a, const json& ci_b, const CompareOptions& o) {
-  if (!a.is_number() || !b.is_number()) return;
-  MetricComparison m;
-  m.scope = "sweep";
-  m.metric = metric;
-  m.baseline = a.get<double>();
-  m.candidate = b.get<double>();
-  m.change = relative(m.baseline, m.candidate);
-  m.tolerance = tol(o, key);
-  z_test(&m, se_of(ci_a), se_of(ci_b));
-  judge(&m, true, o.alpha);
-  c->rows.push_back(m);
-}
-
-const PhaseData* phase_at(const std::vector<PhaseData>& phases, const json& index) {
-  if (!index.is_number_integer() || index.get<int64_t>() < 0) return nullptr;
-  for (const auto& p : phases) {
-    if (p.summary.value("index", int64_t{-1}) == index.get<int64_t>()) return &p;
-  }
-  return nullptr;
-}
-
-void compare_sweeps(const RunData& ra, const RunData& rb, const std::vector<PhaseData>& pa,
-                    const std::vector<PhaseData>& pb, const CompareOptions& o, RunComparison* c) {
-  const json& sa = ra.summary.value("scalability", json());
-  const json& sb = rb.summary.value("scalability", json());
-  if (sa.is_object() != sb.is_object()) {
-    c->notes.push_back(fmt::format("only the {} ran a sweep: the sweep is not compared",
-                                   sa.is_object() ? "baseline" : "candidate"));
-  } else if (sa.is_object()) {
-    std::map<int64_t, json> bpoints;
-    for (const auto& p : sb.value("points", json::array())) bpoints[p.value("n", int64_t{0})] = p;
-    const json* base_a = base_point(sa);
-    const json* base_b = base_point(sb);
-    for (const auto& p : sa.value("points", json::array())) {
-      const auto n = p.value("n", int64_t{0});
-      auto it = bpoints.find(n);
-      if (it == bpoints.end()) {
-        c->notes.push_back(fmt::format("sweep n={}: only in the baseline", n));
-        continue;
-      }
-      const std::string scope = fmt::format("sweep n={}", n);
-      capacity_row(c, scope, p.value("capacity_rps", 0.0), it->second.value("capacity_rps", 0.0),
-                   phase_at(pa, p.value("phase", json())),
-                   phase_at(pb, it->second.value("phase", json())), o);
-      if (base_a && base_b && n > base_a->value("n", int64_t{0}) &&
-          base_a->value("n", int64_t{0}) == base_b->value("n", int64_t{0}) &&
-          p.value("efficiency", json()).is_number() &&
-          it->second.value("efficiency", json()).is_number()) {
-        // Efficiency: less of the ideal N x X(1) is worse even when the capacity rose.
-        MetricComparison m;
-        m.scope = scope;
-        m.metric = "efficiency";
-        m.unit = "";
-        m.baseline = p["efficiency"].get<double>();
-        m.candidate = it->second["efficiency"].get<double>();
-        m.change = relative(m.baseline, m.candidate);
-        m.tolerance = tol(o, "efficiency");
-        z_test(&m, efficiency_se(p, *base_a), efficiency_se(it->second, *base_b));
-        judge(&m, false, o.alpha);
-        c->rows.push_back(m);
-      } else {
-        shown(c, scope, "efficiency", p.value("efficiency", json()),
-              it->second.value("efficiency", json()));
-      }
-      bpoints.erase(it);
-    }
-    for (const auto& [n, p] : bpoints) {
-      c->notes.push_back(fmt::format("sweep n={}: only in the candidate", n));
-    }
-    const json& ua = sa.value("usl", json());
-    const json& ub = sb.value("usl", json());
-    if (ua.is_object() && ub.is_object()) {
-      usl_row(c, "usl sigma", "usl_sigma", ua.value("sigma", json()), ub.value("sigma", json()),
-              ua.value("sigma_ci", json()), ub.value("sigma_ci", json()), o);
-      // kappa of the full USL on both sides (the chosen model may be Amdahl's, kappa = 0),
-      // with its bootstrap interval.
-      const json fa = ua.value("full", json::object()), fb = ub.value("full", json::object());
-      usl_row(c, "usl kappa", "usl_kappa",
-              fa.is_object() && fa.contains("kappa") ? fa["kappa"] : ua.value("kappa", json()),
-              fb.is_object() && fb.contains("kappa") ? fb["kappa"] : ub.value("kappa", json()),
-              ua.value("kappa_ci", json()), ub.value("kappa_ci", json()), o);
-      shown(c, "sweep", "peak n", ua.value("peak_n", json()), ub.value("peak_n", json()));
-      shown(c, "sweep", "peak", ua.value("peak_rps", json()), ub.value("peak_rps", json()), "rps");
-    }
-  }
-  const json ca = ra.summary.value("capacity", json::array());
-  const json cb = rb.summary.value("capacity", json::array());
-  if (ca.is_array() && cb.is_array()) {
-    if (ca.size() != cb.size()) {
-      c->notes.push_back(
-          fmt::format("capacity searches: {} in the baseline, {} in the candidate; "
-                      "the first {} compared",
-                      ca.size(), cb.size(), std::min(ca.size(), cb.size())));
-    }
-    for (size_t i = 0; i < std::min(ca.size(), cb.size()); ++i) {
-      const std::string scope =
-          ca[i]["instances"].is_number()
-              ? fmt::format("capacity at {} instance(s)", ca[i]["instances"].get<int64_t>())
-              : fmt::format("capacity search {}", i + 1);
-      capacity_row(c, scope, ca[i].value("capacity_rps", 0.0), cb[i].value("capacity_rps", 0.0),
-                   phase_at(pa, ca[i].value("phase", json())),
-                   phase_at(pb, cb[i].value("phase", json())), o);
-    }
   }
 }
 
