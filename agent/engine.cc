@@ -14,6 +14,7 @@
 
 #include "agent/interval_collector.h"
 #include "agent/plan.h"
+#include "agent/request_template.h"
 #include "agent/thread_loop.h"
 #include "common/load_validate.h"
 #include "common/text.h"
@@ -66,9 +67,13 @@ std::shared_ptr<ssl::context> make_tls_context(const TlsSpec& tls, const std::st
 // refresh finds it.
 Target make_target(const Url& url, const std::vector<RequestSpec>& requests,
                    const WorkloadSlice& slice, const EngineOptions& options,
-                   std::vector<AddressRefresher::Name>* refresh) {
+                   const TemplateData* templates, std::vector<AddressRefresher::Name>* refresh) {
   const TlsSpec& tls = slice.tls;
-  Target target{std::make_shared<AddressBook>(), RequestTable(url, requests), nullptr, {}, {}};
+  Target target{std::make_shared<AddressBook>(),
+                RequestTable(url, requests, templates, slice.protocol == Protocol::kHttp1),
+                nullptr,
+                {},
+                {}};
   const bool https = url_uses_tls(url);
   const uint16_t port = url.port != 0 ? url.port : default_port(url.scheme);
   target.name = url.host + ":" + std::to_string(port);
@@ -208,8 +213,11 @@ Counters Engine::run() {
   // Names are resolved at every phase start (a scale step's new instances are
   // seen) and again every dns_refresh while it runs.
   std::vector<AddressRefresher::Name> refresh;
+  // Templates: none in a gRPC message (binary); compiled per target for HTTP/1.1.
+  if (slice.protocol != Protocol::kGrpc) plan.templates = std::make_shared<TemplateData>(slice);
   for (const Url& url : slice.targets) {
-    plan.targets.push_back(make_target(url, requests, slice, options, &refresh));
+    plan.targets.push_back(
+        make_target(url, requests, slice, options, plan.templates.get(), &refresh));
   }
   AddressRefresher refresher(std::move(refresh), options.resolve, slice.spread.dns_refresh);
 

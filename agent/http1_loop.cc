@@ -3,9 +3,13 @@
 // request bytes are serialized once per target and written again and again.
 #include <array>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "agent/request_template.h"
 #include "agent/response_parser.h"
 #include "agent/thread_loop.h"
 
@@ -32,6 +36,9 @@ struct Http1Conn : Connection {
   bool answered_while_writing = false;  // https: the response beat the write's completion
   TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
   std::array<char, kReceiveBufferSize> buffer;
+  // A templated request rendered for this connection (its capacity is kept:
+  // reserved once for the longest request, agent/request_template.h).
+  std::string out;
 };
 
 bool is_eof(const boost::system::error_code& ec) {
@@ -50,6 +57,9 @@ class Http1Loop final : public ThreadLoop {
       : ThreadLoop(plan, std::move(targets), share, collector, 1) {
     for (const Target* t : targets_) add_connection(t);
     idle_.reserve(max_connections_);
+    if (plan.templates) {
+      render_.emplace(*plan.templates, share.index, plan.threads, share.seed ^ 0x5DEECE66DULL);
+    }
   }
 
  private:
@@ -64,6 +74,10 @@ class Http1Loop final : public ThreadLoop {
   // Several addresses: an idle connection to the request's turn, else one is
   // opened there (the request waits for it), else, at the bound, any idle one.
   bool dispatch(TimePoint intended, TimePoint now) override {
+    if (exhausted_) {
+      note_exhausted(now);  // the due request is not sent
+      return true;
+    }
     Http1Conn* c = nullptr;
     if (const tcp::endpoint* want = next_turn()) {
       c = pop_idle_at(*want);
@@ -161,21 +175,44 @@ class Http1Loop final : public ThreadLoop {
 
   // ---- the request path ----
 
+  // A data set in mode unique has no row left for the request: counted, and
+  // this thread sends nothing more (docs/workload.md, "Data sets").
+  void note_exhausted(TimePoint now) {
+    exhausted_ = true;
+    if (now < plan_.start || now >= plan_.end) return;
+    roll_intervals(now);
+    ++stats_.data_exhausted;
+  }
+
   void send(Http1Conn* c, TimePoint intended, TimePoint now) {
+    if (exhausted_) {
+      note_exhausted(now);
+      unsent(c);
+      return;
+    }
     const RequestTable::Entry& request = c->target->requests.pick(rng_);
+    std::string_view bytes = request.bytes;
+    if (request.render) {
+      if (!request.render->render(*render_, c->out)) {
+        note_exhausted(now);
+        unsent(c);
+        return;
+      }
+      bytes = c->out;
+    }
     c->parser.expect_head(request.head);
     c->busy = true;
     c->since = now;
     c->origin = note_send(*c, intended, now);
     if (c->tls) {
       // SSL records are written by the stream's own state machine: always async.
-      write_rest(c, request, 0);
+      write_rest(c, bytes, 0);
       return;
     }
     // Requests are small: one non-blocking write nearly always takes all of it,
     // which saves a completion handler per request.
     boost::system::error_code ec;
-    size_t n = c->socket.write_some(asio::buffer(request.bytes), ec);
+    size_t n = c->socket.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       ec = {};
       n = 0;
@@ -186,15 +223,25 @@ class Http1Loop final : public ThreadLoop {
       return;
     }
     stats_.bytes_sent += n;
-    if (n < request.bytes.size()) write_rest(c, request, n);
+    if (n < bytes.size()) write_rest(c, bytes, n);
   }
 
-  void write_rest(Http1Conn* c, const RequestTable::Entry& request, size_t from) {
+  // Nothing was sent on `c`: open loop keeps it idle for the next due request;
+  // closed loop leaves it idle (this thread has stopped sending).
+  void unsent(Http1Conn* c) {
+    c->busy = false;
+    if (plan_.mode == LoadMode::kOpen && !c->in_idle_list) {
+      c->in_idle_list = true;
+      idle_.push_back(c);
+    }
+  }
+
+  // `bytes` stay valid until the write ends: the table's or the connection's own.
+  void write_rest(Http1Conn* c, std::string_view bytes, size_t from) {
     c->writing = true;
     const uint32_t gen = c->generation;
     c->with_stream([&](auto& stream) {
-      asio::async_write(stream,
-                        asio::buffer(request.bytes.data() + from, request.bytes.size() - from),
+      asio::async_write(stream, asio::buffer(bytes.data() + from, bytes.size() - from),
                         [this, c, gen](boost::system::error_code ec, size_t written) {
                           if (gen != c->generation) return;
                           c->writing = false;
@@ -284,7 +331,9 @@ class Http1Loop final : public ThreadLoop {
     record_response(status, c->origin, now, backend);
   }
 
-  std::vector<Http1Conn*> idle_;  // open loop: most recently used last
+  std::vector<Http1Conn*> idle_;       // open loop: most recently used last
+  std::optional<RenderState> render_;  // with templates: this thread's state
+  bool exhausted_ = false;             // a unique data set ran out: nothing more is sent
 };
 
 }  // namespace

@@ -128,6 +128,11 @@ void PhaseRunner::assign(const v1::Assignment& a) {
       spdlog::warn("phase {}: {} requests skipped (due before the phase could start)", phase,
                    totals.skipped);
     }
+    if (totals.data_exhausted > 0) {
+      spdlog::warn(
+          "phase {}: {} requests not sent: a data set in mode unique has no row left for them",
+          phase, totals.data_exhausted);
+    }
     outbox_.push(PhaseEnd{run_id, phase, intervals_.load(), std::move(totals), {}});
     std::lock_guard lock(mu_);
     engine_.reset();

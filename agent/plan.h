@@ -21,6 +21,7 @@
 namespace horde {
 
 class TokenBucket;
+struct TemplateData;
 
 // A target: where its connections go (every address of its host name, kept
 // current by the engine's AddressRefresher) and its requests serialized for it.
@@ -57,6 +58,9 @@ struct Plan {
   uint32_t max_requests = 0;
   std::chrono::steady_clock::duration max_age{};
   bool keep_alive = true;
+  // The data sets, {{agent}} and {{seq}} numbering the targets' templates
+  // render from (agent/request_template.h); null for gRPC.
+  std::shared_ptr<TemplateData> templates;
   // backend.header in lower case: the response header naming the backend;
   // empty: the backend is the connected address.
   std::string backend_header;

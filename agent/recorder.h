@@ -30,6 +30,7 @@ struct ThreadRecorder {
   uint64_t skipped = 0;
   uint64_t connections_peak = 0;  // the most open at once in this interval
   uint64_t reconnects = 0;
+  uint64_t data_exhausted = 0;
   Histogram latency;
 
   Counters to_counters() const {
@@ -52,6 +53,7 @@ struct ThreadRecorder {
     c.skipped = skipped;
     c.connections_peak = connections_peak;
     c.reconnects = reconnects;
+    c.data_exhausted = data_exhausted;
     return c;
   }
   void reset() {

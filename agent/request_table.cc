@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <utility>
 
+#include "agent/request_template.h"
+#include "common/template.h"
+
 namespace horde {
 
 namespace {
@@ -16,10 +19,6 @@ bool has_header(const RequestSpec& spec, const char* name) {
     if (strcasecmp(key.c_str(), name) == 0) return true;
   }
   return false;
-}
-
-bool method_has_body(const std::string& method) {
-  return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
 std::string authority(const Url& target) {
@@ -41,7 +40,34 @@ bool is_connection_header(const std::string& lower, const std::string& value) {
          (lower == "te" && strcasecmp(value.c_str(), "trailers") != 0);
 }
 
+// The field with its literal templates unescaped; false when it has a slot.
+bool unescaped(std::string& field) {
+  if (!has_template(field)) return true;
+  auto t = parse_template(field);
+  if (!t || !t->is_static()) return false;
+  field = std::string(t->literal());
+  return true;
+}
+
 }  // namespace
+
+bool request_has_body(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+std::string host_header_value(const Url& target) {
+  std::string out;
+  const bool ipv6 = target.host.find(':') != std::string::npos;
+  if (ipv6) out += '[';
+  out += target.host;
+  if (ipv6) out += ']';
+  const uint16_t default_port = target.scheme == "https" ? 443 : 80;
+  if (target.port != 0 && target.port != default_port) {
+    out += ':';
+    out += std::to_string(target.port);
+  }
+  return out;
+}
 
 H2Request build_h2_request(const Url& target, const RequestSpec& spec) {
   std::vector<std::pair<std::string, std::string>> fields;
@@ -62,7 +88,8 @@ H2Request build_h2_request(const Url& target, const RequestSpec& spec) {
     if (lower == "host" || is_connection_header(lower, value)) continue;
     fields.emplace_back(std::move(lower), value);
   }
-  if ((!spec.body.empty() || method_has_body(spec.method)) && !has_header(spec, "Content-Length")) {
+  if ((!spec.body.empty() || request_has_body(spec.method)) &&
+      !has_header(spec, "Content-Length")) {
     fields.emplace_back("content-length", std::to_string(spec.body.size()));
   }
   // One buffer for every name, value and the body; the views are taken after
@@ -101,15 +128,7 @@ std::string serialize_request(const Url& target, const RequestSpec& spec) {
   out += " HTTP/1.1\r\n";
   if (!has_header(spec, "Host")) {
     out += "Host: ";
-    const bool ipv6 = target.host.find(':') != std::string::npos;
-    if (ipv6) out += '[';
-    out += target.host;
-    if (ipv6) out += ']';
-    const uint16_t default_port = target.scheme == "https" ? 443 : 80;
-    if (target.port != 0 && target.port != default_port) {
-      out += ':';
-      out += std::to_string(target.port);
-    }
+    out += host_header_value(target);
     out += "\r\n";
   }
   for (const auto& [key, value] : spec.headers) {
@@ -118,7 +137,8 @@ std::string serialize_request(const Url& target, const RequestSpec& spec) {
     out += value;
     out += "\r\n";
   }
-  if ((!spec.body.empty() || method_has_body(spec.method)) && !has_header(spec, "Content-Length")) {
+  if ((!spec.body.empty() || request_has_body(spec.method)) &&
+      !has_header(spec, "Content-Length")) {
     out += "Content-Length: ";
     out += std::to_string(spec.body.size());
     out += "\r\n";
@@ -128,15 +148,27 @@ std::string serialize_request(const Url& target, const RequestSpec& spec) {
   return out;
 }
 
-RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& requests) {
+RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& requests,
+                           const TemplateData* templates, bool http1) {
   if (requests.empty()) throw std::invalid_argument("RequestTable: no requests");
   bool all_zero = true;
   for (const auto& r : requests) all_zero = all_zero && r.weight == 0;
-  for (const auto& r : requests) {
+  for (const auto& given : requests) {
     Entry entry;
-    entry.bytes = serialize_request(target, r);
+    RequestSpec r = given;
+    bool fixed = true;
+    if (templates != nullptr) {
+      fixed = unescaped(r.path) && fixed;
+      for (auto& h : r.headers) fixed = unescaped(h.second) && fixed;
+      fixed = unescaped(r.body) && fixed;
+    }
     entry.head = r.method == "HEAD";
-    entry.h2 = build_h2_request(target, r);
+    if (!fixed && http1) {
+      entry.render = std::make_shared<const RequestTemplate>(target, given, *templates);
+    } else {
+      entry.bytes = serialize_request(target, r);
+      entry.h2 = build_h2_request(target, r);
+    }
     entries_.push_back(std::move(entry));
     total_weight_ += all_zero ? 1 : r.weight;
     cumulative_.push_back(total_weight_);

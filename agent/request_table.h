@@ -16,6 +16,15 @@
 
 namespace horde {
 
+class RequestTemplate;
+struct TemplateData;
+
+// The Host header's value for `target`: host (in [] for IPv6), and :port
+// unless it is the scheme's default.
+std::string host_header_value(const Url& target);
+// POST, PUT and PATCH carry a body (Content-Length: 0 when it is empty).
+bool request_has_body(const std::string& method);
+
 // `METHOD path HTTP/1.1`, Host, the spec's headers, Content-Length when there is
 // a body or the method carries one, then the body. An empty spec path means the
 // target URL's own path.
@@ -60,10 +69,17 @@ class RequestTable {
     std::string bytes;
     bool head = false;  // the response to HEAD has no body
     H2Request h2;       // the request for HTTP/2 connections
+    // HTTP/1.1 with templates: rendered per request (agent/request_template.h),
+    // `bytes` is then empty; null for a request that is the same every time.
+    std::shared_ptr<const RequestTemplate> render;
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.
-  RequestTable(const Url& target, const std::vector<RequestSpec>& requests);
+  // With `templates` (not gRPC), a field whose templates are all literal
+  // ({{"{{"}}) is sent unescaped, and HTTP/1.1 requests with slots are compiled
+  // against it (`http1`); it must outlive the table.
+  RequestTable(const Url& target, const std::vector<RequestSpec>& requests,
+               const TemplateData* templates = nullptr, bool http1 = true);
 
   const Entry& pick(FastRandom& rng) const noexcept {
     if (entries_.size() == 1) return entries_[0];

@@ -180,7 +180,8 @@ int run_agent(const AgentOptions& options, const std::atomic<bool>* stop) {
   const unsigned threads =
       o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(4 << 20);
+  // An assignment carries the agent's data rows (at most kMaxDataBytes in a run).
+  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxDataBytes + (16u << 20)));
   if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
   // One bucket for the agent's life: no phase, reconnect or thread refills it.
   std::unique_ptr<TokenBucket> rate_limit;

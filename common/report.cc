@@ -52,12 +52,14 @@ bool Counters::can_add(const Counters& o) const {
          fits(bytes_sent, o.bytes_sent) && fits(bytes_received, o.bytes_received) &&
          fits(late, o.late) && fits(connections_opened, o.connections_opened) &&
          fits(max_connections_hit, o.max_connections_hit) && fits(skipped, o.skipped) &&
-         fits(connections_peak, o.connections_peak) && fits(reconnects, o.reconnects);
+         fits(connections_peak, o.connections_peak) && fits(reconnects, o.reconnects) &&
+         fits(data_exhausted, o.data_exhausted);
 }
 
 uint64_t Counters::max_count() const {
-  uint64_t m = std::max({requests, errors, bytes_sent, bytes_received, late, connections_opened,
-                         max_connections_hit, skipped, connections_peak, reconnects});
+  uint64_t m =
+      std::max({requests, errors, bytes_sent, bytes_received, late, connections_opened,
+                max_connections_hit, skipped, connections_peak, reconnects, data_exhausted});
   for (uint64_t n : errors_by_class) m = std::max(m, n);
   for (const auto& [code, n] : status_codes) m = std::max(m, n);
   for (const auto& [code, n] : grpc_status) m = std::max(m, n);
@@ -80,6 +82,7 @@ void Counters::add(const Counters& o) {
   skipped += o.skipped;
   connections_peak = std::max(connections_peak, o.connections_peak);
   reconnects += o.reconnects;
+  data_exhausted += o.data_exhausted;
 }
 
 void Counters::add_concurrent(const Counters& o) {

@@ -60,6 +60,8 @@ struct Counters {
   uint64_t connections_peak = 0;
   // Connections opened again after one closed (by either side) or failed to connect.
   uint64_t reconnects = 0;
+  // Requests not sent because a data set in mode unique had no row left.
+  uint64_t data_exhausted = 0;
 
   // Adds counters of another span of time: counts add up, peaks take the larger.
   void add(const Counters& o);

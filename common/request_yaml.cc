@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/template.h"
 #include "common/text.h"
 #include "common/workload_yaml.h"
 #include "common/yaml_reader.h"
@@ -120,7 +121,8 @@ bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w) {
         if (!spec.path.empty() && spec.path.front() != '/') {
           return r.fail(p, "got " + quote(spec.path) + "; expected " + expected);
         }
-        if (has_space_or_control(spec.path)) {
+        // A template's literal text is checked with its slots (check_templates).
+        if (!has_template(spec.path) && has_space_or_control(spec.path)) {
           return r.fail(p, "got " + quote(spec.path) +
                                " with spaces or control characters; expected a percent-encoded "
                                "path like /search?q=a%20b");

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common/load_validate.h"
+#include "common/template.h"
 #include "common/text.h"
 
 namespace horde {
@@ -92,6 +93,7 @@ void to_wire(const Counters& c, v1::Counters* out) {
   out->set_skipped(c.skipped);
   out->set_connections_peak(c.connections_peak);
   out->set_reconnects(c.reconnects);
+  out->set_data_exhausted(c.data_exhausted);
 }
 
 Result<Counters> from_wire(const v1::Counters& in) {
@@ -152,6 +154,7 @@ Result<Counters> from_wire(const v1::Counters& in) {
   c.skipped = in.skipped();
   c.connections_peak = in.connections_peak();
   c.reconnects = in.reconnects();
+  c.data_exhausted = in.data_exhausted();
   return c;
 }
 
@@ -266,6 +269,99 @@ constexpr int kMaxSliceStages = 1000;
 constexpr size_t kMaxCaPemBytes = 1 << 20;
 }  // namespace
 
+namespace {
+
+// The slice's data sets and templates: sizes bounded, the cell offsets in
+// order and within the cells, every template parsed and bound to the sets
+// (HTTP/1.1 only), so the agent compiles nothing that can fail.
+Result<bool> data_from_wire(const v1::WorkloadSlice& in, WorkloadSlice* s) {
+  if (in.data_size() > static_cast<int>(kMaxDataSets)) {
+    return Error{fmt::format("slice: data: at most {} data sets", kMaxDataSets)};
+  }
+  size_t total = 0;
+  for (const auto& d : in.data()) {
+    DataSet set;
+    set.name = d.name();
+    if (set.name.empty() || set.name.size() > kMaxNameLength) {
+      return Error{"slice: data: a data set needs a name of 1 to 256 bytes"};
+    }
+    if (!data_mode_from_name(d.mode(), &set.mode)) {
+      return Error{"slice: data: mode must be cycle, random or unique"};
+    }
+    if (d.columns_size() == 0 || d.columns_size() > static_cast<int>(kMaxDataColumns)) {
+      return Error{fmt::format("slice: data: 1 to {} columns", kMaxDataColumns)};
+    }
+    for (const auto& c : d.columns()) {
+      if (c.empty() || c.size() > kMaxNameLength) {
+        return Error{"slice: data: column names of 1 to 256 bytes"};
+      }
+      set.columns.push_back(c);
+    }
+    total += d.cells().size();
+    if (total > kMaxDataBytes) {
+      return Error{fmt::format("slice: data: over {} MiB", kMaxDataBytes >> 20)};
+    }
+    if (d.ends_size() % d.columns_size() != 0) {
+      return Error{"slice: data: the cell count is not a multiple of the columns"};
+    }
+    uint32_t last = 0;
+    for (uint32_t e : d.ends()) {
+      if (e < last || e > d.cells().size()) return Error{"slice: data: cell offsets out of order"};
+      last = e;
+    }
+    if (!d.ends().empty() && last != d.cells().size()) {
+      return Error{"slice: data: the cells do not end where the last offset says"};
+    }
+    set.cells = d.cells();
+    set.ends.assign(d.ends().begin(), d.ends().end());
+    set.first_missing.assign(set.columns.size(), 0);
+    if (set.rows() == 0 && set.mode != DataMode::kUnique) {
+      return Error{"slice: data: a data set in mode cycle or random needs a row"};
+    }
+    s->data.push_back(std::move(set));
+  }
+  if (in.agent_name().size() > kMaxNameLength) return Error{"slice: agent_name too long"};
+  s->seq_first = in.seq_first();
+  s->seq_stride = std::max<uint64_t>(1, in.seq_stride());
+  s->agent_name = in.agent_name();
+  std::vector<DataColumns> columns;
+  for (const DataSet& d : s->data) columns.push_back({d.name, d.columns});
+  auto check = [&](const std::string& field, FieldKind kind) -> Result<bool> {
+    if (!has_template(field)) return true;
+    auto t = parse_template(field);
+    if (!t) return Error{"slice: request template: " + t.error().message};
+    if (!fits_field(t->text, kind)) {
+      return Error{"slice: request template: spaces or control characters outside {{ }}"};
+    }
+    if (t->is_static()) return true;
+    if (s->protocol != Protocol::kHttp1) {
+      return Error{"slice: templates are HTTP/1.1 only for now"};
+    }
+    if (auto ok = bind_template(*t, columns); !ok) {
+      return Error{"slice: request template: " + ok.error().message};
+    }
+    for (const TemplatePiece& p : t->pieces) {
+      if (p.fn != TemplateFn::kData) continue;
+      const DataSet& d = s->data[p.set_index];
+      if (first_unfit_row(d, p.column_index, kind) < d.rows()) {
+        return Error{"slice: data: a value does not fit the field it is used in"};
+      }
+    }
+    return true;
+  };
+  if (s->protocol == Protocol::kGrpc) return true;  // a binary body: no templates
+  for (const RequestSpec& r : s->requests) {
+    if (auto ok = check(r.path, FieldKind::kPath); !ok) return ok;
+    for (const auto& h : r.headers) {
+      if (auto ok = check(h.second, FieldKind::kHeader); !ok) return ok;
+    }
+    if (auto ok = check(r.body, FieldKind::kBody); !ok) return ok;
+  }
+  return true;
+}
+
+}  // namespace
+
 void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
   out->Clear();
   for (const auto& t : s.targets) out->add_targets(t.text);
@@ -311,6 +407,17 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
   out->set_dns_refresh_ms(static_cast<uint64_t>(s.spread.dns_refresh.count()));
   out->set_backend_header(s.spread.backend_header);
   out->set_first_connection(s.first_connection);
+  for (const DataSet& d : s.data) {
+    auto* o = out->add_data();
+    o->set_name(d.name);
+    o->set_mode(data_mode_name(d.mode));
+    for (const auto& c : d.columns) o->add_columns(c);
+    o->set_cells(d.cells);
+    for (uint32_t e : d.ends) o->add_ends(e);
+  }
+  out->set_seq_first(s.seq_first);
+  out->set_seq_stride(s.seq_stride);
+  out->set_agent_name(s.agent_name);
 }
 
 Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
@@ -338,7 +445,7 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
       return Error{"slice: request method invalid (expected 1 to 16 letters A-Z)"};
     }
     if (!r.path.empty() && r.path[0] != '/') return Error{"slice: request path must start with /"};
-    if (std::any_of(r.path.begin(), r.path.end(), [](char c) {
+    if (!has_template(r.path) && std::any_of(r.path.begin(), r.path.end(), [](char c) {
           const auto u = static_cast<unsigned char>(c);
           return u <= 0x20 || u == 0x7f;
         })) {
@@ -422,6 +529,7 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
   s.spread.dns_refresh = Millis(static_cast<int64_t>(in.dns_refresh_ms()));
   s.spread.backend_header = in.backend_header();
   s.first_connection = in.first_connection();
+  if (auto ok = data_from_wire(in, &s); !ok) return ok.error();
   return s;
 }
 

@@ -183,6 +183,7 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   }
   if (auto ok = make_grpc_request(w, src); !ok) return ok.error();
   if (w.requests.empty()) w.requests.push_back(RequestSpec{});
+  if (auto ok = check_templates(w, src); !ok) return ok.error();
   const LoadCheck how{.rate_searched = w.capacity.has_value()};
   if (auto ok = check_load(w.load, src, how); !ok) return ok.error();
   if (auto ok = check_sweep(w, src); !ok) return ok.error();
@@ -342,6 +343,13 @@ nlohmann::json to_json(const Workload& w) {
     out["backend"] = {{"header", w.spread.backend_header}};
   }
   out["spread_warning"] = w.spread.spread_warning;
+  if (!w.data.empty()) {
+    json data = json::object();
+    for (const DataSet& d : w.data) {
+      data[d.name] = {{"file", d.file}, {"mode", data_mode_name(d.mode)}};
+    }
+    out["data"] = std::move(data);
+  }
   return out;
 }
 }  // namespace horde

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/data_set.h"
 #include "common/duration.h"
 #include "common/observe.h"
 #include "common/result.h"
@@ -192,6 +193,9 @@ struct Workload {
   std::optional<BaselineSpec> baseline;    // `baseline:`
   SpreadSpec spread;                       // `resolve`, `dns_refresh`, `backend`, `spread_warning`
   std::vector<ObserveSource> observe;      // `observe:` (common/observe.h)
+  // `data:` (common/data_set.h), read from their files at load; templates in
+  // `requests` refer to them by name (common/template.h).
+  std::vector<DataSet> data;
   bool operator==(const Workload&) const = default;
 };
 
@@ -231,6 +235,13 @@ struct WorkloadSlice {
   // the agents before it): connection j of the agent starts at address
   // (first_connection + j) mod n, so all agents together cover every address evenly.
   uint32_t first_connection = 0;
+  // Templates (controller/data_plan.h): this agent's rows of each data set
+  // (all of them in mode random), and its {{seq}} numbers: seq_first,
+  // seq_first + seq_stride, ... (its threads interleave them further).
+  std::vector<DataSet> data;
+  uint64_t seq_first = 0;
+  uint64_t seq_stride = 1;
+  std::string agent_name;  // {{agent}}
   bool operator==(const WorkloadSlice&) const = default;
 };
 

@@ -41,7 +41,8 @@ const std::initializer_list<const char*> kTopKeys = {"name",
                                                      "dns_refresh",
                                                      "backend",
                                                      "spread_warning",
-                                                     "observe"};
+                                                     "observe",
+                                                     "data"};
 const std::initializer_list<const char*> kTlsKeys = {"insecure_skip_verify", "ca_file",
                                                      "server_name"};
 constexpr size_t kMaxCaFileBytes = 1 << 20;
@@ -248,6 +249,8 @@ bool read_root(YamlReader& r, const YAML::Node& root, Workload* w) {
       if (!read_baseline_yaml(r, v, &*w->baseline)) return false;
     } else if (key == "observe") {
       if (!read_observe_yaml(r, v, &w->observe)) return false;
+    } else if (key == "data") {
+      if (!read_data_yaml(r, v, &w->data)) return false;
     } else if (key == "rebalance") {
       if (!r.read_bool(v, "rebalance", &w->faults.rebalance)) return false;
     } else if (key == "resolve" || key == "dns_refresh" || key == "backend" ||

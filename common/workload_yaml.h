@@ -36,6 +36,12 @@ bool read_baseline_yaml(YamlReader& r, const YAML::Node& n, BaselineSpec* b);
 bool read_spread_key(YamlReader& r, const std::string& key, const YAML::Node& v, SpreadSpec* s);
 // `observe:` (observe_yaml.cc): a list of sources, each checked whole.
 bool read_observe_yaml(YamlReader& r, const YAML::Node& n, std::vector<ObserveSource>* out);
+// `data:` (data_yaml.cc): each set read from its file (relative to the
+// workload file) and bounded (kMaxDataBytes over all of them).
+bool read_data_yaml(YamlReader& r, const YAML::Node& n, std::vector<DataSet>* out);
+// Every template in `requests` parsed and bound to w.data, the values of the
+// columns it uses fit where they go, HTTP/1.1 only (finalize_workload).
+Result<bool> check_templates(const Workload& w, const std::string& src);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);
 

@@ -18,6 +18,7 @@
 #include "controller/backend_results.h"
 #include "controller/compare.h"
 #include "controller/cpu_evidence.h"
+#include "controller/data_plan.h"
 #include "controller/merge.h"
 #include "controller/metrics.h"
 #include "controller/observed.h"
@@ -139,6 +140,10 @@ bool Controller::start_phase(uint32_t index, const PhaseSpec& spec) {
   if (!slices) {
     abort(slices.error().message);
     return false;
+  }
+  plan_data(w.data, cores, index, &*slices);
+  for (size_t i = 0; i < members.size(); ++i) {
+    (*slices)[i].agent_name = registry_.at(members[i]).name;
   }
 
   const uint32_t intervals = interval_count(w.load);

@@ -236,6 +236,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
       {"connections_peak", p.counters.connections_peak},
       {"reconnects", p.counters.reconnects},
       {"skipped", p.counters.skipped},
+      {"data_exhausted", p.counters.data_exhausted},
       {"max_schedule_lag_ms", ms(p.counters.max_schedule_lag_us)},
       {"agent_cpu_seconds", r3(p.counters.cpu_seconds)},
       {"discarded_reports", p.discarded_reports},

@@ -42,6 +42,8 @@ class Nginx {
       n += line.find("\"GET /load") != std::string::npos;
     return n;
   }
+  // The second access log: one line per request, "URI X-Agent-header".
+  std::string uri_log() const { return read_file(dir_ / "uri.log"); }
 
  private:
   std::string fmt_config() const {
@@ -51,7 +53,8 @@ class Nginx {
     return "worker_processes 1;\ndaemon off;\npid " + d + "/nginx.pid;\nerror_log " + d +
            "/error.log;\nevents { worker_connections 1024; }\nhttp {\n" + format + "  access_log " +
            d + "/access.log" + (log_format_.empty() ? "" : " lines") +
-           ";\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
+           ";\n  log_format uri '$request_uri $http_x_agent';\n  access_log " + d +
+           "/uri.log uri;\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
            ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
            d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
            std::to_string(port_) + ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";

@@ -1,0 +1,89 @@
+// A templated HTTP/1.1 request, compiled once per target when the phase starts
+// and rendered per request into the connection's reused buffer: literal runs
+// are copied, slots ({{uuid}}, {{seq}}, {{random A B}}, {{now_ms}}, {{agent}},
+// {{DATA.COLUMN}}) written in place, Content-Length from the rendered body.
+// The buffers are reserved for the longest request the template can make the
+// first time they are used, so a request allocates nothing after that, and
+// nothing is locked: a thread's RenderState is its own; the only shared state
+// is one atomic counter per data set in mode unique.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/request_table.h"
+#include "common/template.h"
+#include "common/workload.h"
+
+namespace horde {
+
+// What every template of an agent renders from, shared by its threads for a
+// phase: the slice's data sets, {{agent}}, {{seq}}'s numbering, and for each
+// data set in mode unique the next row to hand out.
+struct TemplateData {
+  explicit TemplateData(const WorkloadSlice& slice);
+  std::vector<DataSet> sets;
+  std::string agent;  // the agent's name, bytes a request line cannot take replaced by '_'
+  uint64_t seq_first = 0;
+  uint64_t seq_stride = 1;
+  std::unique_ptr<std::atomic<uint64_t>[]> unique_next;  // one per set
+  std::vector<DataColumns> columns() const;
+};
+
+// One engine thread's state for rendering: its random numbers, its next
+// {{seq}}, its place in each cycle data set, and the rows chosen for the
+// request being rendered.
+class RenderState {
+ public:
+  // Thread `thread` of `threads`: its {{seq}} numbers are seq_first +
+  // seq_stride * (thread + k * threads), its rows of a cycle set thread,
+  // thread + threads, ... (mod the rows).
+  RenderState(const TemplateData& data, unsigned thread, unsigned threads, uint64_t seed);
+
+ private:
+  friend class RequestTemplate;
+  FastRandom rng_;
+  uint64_t seq_next_;
+  uint64_t seq_step_;
+  uint64_t cycle_step_;
+  std::vector<uint64_t> cycle_next_;  // per set
+  std::vector<uint64_t> row_;         // per set: the row of the request being rendered
+  std::string body_;                  // the rendered body, before the head that gives its length
+};
+
+class RequestTemplate {
+ public:
+  // `spec` has at least one non-static template; `data` outlives this.
+  RequestTemplate(const Url& target, const RequestSpec& spec, const TemplateData& data);
+
+  // The whole request into `out` (cleared; its capacity is kept and reserved
+  // once for max_size()). False, with nothing rendered, when a data set in
+  // mode unique it uses has no row left.
+  bool render(RenderState& state, std::string& out) const;
+  // The longest request this template renders.
+  size_t max_size() const { return max_head_ + max_body_ + kLengthLine; }
+  bool head() const { return head_request_; }
+
+ private:
+  static constexpr size_t kLengthLine = 40;  // "Content-Length: " + 20 digits + CRLF CRLF
+  void append(const Template& t, RenderState& s, std::string& out, uint64_t seq,
+              int64_t now_ms) const;
+  size_t widest(const Template& t) const;
+
+  const TemplateData* data_;
+  Template head_;  // request line and headers, without Content-Length and the blank line
+  Template body_;
+  bool body_static_ = true;
+  bool content_length_ = false;
+  bool head_request_ = false;
+  bool uses_seq_ = false;
+  bool uses_now_ = false;
+  std::vector<uint16_t> sets_;  // the data sets it uses: one row each per request
+  size_t max_head_ = 0;
+  size_t max_body_ = 0;
+};
+
+}  // namespace horde

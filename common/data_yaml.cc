@@ -1,0 +1,237 @@
+// `data:` - the data sets, read from their files here at the edge (relative to
+// the workload file), and the check of every request template against them
+// (check_templates, from finalize_workload once the protocol is known).
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+
+#include "common/template.h"
+#include "common/text.h"
+#include "common/workload_yaml.h"
+#include "common/yaml_reader.h"
+
+namespace horde {
+
+namespace {
+
+using text::has_space_or_control;
+using text::quote;
+
+const std::initializer_list<const char*> kDataKeys = {"file", "mode"};
+
+bool is_name(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// The file's bytes, at most kMaxDataBytes + 1 of them (the reader refuses more).
+Result<std::string> slurp(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Error{"cannot read " + quote(path) + ": " + std::strerror(errno)};
+  std::string out;
+  char buf[65536];
+  size_t got = 0;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0 && out.size() <= kMaxDataBytes) {
+    out.append(buf, got);
+  }
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return Error{"cannot read " + quote(path)};
+  return out;
+}
+
+bool read_one(YamlReader& r, const std::string& name, const YAML::Node& n, const std::string& p,
+              DataSet* d) {
+  const std::string expected = "a map like {file: users.csv, mode: cycle}";
+  if (!n.IsMap()) return r.fail(p, "got " + yaml_describe(n) + "; expected " + expected);
+  if (!r.check_keys(n, p, kDataKeys)) return false;
+  if (!n["file"]) {
+    return r.fail(p + ".file", "missing; expected the path of a .csv or .jsonl file");
+  }
+  std::string file;
+  DataMode mode = DataMode::kCycle;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (key == "file") {
+      if (!r.read_string(kv.second, p + ".file", &file)) return false;
+    } else if (key == "mode") {
+      std::string m;
+      if (!r.read_scalar(kv.second, p + ".mode", "cycle, random or unique", &m)) return false;
+      if (!data_mode_from_name(text::lower(text::trim(m)), &mode)) {
+        return r.fail(p + ".mode", "got " + quote(m) + "; expected cycle, random or unique");
+      }
+    }
+  }
+  const bool csv = file.ends_with(".csv");
+  if (!csv && !file.ends_with(".jsonl")) {
+    return r.fail(p + ".file", "got " + quote(file) +
+                                   "; expected a .csv file (with a header row) or a .jsonl file "
+                                   "(one JSON object a line)");
+  }
+  std::filesystem::path path(file);
+  if (path.is_relative()) {
+    const size_t slash = r.source().find_last_of('/');
+    if (slash != std::string::npos) path = r.source().substr(0, slash + 1) + file;
+  }
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  if (!ec) path = absolute.lexically_normal();
+  auto bytes = slurp(path.string());
+  if (!bytes) return r.fail(p + ".file", bytes.error().message);
+  const std::string what = quote(path.string());
+  auto set = csv ? read_csv(*bytes, what) : read_jsonl(*bytes, what);
+  if (!set) return r.fail(p + ".file", set.error().message);
+  *d = std::move(*set);
+  d->name = name;
+  d->file = path.string();
+  d->mode = mode;
+  return true;
+}
+
+}  // namespace
+
+bool read_data_yaml(YamlReader& r, const YAML::Node& n, std::vector<DataSet>* out) {
+  if (!n.IsMap()) {
+    return r.fail("data", "got " + yaml_describe(n) +
+                              "; expected a map of data set names to {file: F, mode: M}, like "
+                              "{users: {file: users.csv}}");
+  }
+  if (n.size() > kMaxDataSets) {
+    return r.fail("data", "got " + std::to_string(n.size()) + " data sets; expected at most " +
+                              std::to_string(kMaxDataSets));
+  }
+  size_t total = 0;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) {
+      return r.fail("data", "got " + yaml_describe(kv.first) + " as a name; expected a string");
+    }
+    const std::string name = kv.first.Scalar();
+    const std::string p = yaml_child("data", name);
+    if (!is_name(name)) {
+      return r.fail(p, "invalid data set name " + quote(name) +
+                           "; expected 1 to 64 letters, digits, _ or - (it is used as "
+                           "{{NAME.COLUMN}})");
+    }
+    for (const DataSet& d : *out) {
+      if (d.name == name) return r.fail(p, "given twice; name each data set once");
+    }
+    DataSet d;
+    if (!read_one(r, name, kv.second, p, &d)) return false;
+    total += d.cells.size();
+    if (total > kMaxDataBytes) {
+      return r.fail(p, "the data sets' values add up to more than " +
+                           std::to_string(kMaxDataBytes >> 20) +
+                           " MiB (every agent holds its rows); use smaller files");
+    }
+    out->push_back(std::move(d));
+  }
+  // By name, as summary.json's workload lists them (so it reads back the same).
+  std::sort(out->begin(), out->end(),
+            [](const DataSet& a, const DataSet& b) { return a.name < b.name; });
+  return true;
+}
+
+namespace {
+
+// One field's template: parsed, bound to the data sets, and the values it may
+// take checked against where it goes (a path takes no spaces or control
+// characters, a header value no CR, LF or NUL).
+Result<bool> check_field(const Workload& w, const std::string& src, const std::string& field,
+                         const std::string& value, FieldKind kind,
+                         const std::vector<DataColumns>& columns, std::vector<bool>* used) {
+  if (!has_template(value)) return true;
+  auto t = parse_template(value);
+  if (!t) return Error{src + ": " + field + ": " + t.error().message};
+  if (!fits_field(t->text, kind)) {
+    return Error{src + ": " + field + ": got " + quote(value) +
+                 (kind == FieldKind::kPath
+                      ? " with spaces or control characters outside {{ }}; expected a "
+                        "percent-encoded path like /search?q=a%20b"
+                      : " with CR, LF or NUL; expected a single-line value")};
+  }
+  if (t->is_static()) return true;
+  if (w.protocol != Protocol::kHttp1) {
+    return Error{src + ": " + field + ": templates are HTTP/1.1 only for now (the target speaks " +
+                 protocol_name(w.protocol) + "); use an http:// or https:// target, or write a " +
+                 "literal {{ as {{\"{{\"}}"};
+  }
+  if (auto ok = bind_template(*t, columns); !ok) {
+    return Error{src + ": " + field + ": " + ok.error().message};
+  }
+  for (const TemplatePiece& piece : t->pieces) {
+    if (piece.fn != TemplateFn::kData) continue;
+    const DataSet& d = w.data[piece.set_index];
+    (*used)[piece.set_index] = true;
+    const std::string slot = quote("{{" + piece.set + "." + piece.column + "}}");
+    if (const size_t line = d.first_missing[piece.column_index]; line != 0) {
+      return Error{src + ": " + field + ": " + slot + ": line " + std::to_string(line) + " of " +
+                   quote(d.file) + " has no " + quote(piece.column) +
+                   "; every row must have every column a template uses"};
+    }
+    if (const size_t row = first_unfit_row(d, piece.column_index, kind); row < d.rows()) {
+      return Error{src + ": " + field + ": " + slot + ": row " + std::to_string(row + 1) + " of " +
+                   quote(d.file) + " has " + quote(std::string(d.cell(row, piece.column_index))) +
+                   (kind == FieldKind::kPath
+                        ? ", with spaces or control characters; a path needs them "
+                          "percent-encoded (a%20b)"
+                        : ", with CR, LF or NUL; a header value is one line")};
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> check_templates(const Workload& w, const std::string& src) {
+  std::vector<DataColumns> columns;
+  for (const DataSet& d : w.data) columns.push_back({d.name, d.columns});
+  std::vector<bool> used(w.data.size(), false);
+  if (w.protocol == Protocol::kGrpc) {
+    // The one request is the encoded message (binary): no templates in it.
+    if (!w.data.empty()) {
+      return Error{src +
+                   ": data: templates are HTTP/1.1 only for now; remove data: for a grpc "
+                   "target"};
+    }
+    return true;
+  }
+  for (size_t i = 0; i < w.requests.size(); ++i) {
+    const RequestSpec& r = w.requests[i];
+    const std::string p = yaml_item("requests", i);
+    if (auto ok = check_field(w, src, p + ".path", r.path, FieldKind::kPath, columns, &used); !ok) {
+      return ok;
+    }
+    for (const auto& [name, value] : r.headers) {
+      if (auto ok = check_field(w, src, yaml_child(p + ".headers", name), value, FieldKind::kHeader,
+                                columns, &used);
+          !ok) {
+        return ok;
+      }
+    }
+    if (auto ok = check_field(w, src, p + ".body", r.body, FieldKind::kBody, columns, &used); !ok) {
+      return ok;
+    }
+  }
+  for (size_t i = 0; i < w.data.size(); ++i) {
+    const DataSet& d = w.data[i];
+    if (d.mode == DataMode::kUnique && (!w.sweep.agents.empty() || !w.sweep.rates.empty() ||
+                                        !w.sweep.instances.empty() || w.capacity)) {
+      return Error{src + ": data." + d.name +
+                   ".mode: unique with a sweep or capacity search (several phases) is not "
+                   "supported yet; use mode cycle or random, or run one phase"};
+    }
+    if (!used[i] && w.protocol != Protocol::kHttp1) {
+      return Error{src + ": data: templates are HTTP/1.1 only for now (the target speaks " +
+                   std::string(protocol_name(w.protocol)) + "); remove data:"};
+    }
+  }
+  return true;
+}
+
+}  // namespace horde

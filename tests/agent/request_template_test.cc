@@ -1,0 +1,213 @@
+// Rendering a templated HTTP/1.1 request (agent/request_template.h): the exact
+// bytes, each function's values, and no allocation per request once the
+// buffers are warm (counted by replacing the global operator new while a
+// render runs).
+#include "agent/request_template.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <new>
+#include <regex>
+#include <set>
+
+#include "agent/request_table.h"
+
+namespace horde {
+namespace request_template_test {
+// Allocations made by this thread while `counting` is set.
+thread_local bool counting = false;
+thread_local size_t allocations = 0;
+}  // namespace request_template_test
+}  // namespace horde
+
+// The global allocation functions, counted on the thread that asks. Every
+// form is replaced together so new and delete stay a pair (also under ASan).
+// Not inlined: GCC would otherwise see free() on new's pointer at every call site.
+__attribute__((noinline)) void* operator new(std::size_t n) {
+  if (horde::request_template_test::counting) ++horde::request_template_test::allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+__attribute__((noinline)) void* operator new[](std::size_t n) { return ::operator new(n); }
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace horde {
+namespace request_template_test {
+
+Url target() { return parse_url("http://127.0.0.1:8080/").value(); }
+
+DataSet users() {
+  DataSet d;
+  d.name = "users";
+  d.columns = {"id", "name"};
+  d.first_missing = {0, 0};
+  for (const auto& [id, name] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "ann"}, {"22", "bob"}, {"333", "cyrilla"}}) {
+    d.cells += id;
+    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
+    d.cells += name;
+    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
+  }
+  return d;
+}
+
+WorkloadSlice slice(DataMode mode = DataMode::kCycle) {
+  WorkloadSlice s;
+  s.targets = {target()};
+  s.data = {users()};
+  s.data[0].mode = mode;
+  s.agent_name = "agent 1";
+  s.seq_first = 5;
+  s.seq_stride = 3;
+  return s;
+}
+
+TEST(RequestTemplate, RendersTheExactRequest) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.path = "/users/{{users.id}}?n={{seq}}";
+  spec.headers = {{"X-Agent", "{{agent}}"}, {"Accept", "*/*"}};
+  spec.body = "{\"name\": \"{{users.name}}\", \"id\": {{users.id}}}";
+  RequestTemplate t(target(), spec, data);
+  RenderState st(data, 0, 1, 1);
+  std::string out;
+  ASSERT_TRUE(t.render(st, out));
+  EXPECT_EQ(out,
+            "POST /users/1?n=5 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-Agent: agent_1\r\nAccept: "
+            "*/*\r\nContent-Length: 24\r\n\r\n{\"name\": \"ann\", \"id\": 1}");
+  ASSERT_TRUE(t.render(st, out));
+  EXPECT_EQ(out,
+            "POST /users/22?n=8 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-Agent: agent_1\r\nAccept: "
+            "*/*\r\nContent-Length: 25\r\n\r\n{\"name\": \"bob\", \"id\": 22}");
+  // A static part renders like the table's serialized request.
+  RequestSpec plain;
+  plain.path = "/x/{{seq}}";
+  RequestTemplate p(target(), plain, data);
+  ASSERT_TRUE(p.render(st, out));
+  RequestSpec fixed;
+  fixed.path = "/x/11";
+  EXPECT_EQ(out, serialize_request(target(), fixed));
+}
+
+TEST(RequestTemplate, FunctionsDrawFreshValues) {
+  const WorkloadSlice s = slice(DataMode::kRandom);
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.path = "/{{uuid}}/{{random -3 3}}/{{now_ms}}/{{users.id}}";
+  RequestTemplate t(target(), spec, data);
+  RenderState st(data, 0, 1, 42);
+  const std::regex line(
+      "GET /([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})/(-?[0-9]+)/"
+      "([0-9]+)/([0-9]+) HTTP/1.1");
+  std::set<std::string> uuids;
+  std::set<int> randoms;
+  std::set<std::string> ids;
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::string out;
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(t.render(st, out));
+    std::smatch m;
+    const std::string first_line = out.substr(0, out.find("\r\n"));
+    ASSERT_TRUE(std::regex_match(first_line, m, line)) << out;
+    uuids.insert(m[1]);
+    randoms.insert(std::stoi(m[2]));
+    EXPECT_GE(std::stoll(m[3]), before);
+    ids.insert(m[4]);
+  }
+  EXPECT_EQ(uuids.size(), 500u);
+  EXPECT_EQ(randoms, (std::set<int>{-3, -2, -1, 0, 1, 2, 3}));
+  EXPECT_EQ(ids, (std::set<std::string>{"1", "22", "333"}));
+}
+
+TEST(RequestTemplate, OneRowPerRequestForEveryReference) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.path = "/{{users.id}}/{{users.name}}/{{users.id}}/{{seq}}/{{seq}}";
+  RequestTemplate t(target(), spec, data);
+  RenderState st(data, 1, 2, 1);  // thread 1 of 2: rows 1, then 0 (wraps), seq 8, 14
+  std::string out;
+  ASSERT_TRUE(t.render(st, out));
+  EXPECT_EQ(out.substr(0, out.find(" HTTP")), "GET /22/bob/22/8/8");
+  ASSERT_TRUE(t.render(st, out));
+  EXPECT_EQ(out.substr(0, out.find(" HTTP")), "GET /1/ann/1/14/14");
+}
+
+TEST(RequestTemplate, UniqueRowsRunOut) {
+  const WorkloadSlice s = slice(DataMode::kUnique);
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.path = "/{{users.id}}";
+  RequestTemplate t(target(), spec, data);
+  RenderState a(data, 0, 2, 1);
+  RenderState b(data, 1, 2, 2);
+  std::string out;
+  std::set<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(t.render(i % 2 == 0 ? a : b, out));
+    EXPECT_TRUE(seen.insert(out.substr(0, out.find(" HTTP"))).second);
+  }
+  out = "untouched";
+  EXPECT_FALSE(t.render(a, out));
+  EXPECT_FALSE(t.render(b, out));
+  EXPECT_EQ(out, "untouched");
+}
+
+TEST(RequestTemplate, NoAllocationPerRequestAfterTheFirst) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.path = "/users/{{users.id}}?ref={{random 1 1000000}}";
+  spec.headers = {{"X-Request-Id", "{{uuid}}"}, {"X-Agent", "{{agent}}"}};
+  spec.body = "{\"name\": \"{{users.name}}\", \"n\": {{seq}}, \"t\": {{now_ms}}}";
+  RequestTemplate t(target(), spec, data);
+  RenderState st(data, 0, 1, 9);
+  std::string out;
+  ASSERT_TRUE(t.render(st, out));  // reserves the buffers once
+  EXPECT_GE(out.capacity(), t.max_size());
+  allocations = 0;
+  counting = true;
+  bool all = true;
+  for (int i = 0; i < 10'000; ++i) all = t.render(st, out) && all;
+  counting = false;
+  EXPECT_TRUE(all);
+  EXPECT_EQ(allocations, 0u);
+  // The counter counts: a string that outgrows its buffer allocates.
+  counting = true;
+  std::string grow(1000, 'x');
+  counting = false;
+  EXPECT_GE(allocations, 1u);
+}
+
+TEST(RequestTable, TemplatesCompileOnlyForHttp1AndLiteralsAreUnescaped) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec literal;
+  literal.path = "/a";
+  literal.body = "{{\"{{\"}}x}}";
+  RequestSpec templated;
+  templated.path = "/u/{{users.id}}";
+  RequestTable table(target(), {literal, templated}, &data, true);
+  ASSERT_EQ(table.entries().size(), 2u);
+  EXPECT_EQ(table.entries()[0].render, nullptr);
+  EXPECT_NE(table.entries()[0].bytes.find("\r\n\r\n{{x}}"), std::string::npos)
+      << table.entries()[0].bytes;
+  EXPECT_NE(table.entries()[1].render, nullptr);
+  EXPECT_TRUE(table.entries()[1].bytes.empty());
+  // gRPC (no template data): bodies are taken as they are.
+  RequestTable grpc(target(), {literal}, nullptr, false);
+  EXPECT_NE(grpc.entries()[0].bytes.find("{{\"{{\"}}x}}"), std::string::npos);
+}
+
+}  // namespace request_template_test
+}  // namespace horde
