@@ -1,6 +1,8 @@
 // `data:` - the data sets, read from their files here at the edge (relative to
 // the workload file), and the check of every request template against them
 // (check_templates, from finalize_workload once the protocol is known).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -19,7 +21,6 @@ namespace horde {
 
 namespace {
 
-using text::has_space_or_control;
 using text::quote;
 
 const std::initializer_list<const char*> kDataKeys = {"file", "mode"};
@@ -168,19 +169,20 @@ Result<bool> check_field(const Workload& w, const std::string& src, const std::s
     if (piece.fn != TemplateFn::kData) continue;
     const DataSet& d = w.data[piece.set_index];
     (*used)[piece.set_index] = true;
-    const std::string slot = quote("{{" + piece.set + "." + piece.column + "}}");
+    const std::string slot = quote(fmt::format("{{{{{}.{}}}}}", piece.set, piece.column));
     if (const size_t line = d.first_missing[piece.column_index]; line != 0) {
-      return Error{src + ": " + field + ": " + slot + ": line " + std::to_string(line) + " of " +
-                   quote(d.file) + " has no " + quote(piece.column) +
-                   "; every row must have every column a template uses"};
+      return Error{
+          fmt::format("{}: {}: {}: line {} of {} has no {}; every row must have every "
+                      "column a template uses",
+                      src, field, slot, line, quote(d.file), quote(piece.column))};
     }
     if (const size_t row = first_unfit_row(d, piece.column_index, kind); row < d.rows()) {
-      return Error{src + ": " + field + ": " + slot + ": row " + std::to_string(row + 1) + " of " +
-                   quote(d.file) + " has " + quote(std::string(d.cell(row, piece.column_index))) +
-                   (kind == FieldKind::kPath
-                        ? ", with spaces or control characters; a path needs them "
-                          "percent-encoded (a%20b)"
-                        : ", with CR, LF or NUL; a header value is one line")};
+      return Error{fmt::format(
+          "{}: {}: {}: row {} of {} has {}{}", src, field, slot, row + 1, quote(d.file),
+          quote(std::string(d.cell(row, piece.column_index))),
+          kind == FieldKind::kPath
+              ? ", with spaces or control characters; a path needs them percent-encoded (a%20b)"
+              : ", with CR, LF or NUL; a header value is one line")};
     }
   }
   return true;
