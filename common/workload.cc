@@ -2,7 +2,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -166,55 +165,6 @@ Result<Workload> load_workload_file(const std::string& path) {
   return parse_workload(text, path);
 }
 
-std::string request_name(const RequestSpec& r) {
-  return r.name.empty() ? r.method + " " + (r.path.empty() ? std::string("/") : r.path) : r.name;
-}
-
-std::vector<std::string> request_names(const Workload& w) {
-  std::vector<std::string> names;
-  for (const RequestSpec& r : w.requests) {
-    std::string n = request_name(r);
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
-  }
-  return names;
-}
-
-namespace {
-
-// Numbers the requests' names (same name, same index), at most kMaxRequestNames,
-// and checks that every threshold's {name:...} selector names one of them.
-Result<bool> number_request_names(Workload& w, const std::string& src) {
-  std::vector<std::string> names;
-  for (RequestSpec& r : w.requests) {
-    const std::string n = request_name(r);
-    auto it = std::find(names.begin(), names.end(), n);
-    if (it == names.end()) {
-      if (names.size() == kMaxRequestNames) {
-        return Error{src + ": requests: more than " + std::to_string(kMaxRequestNames) +
-                     " distinct request names (each has its own histogram in every agent "
-                     "thread); give requests that belong together the same `name:`"};
-      }
-      it = names.insert(names.end(), n);
-    }
-    r.name_index = static_cast<uint16_t>(it - names.begin());
-  }
-  const auto check = [&](const std::vector<Threshold>& ts, const std::string& field) {
-    for (const Threshold& t : ts) {
-      if (t.name.empty() || std::find(names.begin(), names.end(), t.name) != names.end()) continue;
-      std::string known;
-      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + text::quote(n);
-      return Result<bool>{Error{src + ": " + field + ": " + text::quote(t.text) +
-                                ": no request is named " + text::quote(t.name) +
-                                "; the names are " + known}};
-    }
-    return Result<bool>{true};
-  };
-  if (auto ok = check(w.thresholds, "thresholds"); !ok) return ok;
-  return check(w.sweep.slo, "sweep.slo");
-}
-
-}  // namespace
-
 Result<Workload> finalize_workload(Workload w, const std::string& source) {
   const std::string src = source.empty() ? "workload" : source;
   if (w.targets.empty() && !w.builtin_target) {
@@ -233,7 +183,6 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   }
   if (auto ok = make_grpc_request(w, src); !ok) return ok.error();
   if (w.requests.empty()) w.requests.push_back(RequestSpec{});
-  if (auto ok = number_request_names(w, src); !ok) return ok.error();
   if (auto ok = check_templates(w, src); !ok) return ok.error();
   const LoadCheck how{.rate_searched = w.capacity.has_value()};
   if (auto ok = check_load(w.load, src, how); !ok) return ok.error();
@@ -254,8 +203,6 @@ nlohmann::json to_json(const Workload& w) {
                         {"headers", headers},
                         {"body", r.body},
                         {"weight", r.weight}});
-    if (!r.name.empty()) requests.back()["name"] = r.name;
-    if (!r.expect_status.empty()) requests.back()["expect"] = {{"status", r.expect_status}};
   }
   const LoadSpec& l = w.load;
   json load = {{"mode", l.mode == LoadMode::kOpen ? "open" : "closed"},
