@@ -8,6 +8,7 @@
 // grpc-status per slot and close the stream; settle() then counts it, fills the
 // freed slots (closed loop: the next request; open loop: a due one) and flushes.
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,9 @@ class H2Loop final : public ThreadLoop {
         streams_(std::max<uint32_t>(plan.streams_per_connection, 1)),
         grpc_(plan.protocol == Protocol::kGrpc) {
     for (const Target* t : targets_) add_connection(t);
+    if (plan.templates) {
+      render_.emplace(*plan.templates, share.index, plan.threads, share.seed ^ 0x5DEECE66DULL);
+    }
     ready_.reserve(max_connections_);
     dirty_.reserve(max_connections_);
   }
@@ -51,11 +55,19 @@ class H2Loop final : public ThreadLoop {
   // else one is opened there (the request waits for it), else, at the bound, any.
   bool dispatch(TimePoint intended, TimePoint now) override {
     now_ = now;
+    if (exhausted_) {
+      note_exhausted(now);  // the due request is not sent
+      return true;
+    }
     if (const tcp::endpoint* want = next_turn()) {
       const size_t stop = ready_.size() > kReadyScan ? ready_.size() - kReadyScan : 0;
       for (size_t i = ready_.size(); i > stop; --i) {
         H2Conn* c = ready_[i - 1];
-        if (c->endpoint != *want || !can_take(c) || !submit(c, intended, now)) continue;
+        if (c->endpoint != *want || !can_take(c)) continue;
+        if (!submit(c, intended, now)) {
+          if (exhausted_) return true;  // counted, not sent
+          continue;
+        }
         mark_dirty(c);
         return true;
       }
@@ -66,9 +78,12 @@ class H2Loop final : public ThreadLoop {
     }
     while (!ready_.empty()) {
       H2Conn* c = ready_.back();
-      if (can_take(c) && submit(c, intended, now)) {
-        mark_dirty(c);
-        return true;
+      if (can_take(c)) {
+        if (submit(c, intended, now)) {
+          mark_dirty(c);
+          return true;
+        }
+        if (exhausted_) return true;  // counted, not sent
       }
       ready_.pop_back();
       c->in_ready_list = false;
@@ -215,7 +230,8 @@ class H2Loop final : public ThreadLoop {
     if (finished_ || now >= plan_.end) return;
     if (plan_.mode == LoadMode::kClosed) {
       if (now < plan_.start) return;  // start_closed() fills every open connection
-      while (can_take(c)) submit(c, now, now);
+      while (can_take(c) && submit(c, now, now)) {
+      }
       return;
     }
     while (now >= plan_.start && can_take(c) && has_due()) {
@@ -229,20 +245,41 @@ class H2Loop final : public ThreadLoop {
 
   // ---- the request path ----
 
-  // False when the connection can take no more streams.
+  // A data set in mode unique has no row left for the request: counted, and
+  // this thread sends nothing more (docs/workload.md, "Data sets").
+  void note_exhausted(TimePoint now) {
+    exhausted_ = true;
+    if (now < plan_.start || now >= plan_.end) return;
+    roll_intervals(now);
+    ++stats_.data_exhausted;
+  }
+
+  // False when the connection can take no more streams, or this thread's
+  // unique data ran out.
   bool submit(H2Conn* c, TimePoint intended, TimePoint now) {
+    if (exhausted_) {
+      note_exhausted(now);
+      return false;
+    }
     const RequestTable::Entry& request = c->target->requests.pick(rng_);
     const uint32_t i = c->free.back();
     Slot& s = c->slots[i];
     s.request = &request.h2;
+    if (request.h2_render) {
+      if (!request.h2_render->render(*render_, s.render)) {
+        note_exhausted(now);
+        return false;
+      }
+      s.request = &s.render.request;
+    }
     s.body_sent = 0;
     nghttp2_data_provider body;
     body.source.ptr = &s;
     body.read_callback = &read_body;
-    const bool has_body = !request.h2.body.empty();
-    const int32_t id =
-        nghttp2_submit_request(c->session, nullptr, request.h2.fields.data(),
-                               request.h2.fields.size(), has_body ? &body : nullptr, &s);
+    const H2Request& r = *s.request;
+    const bool has_body = !r.body.empty();
+    const int32_t id = nghttp2_submit_request(c->session, nullptr, r.fields.data(), r.fields.size(),
+                                              has_body ? &body : nullptr, &s);
     if (id < 0) {
       // Stream ids ran out (2^31 per connection): drain it, then replace it.
       c->goaway = true;
@@ -420,9 +457,11 @@ class H2Loop final : public ThreadLoop {
   const uint32_t streams_;
   const bool grpc_;
   const Callbacks callbacks_{&H2Loop::on_stream_close};
-  std::vector<H2Conn*> ready_;  // open loop: connections that may have a free slot
-  std::vector<H2Conn*> dirty_;  // open loop: connections with requests queued by dispatch()
-  TimePoint now_;               // when the current event began: what the callbacks count at
+  std::vector<H2Conn*> ready_;         // open loop: connections that may have a free slot
+  std::vector<H2Conn*> dirty_;         // open loop: connections with requests queued by dispatch()
+  TimePoint now_;                      // when the current event began: what the callbacks count at
+  std::optional<RenderState> render_;  // with templates: this thread's state
+  bool exhausted_ = false;             // a unique data set ran out: nothing more is sent
 };
 
 }  // namespace h2

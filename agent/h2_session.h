@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/h2_template.h"
 #include "agent/thread_loop.h"
 
 namespace horde::h2 {
@@ -38,13 +39,16 @@ struct Slot {
   int16_t grpc_status = -1;  // -1: none seen
   // BackendTable slot: the connection's address, or backend.header's value.
   uint16_t backend = BackendTable::kOther;
-  bool ended = false;      // the response's END_STREAM arrived
-  bool reset = false;      // the server sent RST_STREAM
-  bool cancelled = false;  // timed out: counted, RST_STREAM sent, waiting for the close
-  const H2Request* request = nullptr;
+  bool ended = false;                  // the response's END_STREAM arrived
+  bool reset = false;                  // the server sent RST_STREAM
+  bool cancelled = false;              // timed out: counted, RST_STREAM sent, waiting for the close
+  const H2Request* request = nullptr;  // the table's, or `render.request`
   size_t body_sent = 0;
   loop::TimePoint since;   // send time; for a cancelled slot, when it was cancelled
   loop::TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
+  // A templated request rendered for this stream; kept until it closes, and
+  // its buffers (reserved once) from one stream to the next.
+  H2Render render;
 };
 
 // kConnecting lasts until the server's first SETTINGS: only then is its
@@ -65,8 +69,10 @@ struct H2Conn : Connection {
     free.clear();
     // Popped from the back: slot 0 first.
     for (size_t i = slots.size(); i-- > 0;) {
+      H2Render kept = std::move(slots[i].render);
       slots[i] = Slot{};
       slots[i].conn = this;
+      slots[i].render = std::move(kept);
       free.push_back(static_cast<uint32_t>(i));
     }
     active = 0;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "agent/h2_template.h"
 #include "agent/request_template.h"
 #include "common/template.h"
 
@@ -69,29 +70,38 @@ std::string host_header_value(const Url& target) {
   return out;
 }
 
-H2Request build_h2_request(const Url& target, const RequestSpec& spec) {
-  std::vector<std::pair<std::string, std::string>> fields;
-  std::string host = authority(target);
+H2Fields h2_fields(const Url& target, const RequestSpec& spec) {
+  H2Fields out;
+  auto& fields = out.fields;
+  H2Field host{":authority", authority(target), false};
   for (const auto& [key, value] : spec.headers) {
-    if (strcasecmp(key.c_str(), "Host") == 0) host = value;
+    if (strcasecmp(key.c_str(), "Host") == 0) host = {":authority", value, true};
   }
-  fields.emplace_back(":method", spec.method.empty() ? std::string("GET") : spec.method);
-  fields.emplace_back(":scheme", url_uses_tls(target) ? "https" : "http");
-  fields.emplace_back(":authority", host);
-  fields.emplace_back(":path", spec.path.empty()
-                                   ? (target.path.empty() ? std::string("/") : target.path)
-                                   : spec.path);
+  fields.push_back({":method", spec.method.empty() ? std::string("GET") : spec.method, false});
+  fields.push_back({":scheme", url_uses_tls(target) ? "https" : "http", false});
+  fields.push_back(std::move(host));
+  if (spec.path.empty()) {
+    fields.push_back({":path", target.path.empty() ? std::string("/") : target.path, false});
+  } else {
+    fields.push_back({":path", spec.path, true});
+  }
   for (const auto& [key, value] : spec.headers) {
     std::string lower = key;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     if (lower == "host" || is_connection_header(lower, value)) continue;
-    fields.emplace_back(std::move(lower), value);
+    fields.push_back({std::move(lower), value, true});
   }
-  if ((!spec.body.empty() || request_has_body(spec.method)) &&
-      !has_header(spec, "Content-Length")) {
-    fields.emplace_back("content-length", std::to_string(spec.body.size()));
-  }
+  out.content_length =
+      (!spec.body.empty() || request_has_body(spec.method)) && !has_header(spec, "Content-Length");
+  return out;
+}
+
+H2Request build_h2_request(const Url& target, const RequestSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  H2Fields given = h2_fields(target, spec);
+  for (H2Field& f : given.fields) fields.emplace_back(std::move(f.name), std::move(f.value));
+  if (given.content_length) fields.emplace_back("content-length", std::to_string(spec.body.size()));
   // One buffer for every name, value and the body; the views are taken after
   // it is complete, so they never dangle.
   auto storage = std::make_shared<std::string>();
@@ -165,6 +175,8 @@ RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& re
     entry.head = r.method == "HEAD";
     if (!fixed && http1) {
       entry.render = std::make_shared<const RequestTemplate>(target, given, *templates);
+    } else if (!fixed) {
+      entry.h2_render = std::make_shared<const H2Template>(target, given, *templates);
     } else {
       entry.bytes = serialize_request(target, r);
       entry.h2 = build_h2_request(target, r);

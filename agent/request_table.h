@@ -16,6 +16,7 @@
 
 namespace horde {
 
+class H2Template;
 class RequestTemplate;
 struct TemplateData;
 
@@ -43,6 +44,19 @@ struct H2Request {
   std::string_view body;
 };
 H2Request build_h2_request(const Url& target, const RequestSpec& spec);
+
+// The header fields of that request before they are laid out: `from_spec`
+// when the value is the spec's own (a path or header value, which may hold
+// templates), and whether content-length is to be added from the body.
+struct H2Field {
+  std::string name, value;
+  bool from_spec = false;
+};
+struct H2Fields {
+  std::vector<H2Field> fields;
+  bool content_length = false;
+};
+H2Fields h2_fields(const Url& target, const RequestSpec& spec);
 
 // A small, fast PRNG (xorshift64*): one per engine thread.
 class FastRandom {
@@ -72,12 +86,15 @@ class RequestTable {
     // HTTP/1.1 with templates: rendered per request (agent/request_template.h),
     // `bytes` is then empty; null for a request that is the same every time.
     std::shared_ptr<const RequestTemplate> render;
+    // HTTP/2 with templates: rendered per request into the stream's slot
+    // (agent/h2_template.h), `h2` is then empty; null as `render`.
+    std::shared_ptr<const H2Template> h2_render;
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.
   // With `templates` (not gRPC), a field whose templates are all literal
-  // ({{"{{"}}) is sent unescaped, and HTTP/1.1 requests with slots are compiled
-  // against it (`http1`); it must outlive the table.
+  // ({{"{{"}}) is sent unescaped, and requests with slots are compiled against
+  // it, for HTTP/1.1 (`http1`) or HTTP/2; it must outlive the table.
   RequestTable(const Url& target, const std::vector<RequestSpec>& requests,
                const TemplateData* templates = nullptr, bool http1 = true);
 

@@ -87,57 +87,26 @@ RenderState::RenderState(const TemplateData& data, unsigned thread, unsigned thr
   }
 }
 
-RequestTemplate::RequestTemplate(const Url& target, const RequestSpec& spec,
-                                 const TemplateData& data)
-    : data_(&data) {
-  const auto columns = data.columns();
-  auto bound = [&](const std::string& field) {
-    Template t = compile(field);
-    if (auto ok = bind_template(t, columns); !ok) {
-      throw std::invalid_argument("request template: " + ok.error().message);
-    }
-    return t;
-  };
-  const std::string method = spec.method.empty() ? std::string("GET") : spec.method;
-  head_request_ = method == "HEAD";
-  head_.append_literal(method);
-  head_.append_literal(" ");
-  if (spec.path.empty()) {
-    head_.append_literal(target.path.empty() ? std::string("/") : target.path);
-  } else {
-    head_.append(bound(spec.path));
+Template TemplateRenderer::bound(const std::string& field) const {
+  Template t = compile(field);
+  if (auto ok = bind_template(t, data_->columns()); !ok) {
+    throw std::invalid_argument("request template: " + ok.error().message);
   }
-  head_.append_literal(" HTTP/1.1\r\n");
-  if (!has_header(spec, "Host")) {
-    head_.append_literal("Host: ");
-    head_.append_literal(host_header_value(target));
-    head_.append_literal("\r\n");
-  }
-  for (const auto& [name, value] : spec.headers) {
-    head_.append_literal(name);
-    head_.append_literal(": ");
-    head_.append(bound(value));
-    head_.append_literal("\r\n");
-  }
-  body_ = bound(spec.body);
-  content_length_ =
-      (!spec.body.empty() || request_has_body(method)) && !has_header(spec, "Content-Length");
-  for (const Template* t : {&head_, &body_}) {
-    for (const TemplatePiece& p : t->pieces) {
-      uses_seq_ = uses_seq_ || p.fn == TemplateFn::kSeq;
-      uses_now_ = uses_now_ || p.fn == TemplateFn::kNowMs;
-      if (p.fn == TemplateFn::kData &&
-          std::find(sets_.begin(), sets_.end(), p.set_index) == sets_.end()) {
-        sets_.push_back(p.set_index);
-      }
-    }
-  }
-  body_static_ = body_.is_static();
-  max_head_ = widest(head_);
-  max_body_ = widest(body_);
+  return t;
 }
 
-size_t RequestTemplate::widest(const Template& t) const {
+void TemplateRenderer::note_uses(const Template& t) {
+  for (const TemplatePiece& p : t.pieces) {
+    uses_seq_ = uses_seq_ || p.fn == TemplateFn::kSeq;
+    uses_now_ = uses_now_ || p.fn == TemplateFn::kNowMs;
+    if (p.fn == TemplateFn::kData &&
+        std::find(sets_.begin(), sets_.end(), p.set_index) == sets_.end()) {
+      sets_.push_back(p.set_index);
+    }
+  }
+}
+
+size_t TemplateRenderer::widest(const Template& t) const {
   size_t n = 0;
   for (const TemplatePiece& p : t.pieces) {
     switch (p.fn) {
@@ -163,8 +132,8 @@ size_t RequestTemplate::widest(const Template& t) const {
   return n;
 }
 
-void RequestTemplate::append(const Template& t, RenderState& s, std::string& out, uint64_t seq,
-                             int64_t now_ms) const {
+void TemplateRenderer::append(const Template& t, RenderState& s, std::string& out,
+                              const Draw& d) const {
   const char* text = t.text.data();
   for (const TemplatePiece& p : t.pieces) {
     switch (p.fn) {
@@ -175,7 +144,7 @@ void RequestTemplate::append(const Template& t, RenderState& s, std::string& out
         append_uuid(out, s.rng_);
         break;
       case TemplateFn::kSeq:
-        append_number(out, seq);
+        append_number(out, d.seq);
         break;
       case TemplateFn::kRandom: {
         const auto draw =
@@ -184,7 +153,7 @@ void RequestTemplate::append(const Template& t, RenderState& s, std::string& out
         break;
       }
       case TemplateFn::kNowMs:
-        append_signed(out, now_ms);
+        append_signed(out, d.now_ms);
         break;
       case TemplateFn::kAgent:
         out.append(data_->agent);
@@ -196,12 +165,12 @@ void RequestTemplate::append(const Template& t, RenderState& s, std::string& out
   }
 }
 
-bool RequestTemplate::render(RenderState& s, std::string& out) const {
+bool TemplateRenderer::begin(RenderState& s, Draw& d) const {
   // One row per data set per request, shared by every reference to it.
   for (const uint16_t set : sets_) {
-    const DataSet& d = data_->sets[set];
-    const uint64_t rows = d.rows();
-    switch (d.mode) {
+    const DataSet& ds = data_->sets[set];
+    const uint64_t rows = ds.rows();
+    switch (ds.mode) {
       case DataMode::kRandom:
         s.row_[set] = s.rng_.below(static_cast<uint32_t>(rows));
         break;
@@ -218,27 +187,65 @@ bool RequestTemplate::render(RenderState& s, std::string& out) const {
       }
     }
   }
-  uint64_t seq = 0;
   if (uses_seq_) {
-    seq = s.seq_next_;
+    d.seq = s.seq_next_;
     s.seq_next_ += s.seq_step_;
   }
-  int64_t now_ms = 0;
   if (uses_now_) {
-    now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+    d.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
   }
+  return true;
+}
+
+RequestTemplate::RequestTemplate(const Url& target, const RequestSpec& spec,
+                                 const TemplateData& data)
+    : TemplateRenderer(data) {
+  const std::string method = spec.method.empty() ? std::string("GET") : spec.method;
+  head_request_ = method == "HEAD";
+  head_.append_literal(method);
+  head_.append_literal(" ");
+  if (spec.path.empty()) {
+    head_.append_literal(target.path.empty() ? std::string("/") : target.path);
+  } else {
+    head_.append(bound(spec.path));
+  }
+  head_.append_literal(" HTTP/1.1\r\n");
+  if (!has_header(spec, "Host")) {
+    head_.append_literal("Host: ");
+    head_.append_literal(host_header_value(target));
+    head_.append_literal("\r\n");
+  }
+  for (const auto& [name, value] : spec.headers) {
+    head_.append_literal(name);
+    head_.append_literal(": ");
+    head_.append(bound(value));
+    head_.append_literal("\r\n");
+  }
+  body_ = bound(spec.body);
+  content_length_ =
+      (!spec.body.empty() || request_has_body(method)) && !has_header(spec, "Content-Length");
+  note_uses(head_);
+  note_uses(body_);
+  body_static_ = body_.is_static();
+  max_head_ = widest(head_);
+  max_body_ = widest(body_);
+}
+
+bool RequestTemplate::render(RenderState& s, std::string& out) const {
+  Draw d;
+  if (!begin(s, d)) return false;
   if (out.capacity() < max_size()) out.reserve(max_size());
   out.clear();
   std::string_view body = body_.text;
   if (!body_static_) {
     if (s.body_.capacity() < max_body_) s.body_.reserve(max_body_);
     s.body_.clear();
-    append(body_, s, s.body_, seq, now_ms);
+    append(body_, s, s.body_, d);
     body = s.body_;
   }
-  append(head_, s, out, seq, now_ms);
+  append(head_, s, out, d);
   if (content_length_) {
     out.append("Content-Length: ");
     append_number(out, body.size());

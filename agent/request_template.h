@@ -1,5 +1,6 @@
-// A templated HTTP/1.1 request, compiled once per target when the phase starts
-// and rendered per request into the connection's reused buffer: literal runs
+// A templated request, compiled once per target when the phase starts and
+// rendered per request into a reused buffer (HTTP/1.1: the connection's;
+// HTTP/2: the stream slot's, agent/h2_template.h): literal runs
 // are copied, slots ({{uuid}}, {{seq}}, {{random A B}}, {{now_ms}}, {{agent}},
 // {{DATA.COLUMN}}) written in place, Content-Length from the rendered body.
 // The buffers are reserved for the longest request the template can make the
@@ -44,6 +45,7 @@ class RenderState {
   RenderState(const TemplateData& data, unsigned thread, unsigned threads, uint64_t seed);
 
  private:
+  friend class TemplateRenderer;
   friend class RequestTemplate;
   FastRandom rng_;
   uint64_t seq_next_;
@@ -54,7 +56,39 @@ class RenderState {
   std::string body_;                  // the rendered body, before the head that gives its length
 };
 
-class RequestTemplate {
+// What the HTTP/1.1 and HTTP/2 templates share: the fields compiled against
+// the data, one row per data set, {{seq}} and {{now_ms}} drawn once per
+// request, and each slot written in place.
+class TemplateRenderer {
+ protected:
+  // The values every slot of one request renders from.
+  struct Draw {
+    uint64_t seq = 0;
+    int64_t now_ms = 0;
+  };
+
+  explicit TemplateRenderer(const TemplateData& data) : data_(&data) {}
+  // `field` parsed and bound to the data sets (checked when the slice arrived).
+  Template bound(const std::string& field) const;
+  // Notes what `t` draws: {{seq}}, {{now_ms}}, the data sets it uses.
+  void note_uses(const Template& t);
+  // Chooses the request's rows and draws; false when a data set in mode
+  // unique has no row left.
+  bool begin(RenderState& s, Draw& d) const;
+  void append(const Template& t, RenderState& s, std::string& out, const Draw& d) const;
+  // The longest text `t` renders.
+  size_t widest(const Template& t) const;
+
+  const TemplateData* data_;
+
+ private:
+  bool uses_seq_ = false;
+  bool uses_now_ = false;
+  std::vector<uint16_t> sets_;  // the data sets it uses: one row each per request
+};
+
+// An HTTP/1.1 request.
+class RequestTemplate : TemplateRenderer {
  public:
   // `spec` has at least one non-static template; `data` outlives this.
   RequestTemplate(const Url& target, const RequestSpec& spec, const TemplateData& data);
@@ -69,19 +103,12 @@ class RequestTemplate {
 
  private:
   static constexpr size_t kLengthLine = 40;  // "Content-Length: " + 20 digits + CRLF CRLF
-  void append(const Template& t, RenderState& s, std::string& out, uint64_t seq,
-              int64_t now_ms) const;
-  size_t widest(const Template& t) const;
 
-  const TemplateData* data_;
   Template head_;  // request line and headers, without Content-Length and the blank line
   Template body_;
   bool body_static_ = true;
   bool content_length_ = false;
   bool head_request_ = false;
-  bool uses_seq_ = false;
-  bool uses_now_ = false;
-  std::vector<uint16_t> sets_;  // the data sets it uses: one row each per request
   size_t max_head_ = 0;
   size_t max_body_ = 0;
 };

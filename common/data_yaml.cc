@@ -145,7 +145,7 @@ namespace {
 // characters, a header value no CR, LF or NUL).
 Result<bool> check_field(const Workload& w, const std::string& src, const std::string& field,
                          const std::string& value, FieldKind kind,
-                         const std::vector<DataColumns>& columns, std::vector<bool>* used) {
+                         const std::vector<DataColumns>& columns) {
   if (!has_template(value)) return true;
   auto t = parse_template(value);
   if (!t) return Error{src + ": " + field + ": " + t.error().message};
@@ -157,18 +157,12 @@ Result<bool> check_field(const Workload& w, const std::string& src, const std::s
                       : " with CR, LF or NUL; expected a single-line value")};
   }
   if (t->is_static()) return true;
-  if (w.protocol != Protocol::kHttp1) {
-    return Error{src + ": " + field + ": templates are HTTP/1.1 only for now (the target speaks " +
-                 protocol_name(w.protocol) + "); use an http:// or https:// target, or write a " +
-                 "literal {{ as {{\"{{\"}}"};
-  }
   if (auto ok = bind_template(*t, columns); !ok) {
     return Error{src + ": " + field + ": " + ok.error().message};
   }
   for (const TemplatePiece& piece : t->pieces) {
     if (piece.fn != TemplateFn::kData) continue;
     const DataSet& d = w.data[piece.set_index];
-    (*used)[piece.set_index] = true;
     const std::string slot = quote(fmt::format("{{{{{}.{}}}}}", piece.set, piece.column));
     if (const size_t line = d.first_missing[piece.column_index]; line != 0) {
       return Error{
@@ -193,30 +187,29 @@ Result<bool> check_field(const Workload& w, const std::string& src, const std::s
 Result<bool> check_templates(const Workload& w, const std::string& src) {
   std::vector<DataColumns> columns;
   for (const DataSet& d : w.data) columns.push_back({d.name, d.columns});
-  std::vector<bool> used(w.data.size(), false);
   if (w.protocol == Protocol::kGrpc) {
     // The one request is the encoded message (binary): no templates in it.
     if (!w.data.empty()) {
       return Error{src +
-                   ": data: templates are HTTP/1.1 only for now; remove data: for a grpc "
-                   "target"};
+                   ": data: templates are not supported in gRPC calls yet (HTTP/1.1 and HTTP/2 "
+                   "take them); remove data: for a grpc target"};
     }
     return true;
   }
   for (size_t i = 0; i < w.requests.size(); ++i) {
     const RequestSpec& r = w.requests[i];
     const std::string p = yaml_item("requests", i);
-    if (auto ok = check_field(w, src, p + ".path", r.path, FieldKind::kPath, columns, &used); !ok) {
+    if (auto ok = check_field(w, src, p + ".path", r.path, FieldKind::kPath, columns); !ok) {
       return ok;
     }
     for (const auto& [name, value] : r.headers) {
       if (auto ok = check_field(w, src, yaml_child(p + ".headers", name), value, FieldKind::kHeader,
-                                columns, &used);
+                                columns);
           !ok) {
         return ok;
       }
     }
-    if (auto ok = check_field(w, src, p + ".body", r.body, FieldKind::kBody, columns, &used); !ok) {
+    if (auto ok = check_field(w, src, p + ".body", r.body, FieldKind::kBody, columns); !ok) {
       return ok;
     }
   }
@@ -227,10 +220,6 @@ Result<bool> check_templates(const Workload& w, const std::string& src) {
       return Error{src + ": data." + d.name +
                    ".mode: unique with a sweep or capacity search (several phases) is not "
                    "supported yet; use mode cycle or random, or run one phase"};
-    }
-    if (!used[i] && w.protocol != Protocol::kHttp1) {
-      return Error{src + ": data: templates are HTTP/1.1 only for now (the target speaks " +
-                   std::string(protocol_name(w.protocol)) + "); remove data:"};
     }
   }
   return true;

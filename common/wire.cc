@@ -273,7 +273,8 @@ namespace {
 
 // The slice's data sets and templates: sizes bounded, the cell offsets in
 // order and within the cells, every template parsed and bound to the sets
-// (HTTP/1.1 only), so the agent compiles nothing that can fail.
+// (HTTP/1.1 and HTTP/2; not gRPC's binary body), so the agent compiles
+// nothing that can fail.
 Result<bool> data_from_wire(const v1::WorkloadSlice& in, WorkloadSlice* s) {
   if (in.data_size() > static_cast<int>(kMaxDataSets)) {
     return Error{fmt::format("slice: data: at most {} data sets", kMaxDataSets)};
@@ -334,9 +335,6 @@ Result<bool> data_from_wire(const v1::WorkloadSlice& in, WorkloadSlice* s) {
       return Error{"slice: request template: spaces or control characters outside {{ }}"};
     }
     if (t->is_static()) return true;
-    if (s->protocol != Protocol::kHttp1) {
-      return Error{"slice: templates are HTTP/1.1 only for now"};
-    }
     if (auto ok = bind_template(*t, columns); !ok) {
       return Error{"slice: request template: " + ok.error().message};
     }

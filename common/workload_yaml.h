@@ -40,7 +40,7 @@ bool read_observe_yaml(YamlReader& r, const YAML::Node& n, std::vector<ObserveSo
 // workload file) and bounded (kMaxDataBytes over all of them).
 bool read_data_yaml(YamlReader& r, const YAML::Node& n, std::vector<DataSet>* out);
 // Every template in `requests` parsed and bound to w.data, the values of the
-// columns it uses fit where they go, HTTP/1.1 only (finalize_workload).
+// columns it uses fit where they go, HTTP/1.1 and HTTP/2, not gRPC (finalize_workload).
 Result<bool> check_templates(const Workload& w, const std::string& src);
 // Only reads the keys; finalize_workload encodes the message.
 bool read_grpc_yaml(YamlReader& r, const YAML::Node& n, GrpcSpec* g);

@@ -1,7 +1,7 @@
-// Rendering a templated HTTP/1.1 request (agent/request_template.h): the exact
-// bytes, each function's values, and no allocation per request once the
-// buffers are warm (counted by replacing the global operator new while a
-// render runs).
+// Rendering a templated HTTP/1.1 request (agent/request_template.h) and HTTP/2
+// request (agent/h2_template.h): the exact bytes, each function's values, and no allocation per
+// request once the buffers are warm (counted by replacing the global operator new while a render
+// runs).
 #include "agent/request_template.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "agent/h2_template.h"
 #include "agent/request_table.h"
 
 namespace horde {
@@ -189,6 +190,102 @@ TEST(RequestTemplate, NoAllocationPerRequestAfterTheFirst) {
   EXPECT_GE(allocations, 1u);
 }
 
+// An HTTP/2 request's fields as "name: value" lines, and its body.
+std::string fields_of(const H2Request& r) {
+  std::string out;
+  for (const nghttp2_nv& nv : r.fields) {
+    out.append(reinterpret_cast<const char*>(nv.name), nv.namelen);
+    out += ": ";
+    out.append(reinterpret_cast<const char*>(nv.value), nv.valuelen);
+    out += "\n";
+    EXPECT_EQ(nv.flags, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
+  }
+  return out + "\n" + std::string(r.body);
+}
+
+TEST(H2Template, RendersTheFieldsOfBuildH2Request) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.path = "/users/{{users.id}}?n={{seq}}";
+  spec.headers = {{"Host", "h{{users.id}}.test"},
+                  {"X-Agent", "{{agent}}"},
+                  {"Accept", "*/*"},
+                  {"Connection", "close"}};
+  spec.body = "{\"name\": \"{{users.name}}\", \"id\": {{users.id}}}";
+  H2Template t(target(), spec, data);
+  RenderState st(data, 0, 1, 1);
+  H2Render out;
+  ASSERT_TRUE(t.render(st, out));
+  EXPECT_EQ(fields_of(out.request),
+            ":method: POST\n:scheme: http\n:authority: h1.test\n:path: /users/1?n=5\n"
+            "x-agent: agent_1\naccept: */*\ncontent-length: 24\n\n"
+            "{\"name\": \"ann\", \"id\": 1}");
+  ASSERT_TRUE(t.render(st, out));  // the next row and {{seq}}; the same buffers
+  EXPECT_EQ(fields_of(out.request),
+            ":method: POST\n:scheme: http\n:authority: h22.test\n:path: /users/22?n=8\n"
+            "x-agent: agent_1\naccept: */*\ncontent-length: 25\n\n"
+            "{\"name\": \"bob\", \"id\": 22}");
+  // The same request, rendered by hand, is what build_h2_request() makes of it.
+  RequestSpec fixed = spec;
+  fixed.path = "/users/22?n=8";
+  fixed.headers[0].second = "h22.test";
+  fixed.headers[1].second = "agent_1";
+  fixed.body = "{\"name\": \"bob\", \"id\": 22}";
+  EXPECT_EQ(fields_of(out.request), fields_of(build_h2_request(target(), fixed)));
+}
+
+TEST(H2Template, UniqueRowsRunOutAsOnHttp1) {
+  const WorkloadSlice s = slice(DataMode::kUnique);
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.path = "/{{users.id}}";
+  H2Template t(target(), spec, data);
+  RenderState a(data, 0, 2, 1);
+  RenderState b(data, 1, 2, 2);
+  H2Render out;
+  std::set<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(t.render(i % 2 == 0 ? a : b, out));
+    EXPECT_TRUE(seen.insert(fields_of(out.request)).second);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  const std::string last = fields_of(out.request);
+  EXPECT_FALSE(t.render(a, out));
+  EXPECT_FALSE(t.render(b, out));
+  EXPECT_EQ(fields_of(out.request), last);
+}
+
+TEST(H2Template, NoAllocationPerRequestAfterTheFirst) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.path = "/users/{{users.id}}?ref={{random 1 1000000}}";
+  spec.headers = {{"X-Request-Id", "{{uuid}}"}, {"X-Agent", "{{agent}}"}};
+  spec.body = "{\"name\": \"{{users.name}}\", \"n\": {{seq}}, \"t\": {{now_ms}}}";
+  H2Template t(target(), spec, data);
+  RenderState st(data, 0, 1, 9);
+  H2Render out;
+  ASSERT_TRUE(t.render(st, out));  // reserves the buffers once
+  EXPECT_GE(out.bytes.capacity(), t.max_size());
+  const char* buffer = out.bytes.data();
+  allocations = 0;
+  counting = true;
+  bool all = true;
+  size_t longest = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    all = t.render(st, out) && all;
+    longest = std::max(longest, out.bytes.size());
+  }
+  counting = false;
+  EXPECT_TRUE(all);
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(out.bytes.data(), buffer);  // the views nghttp2 holds never moved
+  EXPECT_LE(longest, t.max_size());
+}
+
 TEST(RequestTable, TemplatesCompileOnlyForHttp1AndLiteralsAreUnescaped) {
   const WorkloadSlice s = slice();
   TemplateData data(s);
@@ -204,6 +301,14 @@ TEST(RequestTable, TemplatesCompileOnlyForHttp1AndLiteralsAreUnescaped) {
       << table.entries()[0].bytes;
   EXPECT_NE(table.entries()[1].render, nullptr);
   EXPECT_TRUE(table.entries()[1].bytes.empty());
+  EXPECT_EQ(table.entries()[1].h2_render, nullptr);
+  // HTTP/2: the same, rendered into stream slots.
+  RequestTable h2(target(), {literal, templated}, &data, false);
+  EXPECT_EQ(h2.entries()[0].h2_render, nullptr);
+  EXPECT_EQ(std::string(h2.entries()[0].h2.body), "{{x}}");
+  ASSERT_NE(h2.entries()[1].h2_render, nullptr);
+  EXPECT_EQ(h2.entries()[1].render, nullptr);
+  EXPECT_TRUE(h2.entries()[1].h2.fields.empty());
   // gRPC (no template data): bodies are taken as they are.
   RequestTable grpc(target(), {literal}, nullptr, false);
   EXPECT_NE(grpc.entries()[0].bytes.find("{{\"{{\"}}x}}"), std::string::npos);

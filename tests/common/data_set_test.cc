@@ -1,6 +1,6 @@
 // Data sets: CSV (RFC 4180 quoting, CRLF, BOM) and JSONL reading, the size
 // bound, and the `data:` section of a workload with its template checks
-// (missing columns, values that do not fit their field, HTTP/1.1 only).
+// (missing columns, values that do not fit their field, not in gRPC calls).
 #include "common/data_set.h"
 
 #include <gtest/gtest.h>
@@ -190,9 +190,11 @@ TEST_F(DataWorkload, EveryErrorNamesTheField) {
   EXPECT_NE(error(head + "requests: [{path: '/a {{seq}}'}]\n")
                 .find("requests[0].path: got \"/a {{seq}}\" with spaces"),
             std::string::npos);
-  // A template outside HTTP/1.1, and unique with several phases.
-  EXPECT_NE(error("target: h2c://127.0.0.1:9/\nrequests: [{path: '/{{seq}}'}]\n")
-                .find("requests[0].path: templates are HTTP/1.1 only for now"),
+  // HTTP/2 takes templates; a gRPC call does not take data; unique with several phases.
+  EXPECT_TRUE(load("target: h2c://127.0.0.1:9/\nrequests: [{path: '/{{seq}}'}]\n").ok());
+  EXPECT_NE(error("target: grpc://127.0.0.1:9\ngrpc: {method: /a.B/C}\n"
+                  "data: {users: {file: users.csv}}\n")
+                .find("data: templates are not supported in gRPC calls yet"),
             std::string::npos);
   EXPECT_NE(error(head + "data: {users: {file: users.csv, mode: unique}}\n"
                          "load: {connections: 2}\nsweep: {agents: [1, 2]}\n"
@@ -261,8 +263,11 @@ TEST_F(DataWorkload, SliceCarriesTheRows) {
   bad = wire;
   bad.mutable_data(0)->set_cells(" " + wire.data(0).cells().substr(1));  // id " "
   EXPECT_FALSE(from_wire(bad).ok());
+  // HTTP/2 takes templates, checked the same way.
   bad = wire;
   bad.set_protocol("http2");
+  EXPECT_TRUE(from_wire(bad).ok());
+  bad.mutable_requests(0)->set_path("/u/{{users.email}}");
   EXPECT_FALSE(from_wire(bad).ok());
 }
 

@@ -1,6 +1,7 @@
 // Debian's nginx for integration tests: started on a free loopback port with
 // its own config in a test directory, answering "ok\n" on every path, with an
-// access log the tests can count.
+// access log the tests can count. It listens for HTTP/1.1 on port() and for
+// HTTP/2 with prior knowledge (h2c) on h2_port().
 #pragma once
 
 #include <signal.h>
@@ -16,7 +17,7 @@ class Nginx {
   // `log_format`: nginx variables for each access log line (e.g. "$connection
   // $connection_requests $request_uri"); empty: nginx's combined format.
   explicit Nginx(const std::filesystem::path& dir, std::string log_format = "")
-      : dir_(dir), port_(free_port()), log_format_(std::move(log_format)) {
+      : dir_(dir), port_(free_port()), h2_port_(free_port()), log_format_(std::move(log_format)) {
     write_file(dir / "nginx.conf", fmt_config());
     auto p = Subprocess::spawn({kNginx, "-p", dir.string(), "-c", (dir / "nginx.conf").string(),
                                 "-e", (dir / "error.log").string()},
@@ -33,6 +34,7 @@ class Nginx {
     process_.wait_until(in(std::chrono::seconds(5)));
   }
   uint16_t port() const { return port_; }
+  uint16_t h2_port() const { return h2_port_; }
   std::string access_log() const { return read_file(dir_ / "access.log"); }
   // Requests nginx logged for path `/` (the readiness probes are excluded by the caller).
   uint64_t logged() const {
@@ -57,10 +59,12 @@ class Nginx {
            "/uri.log uri;\n  client_body_temp_path " + d + ";\n  proxy_temp_path " + d +
            ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
            d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
-           std::to_string(port_) + ";\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
+           std::to_string(port_) + ";\n    listen 127.0.0.1:" + std::to_string(h2_port_) +
+           " http2;\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
   }
   std::filesystem::path dir_;
   uint16_t port_;
+  uint16_t h2_port_;
   std::string log_format_;
   Subprocess process_;
 };
