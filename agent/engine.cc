@@ -185,6 +185,9 @@ Counters Engine::run() {
           : 0;
   plan.connect_timeout = load.connect_timeout;
   plan.backend_header = text::lower(slice.spread.backend_header);
+  for (const RequestSpec& r : slice.requests) {
+    plan.names = std::max<uint32_t>(plan.names, uint32_t{r.name_index} + 1);
+  }
   plan.request_timeout = load.request_timeout;
   plan.keep_alive = load.keep_alive;
   plan.max_requests = load.keep_alive ? load.connection_max_requests : 1;

@@ -166,7 +166,7 @@ class H2Loop final : public ThreadLoop {
     size_t failed = 0;
     for (Slot& s : c->slots) {
       if (s.stream_id != 0 && !s.cancelled) {
-        record_error(cls, now, s.backend);
+        record_error(cls, now, s.backend, s.entry->name);
         ++failed;
       }
     }
@@ -272,6 +272,7 @@ class H2Loop final : public ThreadLoop {
       }
       s.request = &s.render.request;
     }
+    s.entry = &request;
     s.body_sent = 0;
     nghttp2_data_provider body;
     body.source.ptr = &s;
@@ -400,7 +401,7 @@ class H2Loop final : public ThreadLoop {
         replace(c, ErrorClass::kTimeout, now);
         return;
       }
-      record_error(ErrorClass::kTimeout, now, s.backend);
+      record_error(ErrorClass::kTimeout, now, s.backend, s.entry->name);
       s.cancelled = true;
       s.since = now;
       nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s.stream_id, NGHTTP2_CANCEL);
@@ -426,12 +427,12 @@ class H2Loop final : public ThreadLoop {
       if (s.ended && s.status != 0) {
         record(s, now);
       } else if (s.reset) {
-        record_error(ErrorClass::kStream, now, s.backend);
+        record_error(ErrorClass::kStream, now, s.backend, s.entry->name);
       } else if ((c->goaway && s.stream_id > c->goaway_last) ||
                  error_code == NGHTTP2_REFUSED_STREAM) {
-        record_error(ErrorClass::kGoaway, now, s.backend);
+        record_error(ErrorClass::kGoaway, now, s.backend, s.entry->name);
       } else {
-        record_error(ErrorClass::kProtocol, now, s.backend);
+        record_error(ErrorClass::kProtocol, now, s.backend, s.entry->name);
       }
     }
     s.stream_id = 0;
@@ -441,7 +442,7 @@ class H2Loop final : public ThreadLoop {
   }
 
   void record(const Slot& s, TimePoint now) {
-    if (!record_response(s.status, s.origin, now, s.backend) || !grpc_) return;
+    if (!record_response(s.status, s.origin, now, s.backend, *s.entry) || !grpc_) return;
     if (s.grpc_status >= 0) {
       const auto code = static_cast<size_t>(s.grpc_status);
       ++stats_.grpc_status[code < stats_.grpc_status.size() ? code : kGrpcStatusUnknown];

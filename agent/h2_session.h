@@ -43,6 +43,7 @@ struct Slot {
   bool reset = false;                  // the server sent RST_STREAM
   bool cancelled = false;              // timed out: counted, RST_STREAM sent, waiting for the close
   const H2Request* request = nullptr;  // the table's, or `render.request`
+  const RequestTable::Entry* entry = nullptr;  // the request it carries (its name, expect)
   size_t body_sent = 0;
   loop::TimePoint since;   // send time; for a cancelled slot, when it was cancelled
   loop::TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)

@@ -35,6 +35,7 @@ struct Http1Conn : Connection {
   bool writing = false;                 // the rest of a request is being written asynchronously
   bool answered_while_writing = false;  // https: the response beat the write's completion
   TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
+  const RequestTable::Entry* request = nullptr;  // the last one sent
   std::array<char, kReceiveBufferSize> buffer;
   // A templated request rendered for this connection (its capacity is kept:
   // reserved once for the longest request, agent/request_template.h).
@@ -107,7 +108,7 @@ class Http1Loop final : public ThreadLoop {
   void on_expiry(Connection& conn, TimePoint now) override {
     Http1Conn* c = of(&conn);
     if (c->busy && now - c->since > plan_.request_timeout) {
-      record_error(ErrorClass::kTimeout, now, c->backend);
+      record_error(ErrorClass::kTimeout, now, c->backend, name_of(c));
       lost(c, now);
     }
   }
@@ -184,6 +185,11 @@ class Http1Loop final : public ThreadLoop {
     ++stats_.data_exhausted;
   }
 
+  // The name of the request in flight on `c`.
+  static uint32_t name_of(const Http1Conn* c) {
+    return c->request != nullptr ? c->request->name : kUnchosen;
+  }
+
   void send(Http1Conn* c, TimePoint intended, TimePoint now) {
     if (exhausted_) {
       note_exhausted(now);
@@ -201,6 +207,7 @@ class Http1Loop final : public ThreadLoop {
       bytes = c->out;
     }
     c->parser.expect_head(request.head);
+    c->request = &request;
     c->busy = true;
     c->since = now;
     c->origin = note_send(*c, intended, now);
@@ -218,7 +225,7 @@ class Http1Loop final : public ThreadLoop {
       n = 0;
     }
     if (ec) {
-      record_error(ErrorClass::kWrite, now, c->backend);
+      record_error(ErrorClass::kWrite, now, c->backend, name_of(c));
       lost(c, now);
       return;
     }
@@ -248,7 +255,7 @@ class Http1Loop final : public ThreadLoop {
                           stats_.bytes_sent += written;
                           const TimePoint now = Clock::now();
                           if (ec) {
-                            record_error(ErrorClass::kWrite, now, c->backend);
+                            record_error(ErrorClass::kWrite, now, c->backend, name_of(c));
                             lost(c, now);
                           } else if (c->answered_while_writing) {
                             c->answered_while_writing = false;
@@ -277,7 +284,7 @@ class Http1Loop final : public ThreadLoop {
             return;
           }
         }
-        record_error(ErrorClass::kRead, now, c->backend);
+        record_error(ErrorClass::kRead, now, c->backend, name_of(c));
       }
       lost(c, now);  // idle: the server closed a keep-alive connection
       return;
@@ -294,7 +301,7 @@ class Http1Loop final : public ThreadLoop {
     while (left > 0) {
       const ResponseParser::Step step = c->parser.feed(data, left);
       if (step.error) {
-        record_error(ErrorClass::kProtocol, now, c->backend);
+        record_error(ErrorClass::kProtocol, now, c->backend, name_of(c));
         lost(c, now);
         return;
       }
@@ -328,7 +335,7 @@ class Http1Loop final : public ThreadLoop {
     const uint16_t backend = plan_.backend_header.empty()
                                  ? c->backend
                                  : backend_named(c->parser.header_value(), c->backend);
-    record_response(status, c->origin, now, backend);
+    record_response(status, c->origin, now, backend, *c->request);
   }
 
   std::vector<Http1Conn*> idle_;       // open loop: most recently used last

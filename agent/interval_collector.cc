@@ -20,13 +20,14 @@ double IntervalCollector::process_cpu_seconds() {
 }
 
 void IntervalCollector::deliver(uint32_t index, const Counters& counters, const Histogram& latency,
-                                const Backends& backends) {
+                                const Backends& backends, const ByName& names) {
   std::unique_lock lock(mu_);
   if (index < next_) return;  // cannot happen with in-order delivery; never report twice
   Pending& p = pending_[index];
   p.report.counters.add_concurrent(counters);  // threads of one interval: peaks add up
   p.report.latency.add(latency);
   p.report.backends.add(backends);
+  add_names(p.report.names, names);
   ++p.delivered;
   flush(lock);
 }

@@ -32,7 +32,7 @@ class IntervalCollector {
 
   // Interval `index` of one thread. A thread delivers 0, 1, 2, ... in order.
   void deliver(uint32_t index, const Counters& counters, const Histogram& latency,
-               const Backends& backends = {});
+               const Backends& backends = {}, const ByName& names = {});
   // The thread delivers nothing more; intervals it did not reach are reported
   // with what the other threads gave once every thread has finished.
   void thread_done();

@@ -64,6 +64,9 @@ struct Plan {
   // backend.header in lower case: the response header naming the backend;
   // empty: the backend is the connected address.
   std::string backend_header;
+  // Distinct request names (the highest RequestSpec::name_index + 1): with
+  // more than one, every thread counts per name beside its totals.
+  uint32_t names = 1;
   // Open loop: this agent's rate over time (one constant segment without stages).
   Ramp rate;
   // Closed loop with stages: this agent's connection count over time; empty

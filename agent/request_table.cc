@@ -173,6 +173,9 @@ RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& re
       fixed = unescaped(r.body) && fixed;
     }
     entry.head = r.method == "HEAD";
+    entry.name = r.name_index;
+    entry.expect = !r.expect_status.empty();
+    for (const uint16_t code : r.expect_status) entry.ok_status.set(code);
     if (!fixed && http1) {
       entry.render = std::make_shared<const RequestTemplate>(target, given, *templates);
     } else if (!fixed) {

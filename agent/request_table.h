@@ -6,6 +6,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -89,6 +90,10 @@ class RequestTable {
     // HTTP/2 with templates: rendered per request into the stream's slot
     // (agent/h2_template.h), `h2` is then empty; null as `render`.
     std::shared_ptr<const H2Template> h2_render;
+    uint16_t name = 0;  // its request name's index (RequestSpec::name_index)
+    // expect.status: the codes that succeed; `expect` false: the default rule.
+    bool expect = false;
+    std::bitset<600> ok_status;
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.

@@ -78,6 +78,7 @@ ThreadLoop::ThreadLoop(const Plan& plan, std::vector<const Target*> targets, Thr
   closed_.reserve(max_connections_);
   ramped_ = plan_.mode == LoadMode::kClosed && !plan_.connections.segments.empty();
   next_boundary_ = plan_.boundary(0);
+  if (plan_.names > 1) names_.resize(plan_.names);
 }
 
 ThreadLoop::~ThreadLoop() = default;
@@ -392,7 +393,15 @@ void ThreadLoop::follow_ramp(TimePoint now) {
 // ---- intervals ----
 
 void ThreadLoop::deliver() {
-  collector_.deliver(current_, stats_.to_counters(), stats_.latency, backends_.take());
+  ByName names;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    ThreadRecorder& n = names_[i];
+    if (n.requests == 0) continue;
+    names.emplace(static_cast<uint32_t>(i), NameStats{n.to_counters(), n.latency});
+    n.reset();
+  }
+  collector_.deliver(current_, stats_.to_counters(), stats_.latency, backends_.take(),
+                     std::move(names));
   stats_.reset();
   stats_.connections_peak = open_now_;  // still open as the next interval starts
   ++current_;

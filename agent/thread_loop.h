@@ -273,10 +273,13 @@ class ThreadLoop {
   // false when it came after the run, or when the status is no HTTP status
   // (outside 100..599: counted as a protocol error, never passed on to the
   // controller as a code).
-  bool record_response(uint16_t status, TimePoint origin, TimePoint now, uint16_t backend) {
+  // `request` is the request it answers: its name is counted, and its
+  // expect.status (when given) decides which codes are errors.
+  bool record_response(uint16_t status, TimePoint origin, TimePoint now, uint16_t backend,
+                       const RequestTable::Entry& request) {
     if (now >= plan_.end) return false;
     if (status < 100 || status > 599) {
-      record_error(ErrorClass::kProtocol, now, backend);
+      record_error(ErrorClass::kProtocol, now, backend, request.name);
       return false;
     }
     roll_intervals(now);
@@ -286,15 +289,27 @@ class ThreadLoop {
     stats_.latency.record(us);
     last_backend_ = backend;
     backends_.response(backend, status, us);
-    if (status >= 400 && status < 500) {
+    last_name_ = names_.empty() ? nullptr : &names_[request.name];
+    if (last_name_ != nullptr) {
+      ++last_name_->requests;
+      ++last_name_->status[status];
+      last_name_->latency.record(us);
+    }
+    if (request.expect) {
+      if (!request.ok_status.test(status)) count_error(ErrorClass::kUnexpectedStatus);
+    } else if (status >= 400 && status < 500) {
       count_error(ErrorClass::kHttp4xx);
     } else if (status >= 500 && status < 600) {
       count_error(ErrorClass::kHttp5xx);
     }
     return true;
   }
-  // A request to `backend` that ended without a response.
-  void record_error(ErrorClass cls, TimePoint now, uint16_t backend) {
+  // A request to `backend` that ended without a response; `name` is its
+  // request's name, or kUnchosen when none was chosen yet (a connect failure,
+  // an open-loop request that found no connection): one is then drawn by the
+  // requests' weights, so the names still add up to the totals.
+  static constexpr uint32_t kUnchosen = UINT32_MAX;
+  void record_error(ErrorClass cls, TimePoint now, uint16_t backend, uint32_t name = kUnchosen) {
     // Before the start nothing was asked yet (connections opening early); after
     // the end nothing is counted.
     if (now < plan_.start || now >= plan_.end) return;
@@ -303,12 +318,23 @@ class ThreadLoop {
     ++stats_.errors;
     ++stats_.errors_by_class[static_cast<size_t>(cls)];
     backends_.failed(backend);
+    if (!names_.empty()) {
+      if (name == kUnchosen) name = targets_.front()->requests.pick(rng_).name;
+      ThreadRecorder& n = names_[name];
+      ++n.requests;
+      ++n.errors;
+      ++n.errors_by_class[static_cast<size_t>(cls)];
+    }
   }
   // Marks the request record_response counted last as an error of `cls`.
   void count_error(ErrorClass cls) {
     ++stats_.errors;
     ++stats_.errors_by_class[static_cast<size_t>(cls)];
     backends_.count_error(last_backend_);
+    if (last_name_ != nullptr) {
+      ++last_name_->errors;
+      ++last_name_->errors_by_class[static_cast<size_t>(cls)];
+    }
   }
   // backend.header: the backend named by a response's header value, or the
   // connection's address when the response has none.
@@ -352,6 +378,9 @@ class ThreadLoop {
   ThreadRecorder stats_;
   BackendTable backends_;      // per-backend counts, beside stats_
   uint16_t last_backend_ = 0;  // of the last record_response (for count_error)
+  // Per request name, beside stats_; empty when the workload has one name.
+  std::vector<ThreadRecorder> names_;
+  ThreadRecorder* last_name_ = nullptr;  // of the last record_response (for count_error)
 
  private:
   void begin();

@@ -6,8 +6,8 @@ namespace horde {
 
 namespace {
 constexpr std::array<const char*, kErrorClassCount> kErrorClassNames = {
-    "connect",  "timeout",  "read",   "write",  "protocol",
-    "http_4xx", "http_5xx", "stream", "goaway", "grpc"};
+    "connect",  "timeout", "read",   "write", "protocol",         "http_4xx",
+    "http_5xx", "stream",  "goaway", "grpc",  "unexpected_status"};
 constexpr std::array<const char*, kGrpcStatusCount> kGrpcStatusNames = {
     "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
     "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
@@ -25,6 +25,10 @@ bool error_class_from_name(const std::string& name, ErrorClass* out) {
     }
   }
   return false;
+}
+
+void add_names(ByName& into, const ByName& from) {
+  for (const auto& [index, stats] : from) into[index].add(stats);
 }
 
 const char* grpc_status_name(uint32_t code) {

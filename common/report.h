@@ -21,13 +21,14 @@ enum class ErrorClass : uint8_t {
   kProtocol,
   kHttp4xx,
   kHttp5xx,
-  kStream,  // HTTP/2: the server reset the stream (RST_STREAM)
-  kGoaway,  // HTTP/2: a stream the server refused or dropped with GOAWAY
-  kGrpc     // gRPC: the call ended with a grpc-status other than OK
+  kStream,           // HTTP/2: the server reset the stream (RST_STREAM)
+  kGoaway,           // HTTP/2: a stream the server refused or dropped with GOAWAY
+  kGrpc,             // gRPC: the call ended with a grpc-status other than OK
+  kUnexpectedStatus  // a status not in the request's expect.status
 };
-inline constexpr size_t kErrorClassCount = 10;
+inline constexpr size_t kErrorClassCount = 11;
 // "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx",
-// "stream", "goaway", "grpc"
+// "stream", "goaway", "grpc", "unexpected_status"
 const char* error_class_name(ErrorClass c);
 // Inverse of error_class_name; false for an unknown name.
 bool error_class_from_name(const std::string& name, ErrorClass* out);
@@ -74,12 +75,29 @@ struct Counters {
   bool operator==(const Counters&) const = default;
 };
 
+// One request name's counts (requests, errors, status codes, error classes;
+// the other Counters fields stay 0) and latency.
+struct NameStats {
+  Counters counters;
+  Histogram latency;
+  void add(const NameStats& o) {
+    counters.add(o.counters);
+    latency.add(o.latency);
+  }
+  bool operator==(const NameStats&) const = default;
+};
+// By the index of the name in the workload's request names. Empty when the
+// workload has one name: its figures are then the totals themselves.
+using ByName = std::map<uint32_t, NameStats>;
+void add_names(ByName& into, const ByName& from);
+
 struct IntervalReport {
   uint32_t phase = 0;
   uint32_t interval = 0;
   Counters counters;
   Histogram latency;
   Backends backends;  // requests and errors add up to the counters'
+  ByName names;       // likewise
   bool operator==(const IntervalReport&) const = default;
 };
 

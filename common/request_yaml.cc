@@ -25,8 +25,9 @@ using text::quote;
 using text::trim;
 using text::upper;
 
-const std::initializer_list<const char*> kRequestKeys = {"method", "path", "headers", "body",
-                                                         "weight"};
+const std::initializer_list<const char*> kRequestKeys = {"name", "method", "path",  "headers",
+                                                         "body", "weight", "expect"};
+constexpr size_t kMaxNameBytes = 100;
 const std::initializer_list<const char*> kMethods = {"GET",   "POST", "PUT",    "DELETE",
                                                      "PATCH", "HEAD", "OPTIONS"};
 constexpr uint32_t kMaxWeight = 1'000'000;
@@ -78,6 +79,50 @@ bool read_headers(YamlReader& r, const YAML::Node& n, const std::string& path, R
     }
     spec->headers.emplace_back(name, std::move(value));
   }
+  return true;
+}
+
+// `expect: {status: [200, 404, 2xx]}`: codes 100..599 or classes 1xx..5xx,
+// expanded into the sorted list of codes that count as a success.
+bool read_expect(YamlReader& r, const YAML::Node& n, const std::string& path, RequestSpec* spec) {
+  const std::string form = "a map like {status: [200, 404]} (codes, or classes like 2xx)";
+  if (!n.IsMap()) return r.fail(path, "got " + yaml_describe(n) + "; expected " + form);
+  if (!r.check_keys(n, path, {"status"})) return false;
+  const std::string p = yaml_child(path, "status");
+  const YAML::Node& st = n["status"];
+  if (!st) return r.fail(p, "missing; expected " + form);
+  std::vector<YAML::Node> items;
+  if (st.IsSequence()) {
+    for (const auto& item : st) items.push_back(item);
+  } else {
+    items.push_back(st);
+  }
+  if (items.empty()) return r.fail(p, "an empty list; expected at least one code, like [200]");
+  std::vector<uint16_t> codes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string ip = st.IsSequence() ? yaml_item(p, i) : p;
+    std::string v;
+    if (!r.read_scalar(items[i], ip, "a status code like 200 or a class like 2xx", &v))
+      return false;
+    v = lower(trim(v));
+    if (v.size() == 3 && v[0] >= '1' && v[0] <= '5' && v.substr(1) == "xx") {
+      const auto first = static_cast<uint16_t>((v[0] - '0') * 100);
+      for (uint16_t c = first; c < first + 100; ++c) codes.push_back(c);
+      continue;
+    }
+    const bool digits = v.size() == 3 && std::all_of(v.begin(), v.end(), [](char c) {
+                          return std::isdigit(static_cast<unsigned char>(c));
+                        });
+    const int code = digits ? std::stoi(v) : 0;
+    if (code < 100 || code > 599) {
+      return r.fail(ip,
+                    "got " + quote(v) + "; expected a status code 100..599 or a class 1xx..5xx");
+    }
+    codes.push_back(static_cast<uint16_t>(code));
+  }
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  spec->expect_status = std::move(codes);
   return true;
 }
 
@@ -136,6 +181,17 @@ bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w) {
         }
       } else if (key == "weight") {
         if (!r.read_uint(kv.second, p, 1, kMaxWeight, &spec.weight)) return false;
+      } else if (key == "name") {
+        const std::string expected = "a name like login (1 to 100 characters, one line)";
+        if (!r.read_scalar(kv.second, p, expected, &spec.name)) return false;
+        spec.name = std::string(trim(spec.name));
+        if (spec.name.empty() || spec.name.size() > kMaxNameBytes ||
+            std::any_of(spec.name.begin(), spec.name.end(),
+                        [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+          return r.fail(p, "got " + quote(spec.name) + "; expected " + expected);
+        }
+      } else if (key == "expect") {
+        if (!read_expect(r, kv.second, p, &spec)) return false;
       }
     }
     w->requests.push_back(std::move(spec));

@@ -88,6 +88,19 @@ Result<Threshold> parse_threshold(const std::string& text) {
                 " (known: p50, p90, p99, p999, max, mean, error_rate, rps)");
   }
   std::string_view rest = trim(t.substr(i));
+  std::string name;
+  if (rest.starts_with('{')) {
+    const size_t close = rest.find('}');
+    if (close == std::string_view::npos)
+      return fail("selector after " + quote(metric_text) + " has no closing }");
+    std::string_view sel = trim(rest.substr(1, close - 1));
+    if (!sel.starts_with("name:")) {
+      return fail("unknown selector " + quote(sel) + " (known: {name:NAME}, a request's name)");
+    }
+    name = std::string(trim(sel.substr(5)));
+    if (name.empty()) return fail("{name:} names no request");
+    rest = trim(rest.substr(close + 1));
+  }
   Comparison op;
   if (rest.starts_with("<=")) {
     op = Comparison::kLessEqual;
@@ -128,7 +141,7 @@ Result<Threshold> parse_threshold(const std::string& text) {
       return fail(metric_text + " needs a number of requests/s >= 0, got " + quote(value_text));
     }
   }
-  return Threshold{*metric, op, value, std::string(t), unit};
+  return Threshold{*metric, op, value, std::string(t), unit, name};
 }
 
 bool threshold_holds(const Threshold& t, double observed) {

@@ -10,7 +10,8 @@ namespace horde {
 
 // For "expected ..." parts of error messages.
 inline constexpr const char* kThresholdForm =
-    "\"<metric> <op> <value>\" like \"p99 < 200ms\", \"error_rate < 1%\" or \"rps >= 1000\"";
+    "\"<metric>[{name:NAME}] <op> <value>\" like \"p99 < 200ms\", \"error_rate < 1%\", "
+    "\"rps >= 1000\" or \"p99{name:login} < 150ms\"";
 
 enum class Metric { kP50, kP90, kP99, kP999, kMax, kMean, kErrorRate, kThroughput };
 enum class Comparison { kLess, kLessEqual, kGreater, kGreaterEqual };
@@ -25,6 +26,9 @@ struct Threshold {
   // The unit the user wrote, which observed values are shown in: "us", "ms",
   // "s", "m", "h" for latency, "%" or "" (a fraction) for error_rate, "rps".
   std::string unit;
+  // `METRIC{name:NAME}` (k6's form): judged on the requests of that name
+  // only; empty: on all of them.
+  std::string name;
   bool operator==(const Threshold&) const = default;
 };
 Result<Threshold> parse_threshold(const std::string& text);

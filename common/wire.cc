@@ -165,6 +165,39 @@ void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out
   to_wire(r.counters, out->mutable_counters());
   to_wire(r.latency, out->mutable_latency());
   to_wire(r.backends, out->mutable_backends());
+  to_wire(r.names, out->mutable_names());
+}
+
+void to_wire(const ByName& n, WireNames* out) {
+  out->Clear();
+  for (const auto& [index, s] : n) {
+    auto* o = out->Add();
+    o->set_index(index);
+    to_wire(s.counters, o->mutable_counters());
+    to_wire(s.latency, o->mutable_latency());
+  }
+}
+
+Result<ByName> from_wire(const WireNames& in) {
+  ByName n;
+  if (static_cast<size_t>(in.size()) > kMaxRequestNames) {
+    return Error{fmt::format("names: more than {}", kMaxRequestNames)};
+  }
+  for (const auto& o : in) {
+    if (o.index() >= kMaxRequestNames || n.count(o.index()) != 0) {
+      return Error{"names: an index out of range or given twice"};
+    }
+    auto counters = from_wire(o.counters());
+    if (!counters) return Error{"names: " + counters.error().message};
+    NameStats s;
+    s.counters = std::move(*counters);
+    if (auto ok = from_wire(o.latency(), &s.latency); !ok) return ok.error();
+    if (s.latency.total_count() > s.counters.requests) {
+      return Error{"names: more latency samples than requests"};
+    }
+    n.emplace(o.index(), std::move(s));
+  }
+  return n;
 }
 
 void to_wire(const Backends& b, WireBackends* out) {
@@ -249,6 +282,21 @@ Result<bool> from_wire(const v1::Report& in, IntervalReport* out) {
       return Error{fmt::format(
           "report: backends add up to {} requests and {} errors, the counters say {} and {}",
           requests, errors, r.counters.requests, r.counters.errors)};
+    }
+  }
+  auto names = from_wire(in.names());
+  if (!names) return names.error();
+  r.names = std::move(*names);
+  if (!r.names.empty()) {
+    Counters sum;
+    for (const auto& [index, s] : r.names) {
+      if (!sum.can_add(s.counters)) return Error{"report: name counts overflow"};
+      sum.add(s.counters);
+    }
+    if (sum.requests != r.counters.requests || sum.errors != r.counters.errors) {
+      return Error{fmt::format(
+          "report: names add up to {} requests and {} errors, the counters say {} and {}",
+          sum.requests, sum.errors, r.counters.requests, r.counters.errors)};
     }
   }
   return true;
@@ -374,6 +422,8 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
     }
     q->set_body(r.body);
     q->set_weight(r.weight);
+    q->set_name_index(r.name_index);
+    for (uint16_t code : r.expect_status) q->add_expect_status(code);
   }
   out->set_open_loop(s.load.mode == LoadMode::kOpen);
   out->set_connections(s.load.connections);
@@ -459,6 +509,16 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
     r.body = q.body();
     if (q.weight() == 0) return Error{"slice: request weight must be >= 1"};
     r.weight = q.weight();
+    if (q.name_index() >= kMaxRequestNames) {
+      return Error{fmt::format("slice: request name index {} (at most {} names)", q.name_index(),
+                               kMaxRequestNames)};
+    }
+    r.name_index = static_cast<uint16_t>(q.name_index());
+    if (q.expect_status_size() > 500) return Error{"slice: more than 500 expected status codes"};
+    for (uint32_t code : q.expect_status()) {
+      if (code < 100 || code > 599) return Error{"slice: expected status code out of 100..599"};
+      r.expect_status.push_back(static_cast<uint16_t>(code));
+    }
     s.requests.push_back(std::move(r));
   }
   s.load.mode = in.open_loop() ? LoadMode::kOpen : LoadMode::kClosed;

@@ -33,6 +33,12 @@ using WireBackends = google::protobuf::RepeatedPtrField<v1::BackendCounters>;
 void to_wire(const Backends& b, WireBackends* out);
 Result<Backends> from_wire(const WireBackends& in);
 
+// Per request name: at most kMaxRequestNames indexes below it, each once,
+// errors within requests.
+using WireNames = google::protobuf::RepeatedPtrField<v1::NameCounters>;
+void to_wire(const ByName& n, WireNames* out);
+Result<ByName> from_wire(const WireNames& in);
+
 // A report's backends must add up to its counters (requests and errors) when
 // it has any: the sum over backends is the totals, always.
 void to_wire(const IntervalReport& r, const std::string& run_id, v1::Report* out);

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -165,6 +166,68 @@ Result<Workload> load_workload_file(const std::string& path) {
   return parse_workload(text, path);
 }
 
+std::string request_name(const RequestSpec& r) {
+  return r.name.empty() ? r.method + " " + (r.path.empty() ? std::string("/") : r.path) : r.name;
+}
+
+std::vector<std::string> request_names(const std::vector<RequestSpec>& requests) {
+  std::vector<std::string> names;
+  bool named = false;
+  for (const RequestSpec& r : requests) {
+    named = named || !r.name.empty();
+    std::string n = request_name(r);
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+  }
+  // Many distinct paths and no `name:` (a URL list): one name for all of them,
+  // not an error; with names given, more than the limit is one (finalize_workload).
+  if (!named && names.size() > kMaxRequestNames) return {std::string(kAllRequests)};
+  return names;
+}
+
+std::vector<std::string> request_names(const Workload& w) { return request_names(w.requests); }
+
+namespace {
+
+// Numbers the requests' names (same name, same index), at most kMaxRequestNames,
+// and checks that every threshold's {name:...} selector names one of them.
+Result<bool> number_request_names(Workload& w, const std::string& src) {
+  const std::vector<std::string> names = request_names(w.requests);
+  if (names.size() > kMaxRequestNames) {
+    return Error{src + ": requests: " + std::to_string(names.size()) +
+                 " distinct request names; expected at most " + std::to_string(kMaxRequestNames) +
+                 " (each has its own histogram in every agent thread); give requests that belong "
+                 "together the same `name:`"};
+  }
+  for (RequestSpec& r : w.requests) {
+    const auto it = std::find(names.begin(), names.end(), request_name(r));
+    r.name_index = it == names.end() ? 0 : static_cast<uint16_t>(it - names.begin());
+  }
+  const auto check = [&](const std::vector<Threshold>& ts, const std::string& field) {
+    for (const Threshold& t : ts) {
+      if (t.name.empty() || std::find(names.begin(), names.end(), t.name) != names.end()) continue;
+      std::string known;
+      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + text::quote(n);
+      return Result<bool>{Error{src + ": " + field + ": " + text::quote(t.text) +
+                                ": no request is named " + text::quote(t.name) +
+                                "; the names are " + known}};
+    }
+    return Result<bool>{true};
+  };
+  if (auto ok = check(w.thresholds, "thresholds"); !ok) return ok;
+  if (w.capacity) {
+    for (const Threshold& t : w.capacity->slo) {
+      if (!t.name.empty()) {
+        return Error{src + ": capacity.slo: " + text::quote(t.text) +
+                     ": a capacity search judges all requests; {name:...} selectors are for "
+                     "`thresholds:`"};
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Workload> finalize_workload(Workload w, const std::string& source) {
   const std::string src = source.empty() ? "workload" : source;
   if (w.targets.empty() && !w.builtin_target) {
@@ -183,6 +246,7 @@ Result<Workload> finalize_workload(Workload w, const std::string& source) {
   }
   if (auto ok = make_grpc_request(w, src); !ok) return ok.error();
   if (w.requests.empty()) w.requests.push_back(RequestSpec{});
+  if (auto ok = number_request_names(w, src); !ok) return ok.error();
   if (auto ok = check_templates(w, src); !ok) return ok.error();
   const LoadCheck how{.rate_searched = w.capacity.has_value()};
   if (auto ok = check_load(w.load, src, how); !ok) return ok.error();
@@ -203,6 +267,8 @@ nlohmann::json to_json(const Workload& w) {
                         {"headers", headers},
                         {"body", r.body},
                         {"weight", r.weight}});
+    if (!r.name.empty()) requests.back()["name"] = r.name;
+    if (!r.expect_status.empty()) requests.back()["expect"] = {{"status", r.expect_status}};
   }
   const LoadSpec& l = w.load;
   json load = {{"mode", l.mode == LoadMode::kOpen ? "open" : "closed"},

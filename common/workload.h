@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,8 +43,22 @@ struct RequestSpec {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   uint32_t weight = 1;
+  // `name:` as given; empty: the default name, "METHOD path" (request_name()).
+  std::string name;
+  // `expect.status`: the codes that count as a success, sorted; empty: the
+  // default rule (1xx-3xx succeed, 4xx and 5xx are http_4xx / http_5xx errors).
+  std::vector<uint16_t> expect_status;
+  // Index of its name in Workload::request_names() (set by finalize_workload;
+  // requests with the same name share it). The agents count per index.
+  uint16_t name_index = 0;
   bool operator==(const RequestSpec&) const = default;
 };
+
+// The name results are kept under: `name:`, or "METHOD path" ("GET /users/{{users.id}}").
+std::string request_name(const RequestSpec& r);
+// Distinct request names a workload may have: each has its own counts and
+// histogram in every agent thread and in every merged interval.
+inline constexpr size_t kMaxRequestNames = 100;
 
 enum class LoadMode { kClosed, kOpen };
 
@@ -212,6 +227,12 @@ Result<Workload> load_workload_file(const std::string& path);
 // target unless builtin_target is set, a default request if none, and the load
 // rules again (open mode needs rate > 0, closed mode forbids it, ranges).
 Result<Workload> finalize_workload(Workload w, const std::string& source);
+// The distinct request names in the order of `requests` (name_index order);
+// ["all requests"] when no request has a `name:` and their default names
+// ("METHOD path") are more than kMaxRequestNames: a long URL list is then one name.
+std::vector<std::string> request_names(const Workload& w);
+std::vector<std::string> request_names(const std::vector<RequestSpec>& requests);
+inline constexpr std::string_view kAllRequests = "all requests";
 
 // The resolved workload as JSON (the `workload` key of summary.json), every
 // default filled in; builtin_target is left out when unset. It parses back

@@ -225,7 +225,7 @@ void Controller::close_intervals(uint32_t force_before) {
   p.merger->close_ready(force_before, [&](ClosedMerge& m) {
     IntervalRow row = p.accumulator.row(p.timing, m.index, m.warmup, m.agents,
                                         std::move(m.counters), m.latency, unix_now_ns() / 1000);
-    p.accumulator.add(row, m.latency, m.backends);
+    p.accumulator.add(row, m.latency, m.backends, m.names);
     uint32_t active = 0;
     for (uint64_t id : p.members) active += registry_.at(id).lost ? 0 : 1;
     const ClosedInterval closed{p.view,
@@ -242,7 +242,8 @@ void Controller::close_intervals(uint32_t force_before) {
                                   }
                                   return per_agent;
                                 },
-                                &m.backends};
+                                &m.backends,
+                                &m.names};
     for (const auto& sink : sinks_) sink->on_interval(closed);
   });
 }
@@ -430,7 +431,8 @@ int Controller::run() {
       result_.abort_reason = *why;
     }
   }
-  result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases), result_.aborted);
+  result_.thresholds = evaluate(opt_.workload.thresholds, totals(result_.phases), result_.aborted,
+                                request_names(opt_.workload));
   progress_.finish();
   std::printf("\n%s", summary_table(result_).c_str());
   if (result_.scalability) {

@@ -38,7 +38,7 @@ Result<bool> IntervalLog::open(const std::string& path) {
 }
 
 void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
-                         const std::string& run_id, const Backends& backends) {
+                         const std::string& run_id, const Backends& backends, const ByName& names) {
   if (!file_) return;
   v1::Counters counters;
   to_wire(row.counters, &counters);
@@ -59,6 +59,11 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
     v1::Report only_backends;  // the wire form of the list, as protobuf JSON
     to_wire(backends, only_backends.mutable_backends());
     line += ",\"backends\":" + to_json_text(only_backends);
+  }
+  if (!names.empty()) {
+    v1::Report only_names;
+    to_wire(names, only_names.mutable_names());
+    line += ",\"names\":" + to_json_text(only_names);
   }
   line += "}\n";
   std::fwrite(line.data(), 1, line.size(), file_);
@@ -111,6 +116,15 @@ Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
         if (!backends) return Error{where + ": " + backends.error().message};
         li.backends = std::move(*backends);
       }
+      if (j.contains("names")) {
+        v1::Report n;
+        if (!google::protobuf::util::JsonStringToMessage(j.at("names").dump(), &n).ok()) {
+          return Error{where + ": names do not match the horde.v1 schema"};
+        }
+        auto names = from_wire(n.names());
+        if (!names) return Error{where + ": " + names.error().message};
+        li.names = std::move(*names);
+      }
       li.row.p50_us = li.latency.value_at_percentile(50);
       li.row.p99_us = li.latency.value_at_percentile(99);
       li.row.max_us = li.latency.max();
@@ -141,7 +155,7 @@ RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,
                             std::nullopt)
                .first;
     }
-    it->second.add(li.row, li.latency, li.backends);
+    it->second.add(li.row, li.latency, li.backends, li.names);
   }
   // No plan in the log: the measured time is what the logged intervals saw.
   for (auto& [index, p] : phases) r.phases.push_back(p.finish(std::nullopt, r.aborted));

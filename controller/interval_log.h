@@ -24,7 +24,7 @@ class IntervalLog {
   Result<bool> open(const std::string& path);
   // `latency` is the interval's merged histogram (IntervalRow keeps only percentiles).
   void append(const IntervalRow& row, const Histogram& latency, const std::string& run_id,
-              const Backends& backends = {});
+              const Backends& backends = {}, const ByName& names = {});
 
  private:
   std::FILE* file_ = nullptr;
@@ -34,6 +34,7 @@ struct LoggedInterval {
   IntervalRow row;
   Histogram latency;
   Backends backends;
+  ByName names;
 };
 
 // Reads intervals.jsonl back; every line is validated like a network message.

@@ -79,6 +79,7 @@ Result<bool> PhaseMerger::add(uint64_t agent, const IntervalReport& report) {
   open.counters.add_concurrent(report.counters);  // agents of one interval: peaks add up
   open.latency.add(report.latency);
   open.backends.add(report.backends);
+  add_names(open.names, report.names);
   if (report.interval >= warmup_intervals_) per_agent_[agent].add(report.counters);
   return true;
 }
@@ -115,7 +116,8 @@ size_t PhaseMerger::close(uint32_t force_before, bool rest_when_nobody_left,
     if (it != open_.end()) {
       Open& o = it->second;
       ClosedMerge m{next_,      warmup,    static_cast<uint32_t>(o.reported.size()),
-                    o.counters, o.latency, o.backends};
+                    o.counters, o.latency, o.backends,
+                    o.names};
       if (!warmup) {
         measured_counters_.add(o.counters);
         measured_latency_.add(o.latency);
@@ -126,7 +128,8 @@ size_t PhaseMerger::close(uint32_t force_before, bool rest_when_nobody_left,
       // Nothing reported: no histogram allocated for it.
       Counters none;
       const Backends no_backends;
-      ClosedMerge m{next_, warmup, 0, none, empty_histogram(), no_backends};
+      const ByName no_names;
+      ClosedMerge m{next_, warmup, 0, none, empty_histogram(), no_backends, no_names};
       fn(m);
     }
     ++next_;
@@ -150,6 +153,7 @@ std::vector<MergedInterval> PhaseMerger::take_ready(uint32_t force_before) {
     m.counters = std::move(c.counters);
     m.latency = c.latency;
     m.backends = c.backends;
+    m.names = c.names;
     out.push_back(std::move(m));
   });
   return out;

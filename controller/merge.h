@@ -28,6 +28,7 @@ struct MergedInterval {
   Counters counters;
   Histogram latency;
   Backends backends;
+  ByName names;
 };
 
 // A closed interval while it is handed on (close_ready): the histogram is
@@ -39,6 +40,7 @@ struct ClosedMerge {
   Counters& counters;
   const Histogram& latency;
   const Backends& backends;  // added like the counters: their sums are the counters'
+  const ByName& names;       // likewise, per request name (empty with one name)
 };
 
 class PhaseMerger {
@@ -101,6 +103,7 @@ class PhaseMerger {
     Counters counters;
     Histogram latency;
     Backends backends;
+    ByName names;
   };
   size_t close(uint32_t force_before, bool rest_when_nobody_left,
                const std::function<void(ClosedMerge&)>& fn);

@@ -43,7 +43,8 @@ IntervalRow PhaseAccumulator::row(const PhaseTiming& t, uint32_t interval, bool 
   return row;
 }
 
-void PhaseAccumulator::add(IntervalRow row, const Histogram& latency, const Backends& backends) {
+void PhaseAccumulator::add(IntervalRow row, const Histogram& latency, const Backends& backends,
+                           const ByName& names) {
   for (const auto& [id, s] : backends.by_id) {
     row.backends.push_back({id, s.requests, s.errors, s.latency.value_at_percentile(50),
                             s.latency.value_at_percentile(99), s.latency.max()});
@@ -52,6 +53,7 @@ void PhaseAccumulator::add(IntervalRow row, const Histogram& latency, const Back
     result_.counters.add(row.counters);
     result_.latency.add(latency);
     result_.backends.add(backends);
+    add_names(result_.names, names);
   }
   result_.intervals.push_back(std::move(row));
 }

@@ -39,7 +39,8 @@ class PhaseAccumulator {
   IntervalRow row(const PhaseTiming& t, uint32_t interval, bool warmup, uint32_t agents,
                   Counters counters, const Histogram& latency, int64_t merged_unix_us) const;
   // Adds one closed interval (in index order), with its per-backend counts.
-  void add(IntervalRow row, const Histogram& latency, const Backends& backends = {});
+  void add(IntervalRow row, const Histogram& latency, const Backends& backends = {},
+           const ByName& names = {});
 
   // The phase so far: every interval added, the measured ones summed.
   const PhaseResult& result() const { return result_; }

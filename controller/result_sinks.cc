@@ -10,7 +10,8 @@
 namespace horde {
 
 void IntervalLogSink::on_interval(const ClosedInterval& c) {
-  log_->append(c.row, c.latency, run_id_, c.backends != nullptr ? *c.backends : Backends{});
+  log_->append(c.row, c.latency, run_id_, c.backends != nullptr ? *c.backends : Backends{},
+               c.names != nullptr ? *c.names : ByName{});
 }
 
 void HlogSink::on_interval(const ClosedInterval& c) {

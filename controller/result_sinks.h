@@ -44,6 +44,7 @@ struct ClosedInterval {
   // Each agent's measured requests in the phase so far (asked only by a sink that needs it).
   std::function<std::vector<std::pair<std::string, uint64_t>>()> agent_requests;
   const Backends* backends = nullptr;  // the interval's per-backend counts
+  const ByName* names = nullptr;       // the interval's per-name counts
 };
 
 class ResultSink {

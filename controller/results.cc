@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -122,6 +123,7 @@ PhaseResult totals(const std::vector<PhaseResult>& phases) {
     t.counters.add(p.counters);
     t.latency.add(p.latency);
     t.backends.add(p.backends);
+    add_names(t.names, p.names);
     t.duration_s += p.duration_s;
     t.discarded_reports += p.discarded_reports;
     t.rejected_reports += p.rejected_reports;
@@ -157,11 +159,46 @@ double observed_value(const PhaseResult& r, Metric m) {
   return 0;
 }
 
-std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r,
-                                       bool aborted) {
+std::vector<std::string> request_names_of(const nlohmann::json& workload) {
+  if (!workload.is_object() || !workload.contains("requests")) return {};
+  std::vector<RequestSpec> requests;
+  for (const auto& q : workload.at("requests")) {
+    RequestSpec r;
+    r.method = q.value("method", "GET");
+    r.path = q.value("path", "");
+    r.name = q.value("name", "");
+    requests.push_back(std::move(r));
+  }
+  return request_names(requests);
+}
+
+PhaseResult name_part(const PhaseResult& p, uint32_t index) {
+  PhaseResult part;
+  part.index = p.index;
+  part.duration_s = p.duration_s;
+  if (p.names.empty()) {  // one name: the phase is all of it
+    part.counters = p.counters;
+    part.latency = p.latency;
+    return part;
+  }
+  if (auto it = p.names.find(index); it != p.names.end()) {
+    part.counters = it->second.counters;
+    part.latency = it->second.latency;
+  }
+  return part;
+}
+
+std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& all,
+                                       bool aborted, const std::vector<std::string>& names) {
   std::vector<ThresholdOutcome> out;
   for (const auto& t : ts) {
     ThresholdOutcome o{t, 0, false, ""};
+    PhaseResult part;
+    if (!t.name.empty()) {
+      const auto it = std::find(names.begin(), names.end(), t.name);
+      if (it != names.end()) part = name_part(all, static_cast<uint32_t>(it - names.begin()));
+    }
+    const PhaseResult& r = t.name.empty() ? all : part;
     if (aborted) {
       o.not_judged = "the run was aborted";
     } else if (r.counters.requests == 0) {
@@ -204,7 +241,35 @@ std::string thresholds_line(const RunResult& r) {
   return out.empty() ? "" : out + "\n";
 }
 
-nlohmann::json phase_json(const PhaseResult& p) {
+namespace {
+
+// `requests_by_name`: {name: {requests, errors, error_rate, throughput_rps,
+// latency_ms, status_codes, errors_by_class}}.
+nlohmann::json by_name_json(const PhaseResult& p, const std::vector<std::string>& names) {
+  nlohmann::json out = nlohmann::json::object();
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    const PhaseResult part = name_part(p, i);
+    nlohmann::json status = nlohmann::json::object();
+    for (const auto& [code, n] : part.counters.status_codes) status[std::to_string(code)] = n;
+    nlohmann::json errors = nlohmann::json::object();
+    for (size_t c = 0; c < kErrorClassCount; ++c) {
+      if (part.counters.errors_by_class[c] == 0) continue;
+      errors[error_class_name(static_cast<ErrorClass>(c))] = part.counters.errors_by_class[c];
+    }
+    out[names[i]] = {{"requests", part.counters.requests},
+                     {"errors", part.counters.errors},
+                     {"error_rate", error_rate(part.counters)},
+                     {"throughput_rps", r3(throughput(part.counters, part.duration_s))},
+                     {"latency_ms", latency_json(part.latency)},
+                     {"status_codes", status},
+                     {"errors_by_class", errors}};
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json phase_json(const PhaseResult& p, const std::vector<std::string>& names) {
   nlohmann::json status = nlohmann::json::object();
   for (const auto& [code, n] : p.counters.status_codes) status[std::to_string(code)] = n;
   nlohmann::json errors = nlohmann::json::object();
@@ -249,6 +314,7 @@ nlohmann::json phase_json(const PhaseResult& p) {
     for (const auto& r : p.rebalances) rebalances.push_back(r.to_json());
     out["rebalances"] = rebalances;
   }
+  if (!names.empty()) out["requests_by_name"] = by_name_json(p, names);
   if (!p.counters.grpc_status.empty()) {
     nlohmann::json grpc = nlohmann::json::object();
     for (const auto& [code, n] : p.counters.grpc_status) grpc[grpc_status_name(code)] = n;
@@ -260,14 +326,15 @@ nlohmann::json phase_json(const PhaseResult& p) {
 nlohmann::json summary_json(const RunResult& r) {
   nlohmann::json phases = nlohmann::json::array();
   std::vector<const PhaseResult*> all;
+  const std::vector<std::string> names = request_names_of(r.workload);
   for (const auto& p : r.phases) {
-    auto j = phase_json(p);
+    auto j = phase_json(p, names);
     j["index"] = p.index;
     if (!r.observe.empty()) j["observed"] = observed_json(observed_stats(r.observe, {&p}));
     phases.push_back(std::move(j));
     all.push_back(&p);
   }
-  nlohmann::json total = phase_json(totals(r.phases));
+  nlohmann::json total = phase_json(totals(r.phases), names);
   if (!r.observe.empty()) total["observed"] = observed_json(observed_stats(r.observe, all));
   nlohmann::json agents = nlohmann::json::array();
   for (const auto& a : r.agents) {
@@ -351,6 +418,27 @@ Result<bool> write_results(const RunResult& r, const std::string& dir) {
   return write_file_atomic(path("intervals.csv"), intervals_csv(r));
 }
 
+std::string name_table(const RunResult& r) {
+  const std::vector<std::string> names = request_names_of(r.workload);
+  if (names.size() < 2) return "";
+  const PhaseResult t = totals(r.phases);
+  size_t width = 7;
+  for (const auto& n : names) width = std::max(width, std::min<size_t>(n.size(), 40));
+  std::string out =
+      fmt::format("{:<{}} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9} {:>9}\n", "request", width,
+                  "requests", "errors", "err%", "rps", "p50 ms", "p99 ms", "max ms");
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    const PhaseResult part = name_part(t, i);
+    const std::string shown = names[i].size() > 40 ? names[i].substr(0, 37) + "..." : names[i];
+    out += fmt::format(
+        "{:<{}} {:>10} {:>8} {:>7.2f}% {:>11.1f} {:>9.3f} {:>9.3f} {:>9.3f}\n", shown, width,
+        part.counters.requests, part.counters.errors, 100.0 * error_rate(part.counters),
+        throughput(part.counters, part.duration_s), ms(part.latency.value_at_percentile(50)),
+        ms(part.latency.value_at_percentile(99)), ms(part.latency.max()));
+  }
+  return out;
+}
+
 std::string summary_table(const RunResult& r) {
   std::string out;
   auto row = [&](const PhaseResult& p) {
@@ -388,6 +476,7 @@ std::string summary_table(const RunResult& r) {
     }
     out += "\n";
   }
+  out += name_table(r);
   out += backend_table(r);
   for (const auto& a : r.agents) {
     out += fmt::format("agent {:<16} {:<16} cores {:>3}  requests {:>10}  errors {:>6}{}\n", a.name,

@@ -57,6 +57,9 @@ struct PhaseResult {
   Counters counters;  // measured intervals only
   Histogram latency;
   Backends backends;  // measured intervals only; adds up to `counters`
+  // Per request name (index in the workload's request names), measured
+  // intervals only; empty when the workload has one name (the totals are its).
+  ByName names;
   double duration_s = 0;
   std::optional<double> offered_rps;  // open loop only
   std::vector<IntervalRow> intervals;
@@ -116,15 +119,24 @@ PhaseResult totals(const std::vector<PhaseResult>& phases);
 // The value a threshold looks at (latency in ms, error_rate as a fraction, rps).
 double observed_value(const PhaseResult& r, Metric m);
 // `aborted`: the run did not complete, none is judged.
+// A threshold with a {name:...} selector is judged on that name's requests;
+// `names` are the workload's request names (request_names()).
 std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& r,
-                                       bool aborted = false);
+                                       bool aborted = false,
+                                       const std::vector<std::string>& names = {});
+// The request names of a resolved workload's JSON (RunResult::workload), in
+// name_index order.
+std::vector<std::string> request_names_of(const nlohmann::json& workload);
+// Name `index`'s part of `p` as a phase of its own (counters, latency, duration).
+PhaseResult name_part(const PhaseResult& p, uint32_t index);
 // 0 ok, 1 a threshold failed (or could not be judged on zero requests), 3 aborted.
 int exit_code(const RunResult& r);
 // The summary's verdict line on the thresholds: "2 of 3 thresholds failed", or
 // "" when every one passed (or there are none, or the run aborted).
 std::string thresholds_line(const RunResult& r);
 
-nlohmann::json phase_json(const PhaseResult& p);
+// `names`: the request names, for requests_by_name (left out without them).
+nlohmann::json phase_json(const PhaseResult& p, const std::vector<std::string>& names = {});
 nlohmann::json summary_json(const RunResult& r);
 std::string intervals_csv(const RunResult& r);
 // One row per phase x interval x backend (only runs with backends have rows).
@@ -133,6 +145,8 @@ std::string backends_csv(const RunResult& r);
 Result<bool> write_results(const RunResult& r, const std::string& dir);
 
 std::string summary_table(const RunResult& r);
+// One row per request name over the run (only with more than one name).
+std::string name_table(const RunResult& r);
 // The run's last words, printed after every table and the results path: why it
 // was aborted, or what share of requests failed and why, whether the
 // scalability verdict failed, then how many thresholds failed (exit code 1).

@@ -510,5 +510,32 @@ TEST(WireSlice, RejectsHostileEngineKeys) {
   }
 }
 
+TEST(WireReport, NamesRoundTripAndMustAddUpToTheCounters) {
+  IntervalReport r;
+  r.counters.requests = 5;
+  r.counters.errors = 1;
+  r.counters.errors_by_class[static_cast<size_t>(ErrorClass::kUnexpectedStatus)] = 1;
+  NameStats a;
+  a.counters.requests = 3;
+  a.latency.record(100);
+  NameStats b;
+  b.counters.requests = 2;
+  b.counters.errors = 1;
+  b.counters.errors_by_class[static_cast<size_t>(ErrorClass::kUnexpectedStatus)] = 1;
+  r.names = {{0, a}, {4, b}};
+  v1::Report wire;
+  to_wire(r, "run", &wire);
+  auto back = from_wire(wire);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->names, r.names);
+  wire.mutable_names(1)->mutable_counters()->set_requests(3);  // 6 over the names, 5 in all
+  EXPECT_FALSE(from_wire(wire).ok());
+  wire.mutable_names(1)->mutable_counters()->set_requests(2);
+  wire.mutable_names(1)->set_index(100);  // kMaxRequestNames
+  EXPECT_FALSE(from_wire(wire).ok());
+  wire.mutable_names(1)->set_index(0);  // given twice
+  EXPECT_FALSE(from_wire(wire).ok());
+}
+
 }  // namespace wire_test
 }  // namespace horde

@@ -198,21 +198,21 @@ TEST(ThresholdTest, RejectsBadOnes) {
     auto t = parse_threshold(text);
     ASSERT_FALSE(t.ok()) << text;
     EXPECT_THAT(t.error().message, HasSubstr(why)) << text;
-    EXPECT_THAT(t.error().message, HasSubstr("<metric> <op> <value>")) << text;
+    EXPECT_THAT(t.error().message, HasSubstr("<metric>[{name:NAME}] <op> <value>")) << text;
   }
 }
 
 TEST(ThresholdTest, HoldsAndNames) {
-  const Threshold lt{Metric::kP99, Comparison::kLess, 200, "p99 < 200ms", ""};
+  const Threshold lt{Metric::kP99, Comparison::kLess, 200, "p99 < 200ms", "", ""};
   EXPECT_TRUE(threshold_holds(lt, 199.9));
   EXPECT_FALSE(threshold_holds(lt, 200));
-  const Threshold le{Metric::kP99, Comparison::kLessEqual, 200, "", ""};
+  const Threshold le{Metric::kP99, Comparison::kLessEqual, 200, "", "", ""};
   EXPECT_TRUE(threshold_holds(le, 200));
   EXPECT_FALSE(threshold_holds(le, 200.1));
-  const Threshold gt{Metric::kThroughput, Comparison::kGreater, 1000, "", ""};
+  const Threshold gt{Metric::kThroughput, Comparison::kGreater, 1000, "", "", ""};
   EXPECT_TRUE(threshold_holds(gt, 1000.5));
   EXPECT_FALSE(threshold_holds(gt, 1000));
-  const Threshold ge{Metric::kThroughput, Comparison::kGreaterEqual, 1000, "", ""};
+  const Threshold ge{Metric::kThroughput, Comparison::kGreaterEqual, 1000, "", "", ""};
   EXPECT_TRUE(threshold_holds(ge, 1000));
   EXPECT_FALSE(threshold_holds(ge, 999));
 
@@ -749,5 +749,65 @@ TEST(WorkloadTest, StageAndTlsErrorsNameTheField) {
   }
 }
 
+namespace {
+Result<Workload> finalized(const std::string& yaml) {
+  auto w = parse_workload(yaml, "w.yaml");
+  if (!w) return w.error();
+  return finalize_workload(std::move(*w), "w.yaml");
+}
+}  // namespace
+
+TEST(RequestNames, DefaultsSharedNamesSelectorsAndExpect) {
+  auto w = finalized(
+      "target: http://127.0.0.1:9/\n"
+      "requests:\n"
+      "  - {path: /a}\n"
+      "  - {name: b, path: /b1, expect: {status: [201, 4xx]}}\n"
+      "  - {name: b, path: /b2}\n"
+      "thresholds: ['p99{name:b} < 1s', 'error_rate{ name: GET /a } < 1%']\n");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(request_names(*w), (std::vector<std::string>{"GET /a", "b"}));
+  EXPECT_EQ(w->requests[0].name_index, 0);
+  EXPECT_EQ(w->requests[1].name_index, 1);
+  EXPECT_EQ(w->requests[2].name_index, 1);
+  ASSERT_EQ(w->requests[1].expect_status.size(), 101u);  // 201 and 400..499
+  EXPECT_EQ(w->requests[1].expect_status.front(), 201);
+  EXPECT_EQ(w->requests[1].expect_status.back(), 499);
+  EXPECT_EQ(w->thresholds[0].name, "b");
+  EXPECT_EQ(w->thresholds[1].name, "GET /a");
+  // to_json parses back to the same requests.
+  auto again = finalized(to_json(*w).dump());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->requests, w->requests);
+}
+
+TEST(RequestNames, BadOnesNameTheFieldAndTheFix) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"requests: [{path: /, expect: {status: [200, 700]}}]", "expected a status code 100..599"},
+      {"requests: [{path: /, expect: {status: []}}]", "an empty list"},
+      {"requests: [{path: /, expect: {codes: [200]}}]", "codes"},
+      {"requests: [{path: /, name: ''}]", "1 to 100 characters"},
+      {"requests: [{path: /, name: a}]\nthresholds: ['p99{name:b} < 1s']",
+       "no request is named \"b\""},
+      {"requests: [{path: /}]\nthresholds: ['p99{host:b} < 1s']", "unknown selector"},
+      {"requests: [{path: /}]\nthresholds: ['p99{name:b < 1s']", "no closing }"},
+  };
+  for (const auto& [yaml, why] : bad) {
+    auto w = finalized("target: http://127.0.0.1:9/\n" + yaml + "\n");
+    ASSERT_FALSE(w.ok()) << yaml;
+    EXPECT_THAT(w.error().message, HasSubstr(why)) << yaml;
+  }
+  // More than 100 names given is an error; 200 default names of a URL list are one name.
+  std::string named = "target: http://127.0.0.1:9/\nrequests:\n";
+  std::string plain = named;
+  for (int i = 0; i < 101; ++i) named += "  - {name: n" + std::to_string(i) + ", path: /}\n";
+  for (int i = 0; i < 200; ++i) plain += "  - {path: /p" + std::to_string(i) + "}\n";
+  auto n = finalized(named);
+  ASSERT_FALSE(n.ok());
+  EXPECT_THAT(n.error().message, HasSubstr("at most 100"));
+  auto p = finalized(plain);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(request_names(*p), (std::vector<std::string>{"all requests"}));
+}
 }  // namespace workload_test
 }  // namespace horde

@@ -1,7 +1,7 @@
 // Debian's nginx for integration tests: started on a free loopback port with
 // its own config in a test directory, answering "ok\n" on every path, with an
 // access log the tests can count. It listens for HTTP/1.1 on port() and for
-// HTTP/2 with prior knowledge (h2c) on h2_port().
+// HTTP/2 with prior knowledge (h2c) on h2_port(); paths under /missing/ answer 404.
 #pragma once
 
 #include <signal.h>
@@ -60,7 +60,8 @@ class Nginx {
            ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
            d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
            std::to_string(port_) + ";\n    listen 127.0.0.1:" + std::to_string(h2_port_) +
-           " http2;\n    location / { return 200 \"ok\\n\"; }\n  }\n}\n";
+           " http2;\n    location / { return 200 \"ok\\n\"; }\n    location /missing/ { return 404 "
+           "\"no\\n\"; }\n  }\n}\n";
   }
   std::filesystem::path dir_;
   uint16_t port_;
