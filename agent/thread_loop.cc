@@ -400,8 +400,7 @@ void ThreadLoop::deliver() {
     names.emplace(static_cast<uint32_t>(i), NameStats{n.to_counters(), n.latency});
     n.reset();
   }
-  collector_.deliver(current_, stats_.to_counters(), stats_.latency, backends_.take(),
-                     std::move(names));
+  collector_.deliver(current_, stats_.to_counters(), stats_.latency, backends_.take(), names);
   stats_.reset();
   stats_.connections_peak = open_now_;  // still open as the next interval starts
   ++current_;

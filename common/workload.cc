@@ -1,5 +1,7 @@
 #include "common/workload.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -205,11 +207,11 @@ Result<bool> number_request_names(Workload& w, const std::string& src) {
   const auto check = [&](const std::vector<Threshold>& ts, const std::string& field) {
     for (const Threshold& t : ts) {
       if (t.name.empty() || std::find(names.begin(), names.end(), t.name) != names.end()) continue;
-      std::string known;
-      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + text::quote(n);
-      return Result<bool>{Error{src + ": " + field + ": " + text::quote(t.text) +
-                                ": no request is named " + text::quote(t.name) +
-                                "; the names are " + known}};
+      std::vector<std::string> quoted;
+      for (const std::string& n : names) quoted.push_back(text::quote(n));
+      return Result<bool>{
+          Error{fmt::format("{}: {}: {}: no request is named {}; the names are {}", src, field,
+                            text::quote(t.text), text::quote(t.name), fmt::join(quoted, ", "))}};
     }
     return Result<bool>{true};
   };
