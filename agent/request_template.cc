@@ -149,7 +149,9 @@ void TemplateRenderer::append(const Template& t, RenderState& s, std::string& ou
       case TemplateFn::kRandom: {
         const auto draw =
             static_cast<uint64_t>((static_cast<unsigned __int128>(s.rng_.next()) * p.span) >> 64);
-        append_signed(out, p.lo + static_cast<int64_t>(draw));
+        // lo + draw <= hi, but draw alone may be 2^63: added as unsigned (modular), never
+        // overflowing.
+        append_signed(out, static_cast<int64_t>(static_cast<uint64_t>(p.lo) + draw));
         break;
       }
       case TemplateFn::kNowMs:

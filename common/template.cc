@@ -81,7 +81,8 @@ Result<bool> parse_slot(std::string_view inner, Template* t) {
     }
     p.fn = TemplateFn::kRandom;
     p.lo = lo;
-    p.span = static_cast<uint64_t>(hi - lo) + 1;
+    // In unsigned arithmetic: hi - lo reaches 2^63, one past int64_t (UBSan).
+    p.span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
   } else if (w.size() == 1 && fn.find('.') != std::string_view::npos) {
     const size_t dot = fn.find('.');
     const std::string_view set = fn.substr(0, dot);
