@@ -9,12 +9,12 @@
 #include <functional>
 #include <vector>
 
+#include "controller/result_figures.h"
+
 namespace horde {
 
 namespace {
 
-double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
-double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
 double r4(double v) { return std::round(v * 10000.0) / 10000.0; }
 
 double share(uint64_t n, uint64_t total) {

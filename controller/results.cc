@@ -10,25 +10,14 @@
 #include "common/file.h"
 #include "common/text.h"
 #include "controller/backend_results.h"
+#include "controller/name_results.h"
 #include "controller/observed.h"
 #include "controller/reachability.h"
+#include "controller/result_figures.h"
 
 namespace horde {
 
 namespace {
-
-double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
-
-double error_rate(const Counters& c) {
-  return c.requests ? static_cast<double>(c.errors) / static_cast<double>(c.requests) : 0.0;
-}
-
-double throughput(const Counters& c, double duration_s) {
-  return duration_s > 0 ? static_cast<double>(c.requests) / duration_s : 0.0;
-}
-
-// Rounds to 3 decimals so JSON stays readable; exactness lives in the counts.
-double r3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 // Standard deviation in µs, HdrHistogram's way: every sample at the middle of
 // its bucket, around the same mean Histogram::mean() gives.
@@ -48,6 +37,8 @@ double stdev_us(const Histogram& h) {
   return std::sqrt(static_cast<double>(sum / static_cast<long double>(h.total_count())));
 }
 
+}  // namespace
+
 nlohmann::json latency_json(const Histogram& h) {
   return {{"mean", r3(h.mean() / 1000.0)},
           {"stdev", r3(stdev_us(h) / 1000.0)},
@@ -59,6 +50,8 @@ nlohmann::json latency_json(const Histogram& h) {
           {"p9999", ms(h.value_at_percentile(99.99))},
           {"max", ms(h.max())}};
 }
+
+namespace {
 
 double per_s(uint64_t n, double duration_s) {
   return duration_s > 0 ? static_cast<double>(n) / duration_s : 0.0;
@@ -159,35 +152,6 @@ double observed_value(const PhaseResult& r, Metric m) {
   return 0;
 }
 
-std::vector<std::string> request_names_of(const nlohmann::json& workload) {
-  if (!workload.is_object() || !workload.contains("requests")) return {};
-  std::vector<RequestSpec> requests;
-  for (const auto& q : workload.at("requests")) {
-    RequestSpec r;
-    r.method = q.value("method", "GET");
-    r.path = q.value("path", "");
-    r.name = q.value("name", "");
-    requests.push_back(std::move(r));
-  }
-  return request_names(requests);
-}
-
-PhaseResult name_part(const PhaseResult& p, uint32_t index) {
-  PhaseResult part;
-  part.index = p.index;
-  part.duration_s = p.duration_s;
-  if (p.names.empty()) {  // one name: the phase is all of it
-    part.counters = p.counters;
-    part.latency = p.latency;
-    return part;
-  }
-  if (auto it = p.names.find(index); it != p.names.end()) {
-    part.counters = it->second.counters;
-    part.latency = it->second.latency;
-  }
-  return part;
-}
-
 std::vector<ThresholdOutcome> evaluate(const std::vector<Threshold>& ts, const PhaseResult& all,
                                        bool aborted, const std::vector<std::string>& names) {
   std::vector<ThresholdOutcome> out;
@@ -241,34 +205,6 @@ std::string thresholds_line(const RunResult& r) {
   return out.empty() ? "" : out + "\n";
 }
 
-namespace {
-
-// `requests_by_name`: {name: {requests, errors, error_rate, throughput_rps,
-// latency_ms, status_codes, errors_by_class}}.
-nlohmann::json by_name_json(const PhaseResult& p, const std::vector<std::string>& names) {
-  nlohmann::json out = nlohmann::json::object();
-  for (uint32_t i = 0; i < names.size(); ++i) {
-    const PhaseResult part = name_part(p, i);
-    nlohmann::json status = nlohmann::json::object();
-    for (const auto& [code, n] : part.counters.status_codes) status[std::to_string(code)] = n;
-    nlohmann::json errors = nlohmann::json::object();
-    for (size_t c = 0; c < kErrorClassCount; ++c) {
-      if (part.counters.errors_by_class[c] == 0) continue;
-      errors[error_class_name(static_cast<ErrorClass>(c))] = part.counters.errors_by_class[c];
-    }
-    out[names[i]] = {{"requests", part.counters.requests},
-                     {"errors", part.counters.errors},
-                     {"error_rate", error_rate(part.counters)},
-                     {"throughput_rps", r3(throughput(part.counters, part.duration_s))},
-                     {"latency_ms", latency_json(part.latency)},
-                     {"status_codes", status},
-                     {"errors_by_class", errors}};
-  }
-  return out;
-}
-
-}  // namespace
-
 nlohmann::json phase_json(const PhaseResult& p, const std::vector<std::string>& names) {
   nlohmann::json status = nlohmann::json::object();
   for (const auto& [code, n] : p.counters.status_codes) status[std::to_string(code)] = n;
@@ -314,7 +250,7 @@ nlohmann::json phase_json(const PhaseResult& p, const std::vector<std::string>& 
     for (const auto& r : p.rebalances) rebalances.push_back(r.to_json());
     out["rebalances"] = rebalances;
   }
-  if (!names.empty()) out["requests_by_name"] = by_name_json(p, names);
+  if (!names.empty()) out["requests_by_name"] = requests_by_name_json(p, names);
   if (!p.counters.grpc_status.empty()) {
     nlohmann::json grpc = nlohmann::json::object();
     for (const auto& [code, n] : p.counters.grpc_status) grpc[grpc_status_name(code)] = n;
@@ -416,27 +352,6 @@ Result<bool> write_results(const RunResult& r, const std::string& dir) {
   if (auto ok = write_file_atomic(path("summary.json"), summary); !ok) return ok;
   if (auto ok = write_file_atomic(path("backends.csv"), backends_csv(r)); !ok) return ok;
   return write_file_atomic(path("intervals.csv"), intervals_csv(r));
-}
-
-std::string name_table(const RunResult& r) {
-  const std::vector<std::string> names = request_names_of(r.workload);
-  if (names.size() < 2) return "";
-  const PhaseResult t = totals(r.phases);
-  size_t width = 7;
-  for (const auto& n : names) width = std::max(width, std::min<size_t>(n.size(), 40));
-  std::string out =
-      fmt::format("{:<{}} {:>10} {:>8} {:>8} {:>11} {:>9} {:>9} {:>9}\n", "request", width,
-                  "requests", "errors", "err%", "rps", "p50 ms", "p99 ms", "max ms");
-  for (uint32_t i = 0; i < names.size(); ++i) {
-    const PhaseResult part = name_part(t, i);
-    const std::string shown = names[i].size() > 40 ? names[i].substr(0, 37) + "..." : names[i];
-    out += fmt::format(
-        "{:<{}} {:>10} {:>8} {:>7.2f}% {:>11.1f} {:>9.3f} {:>9.3f} {:>9.3f}\n", shown, width,
-        part.counters.requests, part.counters.errors, 100.0 * error_rate(part.counters),
-        throughput(part.counters, part.duration_s), ms(part.latency.value_at_percentile(50)),
-        ms(part.latency.value_at_percentile(99)), ms(part.latency.max()));
-  }
-  return out;
 }
 
 std::string summary_table(const RunResult& r) {

@@ -145,8 +145,7 @@ std::string backends_csv(const RunResult& r);
 Result<bool> write_results(const RunResult& r, const std::string& dir);
 
 std::string summary_table(const RunResult& r);
-// One row per request name over the run (only with more than one name).
-std::string name_table(const RunResult& r);
+
 // The run's last words, printed after every table and the results path: why it
 // was aborted, or what share of requests failed and why, whether the
 // scalability verdict failed, then how many thresholds failed (exit code 1).
