@@ -3,6 +3,14 @@
 # under $WORK/nginx, answering `return 200 "ok"` on every path, stopped (and $WORK
 # removed) when the script exits.
 
+# Exits 2 naming the first of its arguments that is not installed.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
+  done
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -21,9 +21,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-50}
 NGINX=${NGINX:-/usr/sbin/nginx}
-for tool in "$NGINX" /usr/bin/time taskset python3 "$HORDE"; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+require_tools "$NGINX" /usr/bin/time taskset python3 "$HORDE"
 
 WORK=$(mktemp -d /tmp/horde-templates.XXXXXX)
 PORT=$(free_port)

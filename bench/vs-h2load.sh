@@ -19,9 +19,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 PAIRS=${PAIRS:-"10x10 50x10 10x100"}  # connections x streams per connection
 NGINX=${NGINX:-/usr/sbin/nginx}
-for tool in "$NGINX" h2load /usr/bin/time taskset python3 "$HORDE"; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+require_tools "$NGINX" h2load /usr/bin/time taskset python3 "$HORDE"
 
 WORK=$(mktemp -d /tmp/horde-vs-h2load.XXXXXX)
 PORT=$(free_port)

@@ -28,9 +28,7 @@ ROUNDS=${ROUNDS:-3}
 OPEN_FRACTION=${OPEN_FRACTION:-0.5}
 CONNS=${CONNS:-"10 50 200"}
 NGINX=${NGINX:-/usr/sbin/nginx}
-for tool in "$NGINX" wrk /usr/bin/time taskset python3 "$HORDE"; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+require_tools "$NGINX" wrk /usr/bin/time taskset python3 "$HORDE"
 
 WORK=$(mktemp -d /tmp/horde-vs-wrk.XXXXXX)
 PORT=$(free_port)
