@@ -235,6 +235,14 @@ void ThreadLoop::dialing_done(Connection* c) {
 }
 
 void ThreadLoop::connect(Connection* c, TimePoint now) {
+  if (now >= plan_.end) {
+    // The phase is over and its end timer about to close everything: a
+    // connection opened now would only carry requests nobody counts. It waits
+    // (unconnected, not counted as a reconnect) until the loop finishes.
+    c->state = ConnState::kBackoff;
+    c->since = now + std::chrono::hours(24);
+    return;
+  }
   if (c->dialed) ++stats_.reconnects;
   c->dialed = true;
   if (!addresses_.next(*c->target, &c->endpoint)) {
