@@ -24,6 +24,7 @@
 #include "controller/local_run.h"
 #include "controller/out_dir.h"
 #include "controller/report_html.h"
+#include "horde_commit.h"  // generated: cmake/commit.cmake
 #include "target/target.h"
 
 namespace {
@@ -203,7 +204,7 @@ int main(int argc, char** argv) {
       "  horde run --target http://127.0.0.1:8080/ -c 64 -d 30s\n"
       "  horde run examples/capacity-search.yaml -v\n"
       "Each subcommand's --help gives its flags and defaults.");
-  app.set_version_flag("--version", HORDE_VERSION);
+  app.set_version_flag("--version", HORDE_VERSION " (commit " HORDE_COMMIT ")");
   // Accepted before or after the subcommand (fallthrough): `horde run -v w.yaml`.
   app.fallthrough();
   std::string log_level;  // empty: `horde run` warn (quiet), the other subcommands info

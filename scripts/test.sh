@@ -6,21 +6,43 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage says how long it took, and the last lines list them all: the CI run has a
+# 30-minute budget, and this is where its time goes.
+STAGES=()
+stage_name=""
+stage_start=$SECONDS
+stage() {
+  if [ -n "$stage_name" ]; then
+    STAGES+=("$(printf '%6d s  %s' $((SECONDS - stage_start)) "$stage_name")")
+    echo "== $stage_name: $((SECONDS - stage_start)) s" >&2
+  fi
+  stage_name=$1
+  stage_start=$SECONDS
+  if [ -n "$stage_name" ]; then echo "== $stage_name" >&2; fi
+}
+stage_report() {
+  stage ""
+  echo "== stages (total $SECONDS s):" >&2
+  printf '%s\n' "${STAGES[@]}" >&2
+}
+trap 'rc=$?; [ -n "$stage_name" ] && echo "== failed in: $stage_name" >&2; stage_report; exit $rc' EXIT
+
+stage "dependencies (scripts/deps.sh)"
 ./scripts/deps.sh
 JOBS=$(nproc)
 
-echo "== format check" >&2
+stage "format check"
 mapfile -t sources < <(git ls-files '*.cc' '*.h' 2>/dev/null || find . -name '*.cc' -o -name '*.h')
 if [ ${#sources[@]} -gt 0 ]; then
   clang-format --dry-run -Werror "${sources[@]}"
 fi
 
-echo "== test-side node packages" >&2
+stage "test-side node packages"
 for dir in tests/deploy tests/js; do
   [ -f "$dir/package-lock.json" ] && npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
 done
 
-echo "== build (RelWithDebInfo)" >&2
+stage "build (RelWithDebInfo)"
 # CI keeps the optimisation and drops the debug info: -g made a file's compile 35% longer
 # (controller.cc, 45 s against 29 s with -g0), and a clean CI clone is never debugged.
 CI_FLAGS=()
@@ -34,12 +56,12 @@ seed_costs() {
   [ -f "$1/Testing/Temporary/CTestCostData.txt" ] ||
     cp tests/ctest_costs.txt "$1/Testing/Temporary/CTestCostData.txt"
 }
-echo "== tests" >&2
+stage "tests"
 seed_costs build
 (cd build && ctest --output-on-failure -j"$JOBS" --timeout 300)
 
 if [ "${HORDE_SKIP_TIDY:-}" != "1" ]; then
-  echo "== clang-tidy (.clang-tidy checks, product folders)" >&2
+  stage "clang-tidy (.clang-tidy checks, product folders)"
   JOBS="$JOBS" ./scripts/tidy.sh build
 fi
 
@@ -48,13 +70,13 @@ if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
   # product libraries also carry libFuzzer's coverage hooks, which cost the tests nothing):
   # before, a gcc ASan build and a separate clang fuzz build compiled everything twice. -O1
   # keeps the tests quick under ASan; -g1 (line tables) is all the stack traces need.
-  echo "== build (clang, ASan + UBSan, tests and fuzzers)" >&2
+  stage "build (clang, ASan + UBSan, tests and fuzzers)"
   CC=clang CXX=clang++ cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" \
     -DHORDE_SANITIZE=ON -DHORDE_FUZZ=ON -DHORDE_BUILD_BENCH=OFF \
     $([ "${CI:-}" = "true" ] && echo -DHORDE_WERROR=ON) >/dev/null
   ninja -C build-san -j"$JOBS"
-  echo "== tests under ASan + UBSan" >&2
+  stage "tests under ASan + UBSan"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
@@ -70,7 +92,7 @@ if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
     -E '^(Verdict\.(ALockSharedByAllInstances|CrosstalkOverSixSteps|NothingSharedIsLinear)|Sweep\.(UslFit|WithoutContention)|CompareStats\.(TwentyPercentSlowerMedianIsFound|IdenticalDistributionsRarelyFlag)$|CompareRuns\.TwoRunsAgainstTheSameNginxPass$|Deploy\.RuntimeImageInstallsExactlyTheLibrariesTheBinaryLinks$)')
 fi
 if [ "${HORDE_SKIP_FUZZ:-}" != "1" ]; then
-  echo "== fuzzing (libFuzzer, bounded)" >&2
+  stage "fuzzing (libFuzzer, bounded)"
   # The sanitizer build above has the fuzz targets; without it fuzz.sh makes its own.
   if grep -qs "^HORDE_FUZZ:BOOL=ON" build-san/CMakeCache.txt; then
     BUILD_DIR=build-san ./scripts/fuzz.sh "${HORDE_FUZZ_SECONDS:-10}"
@@ -78,4 +100,5 @@ if [ "${HORDE_SKIP_FUZZ:-}" != "1" ]; then
     ./scripts/fuzz.sh "${HORDE_FUZZ_SECONDS:-10}"
   fi
 fi
+stage ""
 echo "== all tests passed" >&2

@@ -11,8 +11,9 @@ if [[ ! -f "$build/compile_commands.json" ]]; then
   echo "tidy: $build/compile_commands.json missing (configure with CMake first)" >&2
   exit 1
 fi
-# The generated protobuf headers must exist before clang-tidy reads their includes.
-ninja -C "$build" horde_proto >/dev/null
+# The generated headers (protobuf, the commit for --version) must exist before clang-tidy
+# reads their includes.
+ninja -C "$build" horde_proto horde_commit >/dev/null
 start=$(date +%s)
 mapfile -t files < <(git ls-files 'agent/*.cc' 'controller/*.cc' 'common/*.cc' 'cli/*.cc' 'target/*.cc')
 status=0
