@@ -82,7 +82,8 @@ std::vector<PhaseData> phases_of(const RunData& run) {
       // Two phases of one name are told apart by their order: "name", "name #2".
       if (const int k = ++seen[d.name]; k > 1) d.name += fmt::format(" #{}", k);
       d.summary = p;
-      by_index[p.value("index", uint32_t(out.size()))] = out.size();
+      d.index = p.value("index", uint32_t(out.size()));
+      by_index[d.index] = out.size();
       out.push_back(std::move(d));
     }
   }
@@ -102,9 +103,12 @@ std::vector<PhaseData> phases_of(const RunData& run) {
 
 double ms(int64_t us) { return static_cast<double>(us) / 1000.0; }
 
-void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions& o,
-                   RunComparison* c) {
-  const std::string scope = "phase " + a.name;
+}  // namespace
+
+namespace compare_detail {
+
+void compare_measured(const PhaseData& a, const PhaseData& b, const std::string& scope,
+                      uint64_t seed, const CompareOptions& o, RunComparison* c) {
   const auto row = [&](const std::string& metric, const std::string& unit, double base,
                        double cand) {
     MetricComparison m;
@@ -152,8 +156,7 @@ void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions&
       {"mean", -1}, {"p50", 50}, {"p90", 90}, {"p99", 99}, {"p999", 99.9}};
   std::vector<double> which;
   for (const auto& s : stats) which.push_back(s.second);
-  const auto boot = bootstrap_latency(a.latency, b.latency, which,
-                                      {o.alpha, o.resamples, o.seed + c->matched_phases});
+  const auto boot = bootstrap_latency(a.latency, b.latency, which, {o.alpha, o.resamples, seed});
   const bool testable =
       a.latency.size() >= 2 && b.latency.size() >= 2 && !a.merged.empty() && !b.merged.empty();
   for (size_t j = 0; j < stats.size(); ++j) {
@@ -191,6 +194,15 @@ void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions&
     judge(&m, true, o.alpha);
     c->rows.push_back(m);
   }
+}
+
+}  // namespace compare_detail
+
+namespace {
+
+void compare_phase(const PhaseData& a, const PhaseData& b, const CompareOptions& o,
+                   RunComparison* c) {
+  compare_measured(a, b, "phase " + a.name, o.seed + c->matched_phases, o, c);
   PhaseSeries s;
   s.name = a.name;
   s.percentiles = {0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999, 100};
@@ -406,6 +418,7 @@ RunComparison compare_runs(const RunData& baseline, const RunData& candidate,
     }
     compare_phase(a, *match, options, &c);
     compare_backends(a, *match, baseline, candidate, options, &c);
+    compare_names(a, *match, baseline, candidate, options, &c);
   }
   for (const auto& b : pb) {
     bool found = false;

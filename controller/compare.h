@@ -4,7 +4,9 @@
 // test that fits it (compare_stats.h): a regression is a change in the worse
 // direction that is both beyond its tolerance and significant at alpha.
 // Per backend (when either phase names more than one): its
-// throughput and error rate judged, its p50 and p99 shown. Sweeps add capacity
+// throughput and error rate judged, its p50 and p99 shown. Per request name
+// (when either run has more than one): every metric the phase gets, tested the
+// same way on the name's part of each interval. Sweeps add capacity
 // and efficiency per N (judged), the USL sigma/kappa (tested; judged with a
 // tolerance) and the peak (shown). The verdict is a value; compare_output.cc turns it
 // into the table, compare.json and compare.html.
@@ -45,7 +47,7 @@ struct RunData {
 Result<RunData> load_run(const std::string& dir, bool allow_incomplete);
 
 struct MetricComparison {
-  std::string scope;   // "phase run", "sweep n=4", "sweep", "capacity search 1"
+  std::string scope;   // "phase run", "phase run name home", "sweep n=4", "capacity search 1"
   std::string metric;  // "p99", "throughput", "capacity", "efficiency", ...
   std::string unit;    // "ms", "rps", "%", "" (shown after the values)
   double baseline = 0, candidate = 0;
@@ -75,7 +77,7 @@ struct RunComparison {
   std::string baseline_dir, candidate_dir, baseline_run, candidate_run;
   CompareOptions options;
   std::vector<std::string> workload_differences;  // "load.rate: 1000 -> 2000"
-  std::vector<std::string> notes;                 // unmatched phases, what was not compared
+  std::vector<std::string> notes;  // unmatched phases, backends, names; what was not compared
   std::vector<MetricComparison> rows;
   std::vector<PhaseSeries> series;
   size_t matched_phases = 0;

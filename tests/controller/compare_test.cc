@@ -3,7 +3,7 @@
 // a higher error rate and a lower throughput are named in the last lines,
 // phases are matched by name and the unmatched reported, sweeps compare
 // capacity per N, a partial run is refused, compare.html loads nothing and
-// renders in headless Chromium.
+// renders in headless Chromium, and each request name is compared like a phase.
 #include "controller/compare.h"
 
 #include <fmt/format.h>
@@ -370,13 +370,185 @@ std::string write_dir(const RunData& r, const std::string& name, bool incomplete
   {
     IntervalLog log;
     EXPECT_TRUE(log.open(dir + "/intervals.jsonl").ok());
-    for (const auto& li : r.intervals) log.append(li.row, li.latency, r.dir);
+    for (const auto& li : r.intervals) log.append(li.row, li.latency, r.dir, li.backends, li.names);
   }
   json s = r.summary;
   s["incomplete"] = incomplete;
   s["aborted"] = incomplete;
   EXPECT_TRUE(write_file_atomic(dir + "/summary.json", s.dump()).ok());
   return dir;
+}
+
+struct NameSpec {
+  std::string name;
+  double median_us = 2000;
+  uint64_t per_interval = 100;
+};
+
+// One phase "run" of named requests as the controller writes it: per interval each name's
+// histogram and counts (by its index in the workload's request list), the totals their sum,
+// and summary.json's requests_by_name.
+RunData make_named_run(const std::vector<NameSpec>& names, uint64_t seed, int intervals = 10) {
+  std::mt19937_64 rng(seed);
+  RunData r;
+  r.dir = "named-" + std::to_string(seed);
+  json requests = json::array();
+  for (const auto& n : names) requests.push_back({{"name", n.name}, {"path", "/" + n.name}});
+  r.summary = {{"run_id", r.dir},
+               {"workload", {{"name", "w"}, {"requests", requests}}},
+               {"phases", json::array()}};
+  std::vector<std::lognormal_distribution<double>> latency;
+  for (const auto& n : names) latency.emplace_back(std::log(n.median_us), 0.5);
+  std::vector<uint64_t> per_name(names.size(), 0);
+  uint64_t total = 0;
+  for (int i = 0; i < intervals; ++i) {
+    LoggedInterval li;
+    li.row.phase = 0;
+    li.row.interval = i;
+    li.row.time_s = i + 1;
+    li.row.duration_s = 1;
+    for (uint32_t k = 0; k < names.size(); ++k) {
+      NameStats s;
+      for (uint64_t j = 0; j < names[k].per_interval; ++j) {
+        const auto v = static_cast<int64_t>(latency[k](rng));
+        s.latency.record(v);
+        li.latency.record(v);
+      }
+      s.counters.requests = names[k].per_interval;
+      li.row.counters.requests += s.counters.requests;
+      per_name[k] += s.counters.requests;
+      total += s.counters.requests;
+      if (names.size() > 1) li.names[k] = std::move(s);
+    }
+    r.intervals.push_back(std::move(li));
+  }
+  json by_name = json::object();
+  for (uint32_t k = 0; k < names.size(); ++k) {
+    by_name[names[k].name] = {{"requests", per_name[k]},
+                              {"errors", 0},
+                              {"throughput_rps", double(per_name[k]) / intervals}};
+  }
+  r.summary["phases"].push_back({{"name", "run"},
+                                 {"index", 0},
+                                 {"requests", total},
+                                 {"errors", 0},
+                                 {"throughput_rps", double(total) / intervals},
+                                 {"requests_by_name", by_name}});
+  return r;
+}
+
+bool has_note(const RunComparison& c, const std::string& note) {
+  return std::find(c.notes.begin(), c.notes.end(), note) != c.notes.end();
+}
+
+TEST(Compare, ANamesRegressionIsFlaggedWhileTheTotalsAreWithinTolerance) {
+  // profile is 5% of the traffic and twice as slow in the candidate: the phase's figures move
+  // by under 3% (within the 10% tolerance), profile's own by +100%.
+  const std::vector<NameSpec> base = {{"home", 2000, 950}, {"profile", 1000, 50}};
+  const std::vector<NameSpec> slow = {{"home", 2000, 950}, {"profile", 2000, 50}};
+  int flagged = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    const auto c =
+        compare_runs(make_named_run(base, seed), make_named_run(slow, seed + 100), fast());
+    bool total_regressed = false;
+    for (const auto& r : c.rows)
+      total_regressed = total_regressed || (r.scope == "phase run" && r.regression);
+    const auto* p99 = row(c, "phase run name profile", "p99");
+    ASSERT_NE(p99, nullptr) << comparison_text(c);
+    EXPECT_FALSE(total_regressed) << comparison_text(c);
+    flagged += p99->regression && c.exit_code() == 1;
+    // Twice the median; p99 is 5 samples deep in 500, so only its direction is firm.
+    EXPECT_NEAR(row(c, "phase run name profile", "p50")->change, 1.0, 0.15);
+    EXPECT_GT(p99->change, 0.3);
+    for (const auto& r : c.rows) {
+      if (r.scope == "phase run name home") {
+        EXPECT_FALSE(r.regression) << r.metric;
+      }
+    }
+  }
+  EXPECT_GE(flagged, 9);
+
+  const auto c = compare_runs(make_named_run(base, 1), make_named_run(slow, 101), fast());
+  const auto* p99 = row(c, "phase run name profile", "p99");
+  ASSERT_TRUE(p99 && p99->regression);
+  EXPECT_EQ(p99->test, "bootstrap");
+  const auto lines = c.regression_lines();
+  const std::string expected =
+      fmt::format("p99 of phase run name profile: {:.4g} ms -> {:.4g} ms (+{:.0f}%, ",
+                  p99->baseline, p99->candidate, 100 * p99->change);
+  bool named = false;
+  for (const auto& l : lines) named = named || l.rfind(expected, 0) == 0;
+  EXPECT_TRUE(named) << comparison_text(c);
+  // The name's figures are its own part of the run: throughput 50 rps, tested per interval.
+  const auto* rps = row(c, "phase run name profile", "throughput");
+  ASSERT_NE(rps, nullptr);
+  EXPECT_DOUBLE_EQ(rps->baseline, 50);
+  EXPECT_EQ(rps->test, "welch t");
+  EXPECT_NE(row(c, "phase run name profile", "error_rate"), nullptr);
+  EXPECT_NE(row(c, "phase run name profile", "distribution"), nullptr);
+  EXPECT_EQ(row(c, "phase run name home", "throughput")->baseline, 950);
+  EXPECT_TRUE(c.notes.empty()) << c.notes[0];
+
+  // Through results directories on disk, into compare.json and compare.html.
+  const auto a = write_dir(make_named_run(base, 1), "named-a", false);
+  const auto b = write_dir(make_named_run(slow, 101), "named-b", false);
+  auto d = compare_dirs(a, b, fast());
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  // The files give what the values give.
+  EXPECT_EQ(comparison_json(*d)["rows"].dump(), comparison_json(c)["rows"].dump());
+  ASSERT_TRUE(write_comparison(*d, b).ok());
+  const json j = json::parse(std::ifstream(b + "/compare.json"));
+  bool in_json = false;
+  for (const auto& r : j["rows"]) {
+    in_json = in_json || (r["scope"] == "phase run name profile" && r["metric"] == "p99" &&
+                          r["regression"] == true);
+  }
+  EXPECT_TRUE(in_json);
+  std::ifstream html(b + "/compare.html");
+  const std::string page((std::istreambuf_iterator<char>(html)), {});
+  EXPECT_NE(page.find("<td>phase run name profile</td><td>p99</td>"), std::string::npos);
+  for (const auto& dir : {a, b}) fs::remove_all(dir);
+}
+
+TEST(Compare, ANameInOneRunOnlyIsANoteAndTheOthersStillMatchByName) {
+  // The candidate dropped profile, added order, and lists order first: home is index 0 in
+  // the baseline and 1 in the candidate.
+  const auto c =
+      compare_runs(make_named_run({{"home", 2000, 300}, {"profile", 2000, 30}}, 1),
+                   make_named_run({{"order", 5000, 30}, {"home", 2000, 300}}, 2), fast());
+  EXPECT_TRUE(has_note(c, "phase run name profile: only in the baseline")) << comparison_text(c);
+  EXPECT_TRUE(has_note(c, "phase run name order: only in the candidate")) << comparison_text(c);
+  EXPECT_EQ(row(c, "phase run name profile", "p99"), nullptr);
+  EXPECT_EQ(row(c, "phase run name order", "p99"), nullptr);
+  const auto* home = row(c, "phase run name home", "throughput");
+  ASSERT_NE(home, nullptr);
+  EXPECT_DOUBLE_EQ(home->baseline, 300);
+  EXPECT_DOUBLE_EQ(home->candidate, 300);
+  // Read from index 1 of the candidate's intervals: home's median, not order's 5 ms.
+  EXPECT_NEAR(row(c, "phase run name home", "p50")->candidate, 2.0, 0.2);
+  const std::string text = comparison_text(c);
+  EXPECT_NE(text.find("note: phase run name order: only in the candidate"), std::string::npos);
+
+  // One name a side, the same one: the phase's rows are that name's; no rows, no note.
+  const auto one =
+      compare_runs(make_named_run({{"home"}}, 3), make_named_run({{"home"}}, 4), fast());
+  EXPECT_EQ(row(one, "phase run name home", "p99"), nullptr);
+  EXPECT_TRUE(one.notes.empty()) << one.notes[0];
+  // One name against two: the names are compared (the single name's intervals are its own).
+  const auto grown =
+      compare_runs(make_named_run({{"home", 2000, 300}}, 5),
+                   make_named_run({{"home", 2000, 300}, {"order", 2000, 30}}, 6), fast());
+  ASSERT_NE(row(grown, "phase run name home", "p99"), nullptr);
+  EXPECT_DOUBLE_EQ(row(grown, "phase run name home", "throughput")->baseline, 300);
+  EXPECT_EQ(row(grown, "phase run name home", "p99")->test, "bootstrap");
+  EXPECT_TRUE(row(grown, "phase run name home", "p99")->p_value.has_value());
+  EXPECT_TRUE(has_note(grown, "phase run name order: only in the candidate"));
+  // A run without requests_by_name (before named requests) against one with them: a note.
+  const auto old =
+      compare_runs(make_run({{"run"}}, 7), make_named_run({{"home"}, {"order"}}, 8), fast());
+  EXPECT_TRUE(
+      has_note(old, "phase run: requests by name only in the candidate, names not compared"))
+      << comparison_text(old);
 }
 
 TEST(Compare, ReadsResultsDirectoriesAndRefusesAPartialRun) {

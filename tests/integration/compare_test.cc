@@ -1,8 +1,8 @@
 // horde compare on real runs: two runs against the same nginx pass; a run
 // against the built-in target (closed loop, 2 connections: latency from the
 // actual send, so a loaded test box's scheduling stalls touch few samples)
-// with 2 ms more service time per request fails
-// naming p50 and p99, both from `horde compare` and from `horde run` with
+// with 2 ms more service time per request fails naming p50 and p99 (p50 of
+// each request name too), both from `horde compare` and from `horde run` with
 // `baseline:` in the workload (the CI gate); bad input exits 2 naming what
 // is wrong.
 #include <gtest/gtest.h>
@@ -45,7 +45,11 @@ std::string builtin_workload(int service_ms, const std::string& baseline_dir) {
       "ms}\n"
       // 8 intervals: the bootstrap over intervals has 8 values a side to resample. With 4 (1 s
       // intervals) a 3x p99 was p = 0.012 once under ASan at -O1, short of alpha 0.01.
-      "load: {connections: 2, duration: 4s, interval: 500ms}\n";
+      "load: {connections: 2, duration: 4s, interval: 500ms}\n"
+      // Two names: each is compared on its own too (its part of every interval).
+      "requests:\n"
+      "  - {name: home, path: /home, weight: 3}\n"
+      "  - {name: profile, path: /profile, weight: 1}\n";
   if (!baseline_dir.empty()) w += "baseline: {dir: " + baseline_dir + "}\n";
   return w;
 }
@@ -75,6 +79,8 @@ TEST(CompareRuns, TwoMillisecondsMorePerRequestFailsNamingP50AndP99) {
   EXPECT_NE(tail.find("p50 of phase run: "), std::string::npos) << f.out;
   EXPECT_NE(tail.find("p99 of phase run: "), std::string::npos) << f.out;
   EXPECT_NE(tail.find("p < 0.001"), std::string::npos) << f.out;
+  EXPECT_NE(tail.find("\np50 of phase run name home: "), std::string::npos) << f.out;
+  EXPECT_NE(tail.find("\np50 of phase run name profile: "), std::string::npos) << f.out;
   // Generous enough tolerances let the same change through.
   auto lenient =
       run_horde({"compare", (dir / "base").string(), (dir / "slow").string(), "--tolerance",
