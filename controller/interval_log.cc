@@ -72,18 +72,38 @@ void IntervalLog::append(const IntervalRow& row, const Histogram& latency,
 
 Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
                                                       std::string* run_id) {
+  std::vector<LoggedInterval> out;
+  auto read =
+      scan_interval_log(path, run_id, [&](LoggedInterval& li) { out.push_back(std::move(li)); });
+  if (!read) return read.error();
+  return out;
+}
+
+Result<size_t> scan_interval_log(const std::string& path, std::string* run_id,
+                                 const std::function<void(LoggedInterval&)>& fn) {
   std::ifstream f(path);
   if (!f) return Error{path + ": cannot read"};
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  std::vector<LoggedInterval> out;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const auto where = fmt::format("{}:{}", path, i + 1);
-    auto j = nlohmann::json::parse(lines[i], nullptr, false);
+  size_t count = 0;
+  // One line read ahead: only the last line may be torn.
+  std::string line, next;
+  size_t number = 0;
+  const auto next_line = [&](std::string* into) {
+    while (std::getline(f, *into)) {
+      ++number;
+      if (!into->empty()) return true;
+    }
+    return false;
+  };
+  bool have = next_line(&line);
+  while (have) {
+    const size_t line_number = number;
+    const bool more = next_line(&next);
+    const auto where = fmt::format("{}:{}", path, line_number);
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    line.swap(next);
+    have = more;
     if (j.is_discarded()) {
-      if (i + 1 == lines.size()) break;  // torn last line
+      if (!more) break;  // torn last line
       return Error{where + ": not JSON"};
     }
     try {
@@ -128,12 +148,13 @@ Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path,
       li.row.p50_us = li.latency.value_at_percentile(50);
       li.row.p99_us = li.latency.value_at_percentile(99);
       li.row.max_us = li.latency.max();
-      out.push_back(std::move(li));
+      fn(li);
+      ++count;
     } catch (const nlohmann::json::exception& e) {
       return Error{where + ": " + e.what()};
     }
   }
-  return out;
+  return count;
 }
 
 RunResult rebuild_from_intervals(const std::vector<LoggedInterval>& intervals,

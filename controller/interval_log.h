@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct LoggedInterval {
 // Reads intervals.jsonl back; every line is validated like a network message.
 // A torn last line (the writer died mid-write) is skipped, anything else bad is an error.
 Result<std::vector<LoggedInterval>> read_interval_log(const std::string& path, std::string* run_id);
+// The same, one interval at a time: `fn` sees each in file order and may keep what it needs
+// (a long run's histograms need not all be in memory at once). Returns how many were read.
+Result<size_t> scan_interval_log(const std::string& path, std::string* run_id,
+                                 const std::function<void(LoggedInterval&)>& fn);
 
 // Rebuilds a RunResult (phases with totals; no agents) from logged intervals,
 // marked aborted/incomplete.

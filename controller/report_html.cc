@@ -9,6 +9,7 @@
 #include "common/file.h"
 #include "controller/report_backends.h"
 #include "controller/report_data.h"
+#include "controller/report_names.h"
 #include "controller/report_sections.h"
 #include "controller/svg_chart.h"
 
@@ -93,6 +94,7 @@ Result<std::string> render_report(const std::string& results_dir) {
   out += totals_section(s);
   out += over_time_section(*in);
   out += spectrum_section(s);
+  out += names_section(*in, results_dir);
   const bool sweep = s.contains("scalability") && s["scalability"].is_object();
   if (!sweep && s.contains("phases") && s["phases"].is_array() &&
       (s["phases"].size() > 1 || has_capacity(s))) {

@@ -3,8 +3,9 @@
 // at any time from the files alone. Reads summary.json and intervals.csv, and
 // when present intervals.jsonl (errors by class per interval) and latency.hlog.
 // Shows the verdict and thresholds, totals, throughput / latency / errors over
-// time with phase boundaries, the latency percentile spectrum, per-agent
-// requests and, for sweeps, capacity vs N with the USL fit and latency vs
+// time with phase boundaries, the latency percentile spectrum, per request
+// name (more than one) its p50/p99 over time and totals, per-agent requests
+// and, for sweeps, capacity vs N with the USL fit and latency vs
 // throughput. docs/report.md explains how to read each chart.
 #pragma once
 

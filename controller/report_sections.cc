@@ -190,8 +190,6 @@ std::string totals_section(const json& s) {
   return out + "</table></section>\n";
 }
 
-namespace {
-
 std::vector<ChartMarker> phase_markers(const ReportInput& in) {
   std::vector<ChartMarker> out;
   for (const auto& [phase, start] : in.phase_starts) {
@@ -199,6 +197,8 @@ std::vector<ChartMarker> phase_markers(const ReportInput& in) {
   }
   return out;
 }
+
+namespace {
 
 // A series over the run timeline; warm-up intervals and phase changes break the line.
 ChartSeries timeline_series(const ReportInput& in, const std::string& name, bool warmup,

@@ -5,8 +5,10 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "controller/report_data.h"
+#include "controller/svg_chart.h"
 
 namespace horde {
 
@@ -14,6 +16,8 @@ namespace horde {
 std::string header_section(const ReportInput& in);
 // One row per phase plus the totals.
 std::string totals_section(const nlohmann::json& summary);
+// Where each phase starts on the run timeline, named, for the charts over time.
+std::vector<ChartMarker> phase_markers(const ReportInput& in);
 // Throughput, latency (p50/p99/max) and errors per interval, phases marked.
 std::string over_time_section(const ReportInput& in);
 // Latency by percentile per phase and overall, on a 1/(1-p) axis.
