@@ -69,6 +69,7 @@ Result<int> Controller::listen() {
     auto metrics = std::make_unique<MetricsServer>();
     auto port = metrics->start(opt_.metrics_listen);
     if (!port) return port.error();
+    metrics->set_request_names(request_names(opt_.workload));
     spdlog::info("metrics on http://{}/metrics (port {})", opt_.metrics_listen, *port);
     metrics_ = std::move(metrics);
   }

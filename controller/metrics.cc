@@ -114,6 +114,37 @@ std::string render_metrics(const MetricsSnapshot& s) {
     out += fmt::format("horde_agent_throughput_rps{{agent=\"{}\"}} {}\n", label_value(name),
                        number(rps));
   }
+  // Per request name: families of their own, so the totals above stay the only series of
+  // theirs (a sum over a family never counts a request twice).
+  header(out, "horde_requests_by_name_total", "counter",
+         "Requests finished per request name, warm-up excluded, all phases so far.");
+  for (const auto& n : s.names) {
+    out += fmt::format("horde_requests_by_name_total{{name=\"{}\"}} {}\n", label_value(n.name),
+                       n.requests_total);
+  }
+  header(out, "horde_errors_by_name_total", "counter",
+         "Errors per request name and class, warm-up excluded.");
+  for (const auto& n : s.names) {
+    const std::string name = label_value(n.name);
+    for (size_t i = 0; i < kErrorClassCount; ++i) {
+      out += fmt::format("horde_errors_by_name_total{{class=\"{}\",name=\"{}\"}} {}\n",
+                         error_class_name(static_cast<ErrorClass>(i)), name, n.errors_total[i]);
+    }
+  }
+  header(out, "horde_latency_by_name_ms", "gauge",
+         "Latency quantiles in ms per request name: of the last interval, and of the phase so "
+         "far (0 without a request of that name).");
+  for (const auto& n : s.names) {
+    const std::string name = label_value(n.name);
+    for (const auto& [window, values] :
+         {std::pair{"interval", &n.interval_latency_ms}, std::pair{"phase", &n.phase_latency_ms}}) {
+      for (size_t i = 0; i < kMetricsQuantiles.size(); ++i) {
+        out += fmt::format(
+            "horde_latency_by_name_ms{{name=\"{}\",quantile=\"{}\",window=\"{}\"}} {}\n", name,
+            kMetricsQuantiles[i], window, number((*values)[i]));
+      }
+    }
+  }
   header(out, "horde_phase_index", "gauge", "Current phase (0-based).");
   out += fmt::format("horde_phase_index {}\n", s.phase_index);
   header(out, "horde_interval_index", "gauge",
@@ -187,6 +218,13 @@ void MetricsServer::stop() {
   }
 }
 
+void MetricsServer::set_request_names(const std::vector<std::string>& names) {
+  request_names_ = names;
+  snapshot_.names.clear();
+  for (const auto& n : names) snapshot_.names.push_back(NameMetrics{n, 0, {}, {}, {}});
+  publish();
+}
+
 void MetricsServer::set_agents(uint32_t connected, uint32_t lost) {
   if (snapshot_.agents_connected == connected && snapshot_.agents_lost == lost) return;
   snapshot_.agents_connected = connected;
@@ -198,7 +236,7 @@ void MetricsServer::interval(const std::vector<PhaseResult>& finished_phases,
                              const PhaseResult& phase, const IntervalRow& row,
                              const Histogram& interval_latency,
                              const std::vector<std::pair<std::string, uint64_t>>& agent_requests,
-                             double interval_s) {
+                             double interval_s, const ByName& interval_names) {
   MetricsSnapshot& s = snapshot_;
   Counters run = phase.counters;
   for (const auto& p : finished_phases) run.add(p.counters);
@@ -227,6 +265,26 @@ void MetricsServer::interval(const std::vector<PhaseResult>& finished_phases,
   }
   s.phase_index = row.phase;
   s.interval_index = row.interval;
+  // Per name: with one name the phases keep no per-name part, their totals are its.
+  static const NameStats none;
+  const auto part = [](const ByName& by, uint32_t i) -> const NameStats& {
+    const auto it = by.find(i);
+    return it == by.end() ? none : it->second;
+  };
+  const bool one = request_names_.size() == 1;
+  for (uint32_t i = 0; i < s.names.size(); ++i) {
+    NameMetrics& n = s.names[i];
+    const Counters& now = one ? phase.counters : part(phase.names, i).counters;
+    n.requests_total = now.requests;
+    n.errors_total = now.errors_by_class;
+    for (const auto& p : finished_phases) {
+      const Counters& before = one ? p.counters : part(p.names, i).counters;
+      n.requests_total += before.requests;
+      for (size_t c = 0; c < kErrorClassCount; ++c) n.errors_total[c] += before.errors_by_class[c];
+    }
+    n.interval_latency_ms = quantiles_ms(one ? interval_latency : part(interval_names, i).latency);
+    n.phase_latency_ms = quantiles_ms(one ? phase.latency : part(phase.names, i).latency);
+  }
   publish();
 }
 

@@ -29,6 +29,15 @@ namespace horde {
 // Quantiles published for latency, in this order.
 inline constexpr std::array<double, 4> kMetricsQuantiles = {0.5, 0.9, 0.99, 0.999};
 
+// One request name's figures, labelled name="..." (every name, also a workload's only one).
+struct NameMetrics {
+  std::string name;
+  uint64_t requests_total = 0;                            // measured, all phases so far
+  std::array<uint64_t, kErrorClassCount> errors_total{};  // by class, measured
+  std::array<double, 4> interval_latency_ms{};            // kMetricsQuantiles, last interval
+  std::array<double, 4> phase_latency_ms{};               // current phase, measured so far
+};
+
 struct MetricsSnapshot {
   uint64_t requests_total = 0;  // measured (warm-up excluded), all phases so far
   std::array<uint64_t, kErrorClassCount> errors_total{};  // by class, measured
@@ -42,6 +51,7 @@ struct MetricsSnapshot {
   std::vector<std::pair<std::string, double>> agent_throughput_rps;  // last interval
   uint32_t phase_index = 0;
   uint32_t interval_index = 0;
+  std::vector<NameMetrics> names;  // in the workload's request order
 };
 
 // The Prometheus text exposition format (version 0.0.4) of a snapshot.
@@ -62,14 +72,17 @@ class MetricsServer {
   void stop();
 
   // ---- run thread only ----
+  // The workload's request names (request_names()), before the first interval.
+  void set_request_names(const std::vector<std::string>& names);
   // Agents currently connected and lost so far.
   void set_agents(uint32_t connected, uint32_t lost);
   // One closed interval. `agent_requests` is each agent's measured requests in
   // the phase so far; its growth since the last call gives per-agent rps.
+  // `interval_names` is the interval's per-name part (empty with one name).
   void interval(const std::vector<PhaseResult>& finished_phases, const PhaseResult& phase,
                 const IntervalRow& row, const Histogram& interval_latency,
                 const std::vector<std::pair<std::string, uint64_t>>& agent_requests,
-                double interval_s);
+                double interval_s, const ByName& interval_names = {});
   const MetricsSnapshot& snapshot() const { return snapshot_; }
 
   // ---- any thread ----
@@ -80,6 +93,7 @@ class MetricsServer {
   void serve();
 
   MetricsSnapshot snapshot_;
+  std::vector<std::string> request_names_;
   uint32_t last_phase_ = UINT32_MAX;
   std::map<std::string, uint64_t> last_agent_requests_;
 

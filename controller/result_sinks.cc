@@ -52,7 +52,7 @@ void ProgressSink::on_interval(const ClosedInterval& c) {
 void MetricsSink::on_interval(const ClosedInterval& c) {
   metrics_->interval(c.finished, c.so_far, c.row, c.latency,
                      c.agent_requests ? c.agent_requests() : decltype(c.agent_requests())(),
-                     c.phase.interval_s);
+                     c.phase.interval_s, c.names != nullptr ? *c.names : ByName{});
 }
 
 }  // namespace horde

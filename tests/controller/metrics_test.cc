@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "controller/exposition.h"
 #include "controller/progress.h"
 
 namespace horde {
@@ -115,6 +116,100 @@ TEST(MetricsServer, IntervalSnapshotAddsPhasesAndDiffsAgents) {
   EXPECT_EQ(s.interval_index, 1u);
   server.set_agents(4, 1);
   EXPECT_NE(server.text().find("horde_agents{state=\"lost\"} 1\n"), std::string::npos);
+}
+
+// The per-name series against counts added up by hand, read back with the exposition parser
+// (so the label escaping is what a Prometheus server reads), next to the unchanged totals.
+TEST(MetricsServer, PerNameSeriesAddUpAndTheirLabelsRoundTrip) {
+  MetricsServer server;
+  const std::string odd = "POST /x?q=\"a\\b\"\nnext";  // a quote, a backslash, a newline
+  server.set_request_names({"home", odd});
+  PhaseResult done;
+  done.counters.requests = 1000;
+  done.names[0].counters.requests = 600;
+  done.names[1].counters.requests = 400;
+  done.names[1].counters.errors_by_class[static_cast<size_t>(ErrorClass::kConnect)] = 2;
+  done.counters.errors_by_class[static_cast<size_t>(ErrorClass::kConnect)] = 2;
+  PhaseResult current;
+  current.index = 1;
+  current.counters.requests = 300;
+  current.names[0].counters.requests = 200;
+  current.names[1].counters.requests = 100;
+  current.names[1].counters.errors_by_class[static_cast<size_t>(ErrorClass::kTimeout)] = 1;
+  current.counters.errors_by_class[static_cast<size_t>(ErrorClass::kTimeout)] = 1;
+  for (int i = 1; i <= 100; ++i) {
+    current.names[0].latency.record(i * 1000);  // 1..100 ms
+    current.latency.record(i * 1000);
+  }
+  current.names[1].latency.record(40'000);
+  current.latency.record(40'000);
+  IntervalRow row;
+  row.phase = 1;
+  row.interval = 3;
+  row.duration_s = 1;
+  row.counters.requests = 2;
+  Histogram interval;
+  interval.record(3000);
+  interval.record(7000);
+  ByName interval_names;
+  interval_names[0].latency.record(3000);
+  interval_names[1].latency.record(7000);
+  server.interval({done}, current, row, interval, {}, 1.0, interval_names);
+
+  const MetricsSnapshot& s = server.snapshot();
+  ASSERT_EQ(s.names.size(), 2u);
+  EXPECT_EQ(s.names[0].requests_total, 800u);
+  EXPECT_EQ(s.names[1].requests_total, 500u);
+  EXPECT_EQ(s.names[1].errors_total[static_cast<size_t>(ErrorClass::kConnect)], 2u);
+  EXPECT_EQ(s.names[1].errors_total[static_cast<size_t>(ErrorClass::kTimeout)], 1u);
+  EXPECT_EQ(s.names[0].errors_total[static_cast<size_t>(ErrorClass::kTimeout)], 0u);
+  EXPECT_DOUBLE_EQ(s.names[0].interval_latency_ms[0], 3);
+  EXPECT_DOUBLE_EQ(s.names[1].interval_latency_ms[3], 7);
+  EXPECT_NEAR(s.names[0].phase_latency_ms[0], 50, 0.05);  // of 1..100 ms
+  EXPECT_DOUBLE_EQ(s.names[1].phase_latency_ms[2], 40);
+
+  auto samples = parse_exposition(server.text());
+  ASSERT_TRUE(samples.ok()) << samples.error().message;
+  const auto value = [&](const std::string& metric,
+                         std::vector<std::pair<std::string, std::string>> labels) {
+    return sum_matching(*samples, SeriesMatch{metric, std::move(labels)});
+  };
+  EXPECT_EQ(value("horde_requests_by_name_total", {{"name", "home"}}), 800);
+  EXPECT_EQ(value("horde_requests_by_name_total", {{"name", odd}}), 500);
+  EXPECT_EQ(value("horde_errors_by_name_total", {{"name", odd}}), 3);  // both classes
+  EXPECT_EQ(value("horde_errors_by_name_total", {{"name", odd}, {"class", "timeout"}}), 1);
+  EXPECT_EQ(value("horde_latency_by_name_ms",
+                  {{"name", "home"}, {"quantile", "0.5"}, {"window", "phase"}}),
+            s.names[0].phase_latency_ms[0]);
+  EXPECT_EQ(value("horde_latency_by_name_ms",
+                  {{"name", odd}, {"quantile", "0.99"}, {"window", "interval"}}),
+            7);
+  // The names add up to the totals, and the totals are still one unlabelled series.
+  EXPECT_EQ(value("horde_requests_by_name_total", {}), value("horde_requests_total", {}));
+  size_t totals = 0;
+  for (const auto& x : *samples) {
+    if (x.name == "horde_requests_total") {
+      ++totals;
+      EXPECT_TRUE(x.labels.empty());
+      EXPECT_EQ(x.value, 1300);
+    }
+  }
+  EXPECT_EQ(totals, 1u);
+  EXPECT_NE(server.text().find("# TYPE horde_requests_by_name_total counter\n"), std::string::npos);
+  EXPECT_NE(server.text().find("name=\"POST /x?q=\\\"a\\\\b\\\"\\nnext\""), std::string::npos)
+      << server.text();
+
+  // One name: no per-name parts are kept, the totals are that name's.
+  MetricsServer single;
+  single.set_request_names({"GET /"});
+  PhaseResult whole;
+  whole.counters.requests = 300;
+  whole.latency.record(5000);
+  single.interval({}, whole, row, interval, {}, 1.0);
+  ASSERT_EQ(single.snapshot().names.size(), 1u);
+  EXPECT_EQ(single.snapshot().names[0].requests_total, 300u);
+  EXPECT_DOUBLE_EQ(single.snapshot().names[0].phase_latency_ms[0], 5);
+  EXPECT_DOUBLE_EQ(single.snapshot().names[0].interval_latency_ms[3], 7);
 }
 
 std::string get(int port, const std::string& request) {
