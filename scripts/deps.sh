@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs horde's build, test and benchmark dependencies from Debian 12's
-# packages. Idempotent: skips apt when everything is already there.
+# packages. Idempotent: skips apt when everything is already there. Podman, runc,
+# catatonit (kube play's pause process) and mmdebstrap (a Debian 12 base image without a
+# registry) are for scripts/container-test.sh; python3-yaml for its kube play renderer.
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +14,7 @@ PACKAGES=(
   nginx-light wrk nghttp2-client openssl procps iproute2 time chromium haproxy
   gunicorn python3-h2
   prometheus prometheus-node-exporter prometheus-process-exporter
+  podman runc catatonit mmdebstrap python3-yaml
 )
 # Node.js runs the test-side checkers (hdr-histogram-js, kubernetes-models); take
 # Debian's only when the machine has none.

@@ -43,6 +43,14 @@ for dir in tests/deploy tests/js; do
 done
 
 stage "build (RelWithDebInfo)"
+# The container test's Debian 12 base (mmdebstrap: downloads and dpkg, little CPU) is made
+# beside the compile; the container stage below waits for it and reuses it.
+base_pid=""
+if [ "${HORDE_SKIP_CONTAINERS:-}" != "1" ]; then
+  mkdir -p build/container
+  ./scripts/container-test.sh --base >build/container/base.log 2>&1 &
+  base_pid=$!
+fi
 # CI keeps the optimisation and drops the debug info: -g made a file's compile 35% longer
 # (controller.cc, 45 s against 29 s with -g0), and a clean CI clone is never debugged.
 CI_FLAGS=()
@@ -63,6 +71,17 @@ seed_costs build
 if [ "${HORDE_SKIP_TIDY:-}" != "1" ]; then
   stage "clang-tidy (.clang-tidy checks, product folders)"
   JOBS="$JOBS" ./scripts/tidy.sh build
+fi
+
+if [ "${HORDE_SKIP_CONTAINERS:-}" != "1" ]; then
+  # The image built from docker/Dockerfile and run with Podman (compose's roles, kube play
+  # of docker/k8s/); skipped with the reason when Podman cannot run a container here.
+  stage "containers (scripts/container-test.sh)"
+  if [ -n "$base_pid" ]; then
+    wait "$base_pid" || echo "container base failed (container-test.sh retries):" >&2
+    cat build/container/base.log >&2
+  fi
+  ./scripts/container-test.sh
 fi
 
 if [ "${HORDE_SKIP_SANITIZERS:-}" != "1" ]; then
