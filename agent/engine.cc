@@ -70,7 +70,7 @@ Target make_target(const Url& url, const std::vector<RequestSpec>& requests,
                    const TemplateData* templates, std::vector<AddressRefresher::Name>* refresh) {
   const TlsSpec& tls = slice.tls;
   Target target{std::make_shared<AddressBook>(),
-                RequestTable(url, requests, templates, slice.protocol == Protocol::kHttp1),
+                RequestTable(url, requests, templates, slice.protocol),
                 nullptr,
                 {},
                 {}};
@@ -216,8 +216,8 @@ Counters Engine::run() {
   // Names are resolved at every phase start (a scale step's new instances are
   // seen) and again every dns_refresh while it runs.
   std::vector<AddressRefresher::Name> refresh;
-  // Templates: none in a gRPC message (binary); compiled per target for HTTP/1.1.
-  if (slice.protocol != Protocol::kGrpc) plan.templates = std::make_shared<TemplateData>(slice);
+  // Templates: compiled per target (a gRPC message's in protobuf syntax).
+  plan.templates = std::make_shared<TemplateData>(slice);
   for (const Url& url : slice.targets) {
     plan.targets.push_back(
         make_target(url, requests, slice, options, plan.templates.get(), &refresh));

@@ -21,7 +21,8 @@ constexpr size_t kLengthDigits = 20;
 
 }  // namespace
 
-H2Template::H2Template(const Url& target, const RequestSpec& spec, const TemplateData& data)
+H2Template::H2Template(const Url& target, const RequestSpec& spec, const TemplateData& data,
+                       TemplateSyntax syntax)
     : TemplateRenderer(data) {
   H2Fields given = h2_fields(target, spec);
   for (H2Field& f : given.fields) {
@@ -37,7 +38,7 @@ H2Template::H2Template(const Url& target, const RequestSpec& spec, const Templat
     if (!out.fixed) max_size_ += widest(out.value);
     fields_.push_back(std::move(out));
   }
-  body_ = bound(spec.body);
+  body_ = bound(spec.body, syntax);
   note_uses(body_);
   body_static_ = body_.is_static();
   if (!body_static_) max_size_ += widest(body_);

@@ -24,8 +24,10 @@ struct H2Render {
 
 class H2Template : TemplateRenderer {
  public:
-  // `spec` has at least one non-static template; `data` outlives this.
-  H2Template(const Url& target, const RequestSpec& spec, const TemplateData& data);
+  // `spec` has at least one non-static template; `data` outlives this. The
+  // body of a gRPC call is in TemplateSyntax::kProtobuf (common/grpc_template.h).
+  H2Template(const Url& target, const RequestSpec& spec, const TemplateData& data,
+             TemplateSyntax syntax = TemplateSyntax::kRequest);
 
   // The request into `out`, whose `request` is valid until the next render
   // into it. False, with `out` as it was, when a data set in mode unique it

@@ -42,9 +42,9 @@ bool is_connection_header(const std::string& lower, const std::string& value) {
 }
 
 // The field with its literal templates unescaped; false when it has a slot.
-bool unescaped(std::string& field) {
+bool unescaped(std::string& field, TemplateSyntax syntax = TemplateSyntax::kRequest) {
   if (!has_template(field)) return true;
-  auto t = parse_template(field);
+  auto t = parse_template(field, syntax);
   if (!t || !t->is_static()) return false;
   field = std::string(t->literal());
   return true;
@@ -159,7 +159,7 @@ std::string serialize_request(const Url& target, const RequestSpec& spec) {
 }
 
 RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& requests,
-                           const TemplateData* templates, bool http1) {
+                           const TemplateData* templates, Protocol protocol) {
   if (requests.empty()) throw std::invalid_argument("RequestTable: no requests");
   bool all_zero = true;
   for (const auto& r : requests) all_zero = all_zero && r.weight == 0;
@@ -170,16 +170,20 @@ RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& re
     if (templates != nullptr) {
       fixed = unescaped(r.path) && fixed;
       for (auto& h : r.headers) fixed = unescaped(h.second) && fixed;
-      fixed = unescaped(r.body) && fixed;
+      fixed = unescaped(r.body, protocol == Protocol::kGrpc ? TemplateSyntax::kProtobuf
+                                                            : TemplateSyntax::kRequest) &&
+              fixed;
     }
     entry.head = r.method == "HEAD";
     entry.name = r.name_index;
     entry.expect = !r.expect_status.empty();
     for (const uint16_t code : r.expect_status) entry.ok_status.set(code);
-    if (!fixed && http1) {
+    if (!fixed && protocol == Protocol::kHttp1) {
       entry.render = std::make_shared<const RequestTemplate>(target, given, *templates);
     } else if (!fixed) {
-      entry.h2_render = std::make_shared<const H2Template>(target, given, *templates);
+      entry.h2_render = std::make_shared<const H2Template>(
+          target, given, *templates,
+          protocol == Protocol::kGrpc ? TemplateSyntax::kProtobuf : TemplateSyntax::kRequest);
     } else {
       entry.bytes = serialize_request(target, r);
       entry.h2 = build_h2_request(target, r);

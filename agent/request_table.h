@@ -97,11 +97,12 @@ class RequestTable {
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.
-  // With `templates` (not gRPC), a field whose templates are all literal
-  // ({{"{{"}}) is sent unescaped, and requests with slots are compiled against
-  // it, for HTTP/1.1 (`http1`) or HTTP/2; it must outlive the table.
+  // With `templates`, a field whose templates are all literal ({{"{{"}}) is
+  // sent unescaped, and requests with slots are compiled against it, for
+  // HTTP/1.1 or HTTP/2 (gRPC: the body in TemplateSyntax::kProtobuf, as the
+  // controller made it); it must outlive the table.
   RequestTable(const Url& target, const std::vector<RequestSpec>& requests,
-               const TemplateData* templates = nullptr, bool http1 = true);
+               const TemplateData* templates = nullptr, Protocol protocol = Protocol::kHttp1);
 
   const Entry& pick(FastRandom& rng) const noexcept {
     if (entries_.size() == 1) return entries_[0];

@@ -3,16 +3,18 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 namespace horde {
 
 namespace {
 
-Template compile(const std::string& field) {
-  auto t = parse_template(field);
+Template compile(const std::string& field, TemplateSyntax syntax) {
+  auto t = parse_template(field, syntax);
   // The slice was checked when it arrived (common/wire.cc): this cannot fail.
   if (!t) throw std::invalid_argument("request template: " + t.error().message);
   return std::move(*t);
@@ -46,6 +48,76 @@ void append_uuid(std::string& out, FastRandom& rng) {
     buf[k++] = kHex[(word >> shift) & 0xF];
   }
   out.append(buf, sizeof buf);
+}
+
+// Protobuf's base-128 varint of `v` at `to` (room for 10 bytes); returns the bytes written.
+size_t put_varint(char* to, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) {
+    to[n++] = static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  to[n++] = static_cast<char>(v);
+  return n;
+}
+
+// The decimal integer out[from, end) (as the edge checked it: an optional '-'
+// and digits) as the varint of its 64-bit two's complement, or zigzag-encoded,
+// in its place. A text that is not a number (a checked slice cannot make one)
+// encodes 0.
+void encode_integer(std::string& out, size_t from, bool zigzag) {
+  const char* first = out.data() + from;
+  const char* last = out.data() + out.size();
+  uint64_t bits = 0;
+  if (first != last && *first == '-') {
+    int64_t v = 0;
+    std::from_chars(first, last, v);
+    bits = zigzag ? (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)
+                  : static_cast<uint64_t>(v);
+  } else {
+    std::from_chars(first, last, bits);
+    if (zigzag) bits <<= 1;
+  }
+  char buf[10];
+  const size_t n = put_varint(buf, bits);
+  out.resize(from);
+  out.append(buf, n);
+}
+
+// Room left before a length-delimited group: the varint of any length below 2^35.
+constexpr size_t kLenRoom = 5;
+constexpr size_t kFrameHeader = 5;  // compressed flag, 4-byte big-endian length
+
+// Ends the group opened at out[from] (its header room included).
+void close_group(std::string& out, TemplateFn group, size_t from) {
+  switch (group) {
+    case TemplateFn::kLenBegin: {
+      const size_t length = out.size() - from - kLenRoom;
+      char buf[10];
+      const size_t n = put_varint(buf, length);
+      char* at = out.data() + from;
+      std::memmove(at + n, at + kLenRoom, length);
+      std::memcpy(at, buf, n);
+      out.resize(from + n + length);
+      break;
+    }
+    case TemplateFn::kVarintBegin:
+    case TemplateFn::kZigzagBegin:
+      encode_integer(out, from, group == TemplateFn::kZigzagBegin);
+      break;
+    case TemplateFn::kFrameBegin: {
+      const auto length = static_cast<uint32_t>(out.size() - from - kFrameHeader);
+      char* at = out.data() + from;
+      at[0] = 0;
+      at[1] = static_cast<char>(length >> 24);
+      at[2] = static_cast<char>(length >> 16);
+      at[3] = static_cast<char>(length >> 8);
+      at[4] = static_cast<char>(length);
+      break;
+    }
+    default:
+      break;
+  }
 }
 
 bool has_header(const RequestSpec& spec, const char* name) {
@@ -87,8 +159,8 @@ RenderState::RenderState(const TemplateData& data, unsigned thread, unsigned thr
   }
 }
 
-Template TemplateRenderer::bound(const std::string& field) const {
-  Template t = compile(field);
+Template TemplateRenderer::bound(const std::string& field, TemplateSyntax syntax) const {
+  Template t = compile(field, syntax);
   if (auto ok = bind_template(t, data_->columns()); !ok) {
     throw std::invalid_argument("request template: " + ok.error().message);
   }
@@ -127,6 +199,18 @@ size_t TemplateRenderer::widest(const Template& t) const {
       case TemplateFn::kData:
         n += data_->sets[p.set_index].widest(p.column_index);
         break;
+      case TemplateFn::kLenBegin:
+        n += kLenRoom;
+        break;
+      case TemplateFn::kFrameBegin:
+        n += kFrameHeader;
+        break;
+      case TemplateFn::kVarintBegin:
+      case TemplateFn::kZigzagBegin:
+        n += 10;  // the varint may be longer than the text ("-1": 10 bytes)
+        break;
+      case TemplateFn::kEnd:
+        break;
     }
   }
   return n;
@@ -135,6 +219,9 @@ size_t TemplateRenderer::widest(const Template& t) const {
 void TemplateRenderer::append(const Template& t, RenderState& s, std::string& out,
                               const Draw& d) const {
   const char* text = t.text.data();
+  // The protobuf groups open: where each began and what it is.
+  std::array<std::pair<size_t, TemplateFn>, kMaxTemplateDepth> open;
+  size_t depth = 0;
   for (const TemplatePiece& p : t.pieces) {
     switch (p.fn) {
       case TemplateFn::kLiteral:
@@ -162,6 +249,19 @@ void TemplateRenderer::append(const Template& t, RenderState& s, std::string& ou
         break;
       case TemplateFn::kData:
         out.append(data_->sets[p.set_index].cell(s.row_[p.set_index], p.column_index));
+        break;
+      case TemplateFn::kLenBegin:
+      case TemplateFn::kFrameBegin:
+      case TemplateFn::kVarintBegin:
+      case TemplateFn::kZigzagBegin:
+        // parse_template bounds the depth and balances the groups.
+        open[depth++] = {out.size(), p.fn};
+        if (p.fn == TemplateFn::kLenBegin) out.append(kLenRoom, '\0');
+        if (p.fn == TemplateFn::kFrameBegin) out.append(kFrameHeader, '\0');
+        break;
+      case TemplateFn::kEnd:
+        --depth;
+        close_group(out, open[depth].second, open[depth].first);
         break;
     }
   }

@@ -69,7 +69,7 @@ class TemplateRenderer {
 
   explicit TemplateRenderer(const TemplateData& data) : data_(&data) {}
   // `field` parsed and bound to the data sets (checked when the slice arrived).
-  Template bound(const std::string& field) const;
+  Template bound(const std::string& field, TemplateSyntax syntax = TemplateSyntax::kRequest) const;
   // Notes what `t` draws: {{seq}}, {{now_ms}}, the data sets it uses.
   void note_uses(const Template& t);
   // Chooses the request's rows and draws; false when a data set in mode

@@ -155,6 +155,11 @@ bool fits_field(std::string_view v, FieldKind kind) {
       return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
     case FieldKind::kBody:
       break;
+    case FieldKind::kInteger: {
+      if (!v.empty() && v.front() == '-') v.remove_prefix(1);
+      return !v.empty() && v.size() <= 19 &&
+             std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    }
   }
   return true;
 }

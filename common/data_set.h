@@ -51,8 +51,9 @@ struct DataSet {
 };
 
 // Where a column's values go: a path takes no spaces or control characters, a
-// header value no CR, LF or NUL, a body anything.
-enum class FieldKind : uint8_t { kPath, kHeader, kBody };
+// header value no CR, LF or NUL, a body anything; an integer field of a gRPC
+// message a decimal integer (an optional '-' and 1 to 19 digits).
+enum class FieldKind : uint8_t { kPath, kHeader, kBody, kInteger };
 // Does `v` fit in a field of that kind?
 bool fits_field(std::string_view v, FieldKind kind);
 // The first row whose value of `column` does not fit, or rows() when all do.

@@ -145,9 +145,10 @@ namespace {
 // characters, a header value no CR, LF or NUL).
 Result<bool> check_field(const Workload& w, const std::string& src, const std::string& field,
                          const std::string& value, FieldKind kind,
-                         const std::vector<DataColumns>& columns) {
+                         const std::vector<DataColumns>& columns,
+                         TemplateSyntax syntax = TemplateSyntax::kRequest) {
   if (!has_template(value)) return true;
-  auto t = parse_template(value);
+  auto t = parse_template(value, syntax);
   if (!t) return Error{src + ": " + field + ": " + t.error().message};
   if (!fits_field(t->text, kind)) {
     return Error{src + ": " + field + ": got " + quote(value) +
@@ -160,7 +161,9 @@ Result<bool> check_field(const Workload& w, const std::string& src, const std::s
   if (auto ok = bind_template(*t, columns); !ok) {
     return Error{src + ": " + field + ": " + ok.error().message};
   }
-  for (const TemplatePiece& piece : t->pieces) {
+  const std::vector<bool> integer = integer_pieces(*t);
+  for (size_t i = 0; i < t->pieces.size(); ++i) {
+    const TemplatePiece& piece = t->pieces[i];
     if (piece.fn != TemplateFn::kData) continue;
     const DataSet& d = w.data[piece.set_index];
     const std::string slot = quote(fmt::format("{{{{{}.{}}}}}", piece.set, piece.column));
@@ -170,12 +173,15 @@ Result<bool> check_field(const Workload& w, const std::string& src, const std::s
                       "column a template uses",
                       src, field, slot, line, quote(d.file), quote(piece.column))};
     }
-    if (const size_t row = first_unfit_row(d, piece.column_index, kind); row < d.rows()) {
+    const FieldKind where = integer[i] ? FieldKind::kInteger : kind;
+    if (const size_t row = first_unfit_row(d, piece.column_index, where); row < d.rows()) {
       return Error{fmt::format(
           "{}: {}: {}: row {} of {} has {}{}", src, field, slot, row + 1, quote(d.file),
           quote(std::string(d.cell(row, piece.column_index))),
-          kind == FieldKind::kPath
+          where == FieldKind::kPath
               ? ", with spaces or control characters; a path needs them percent-encoded (a%20b)"
+          : where == FieldKind::kInteger
+              ? ", not an integer; an integer field of the message takes a decimal integer"
               : ", with CR, LF or NUL; a header value is one line")};
     }
   }
@@ -188,15 +194,24 @@ Result<bool> check_templates(const Workload& w, const std::string& src) {
   std::vector<DataColumns> columns;
   for (const DataSet& d : w.data) columns.push_back({d.name, d.columns});
   if (w.protocol == Protocol::kGrpc) {
-    // The one request is the encoded message (binary): no templates in it.
-    if (!w.data.empty()) {
-      return Error{src +
-                   ": data: templates are not supported in gRPC calls yet (HTTP/1.1 and HTTP/2 "
-                   "take them); remove data: for a grpc target"};
+    // The one request is the call: its message (made in protobuf syntax by
+    // common/grpc_template.cc, so only its data values are checked here) and
+    // its metadata.
+    const RequestSpec& r = w.requests.front();
+    if (auto ok = check_field(w, src, "grpc.message", r.body, FieldKind::kBody, columns,
+                              TemplateSyntax::kProtobuf);
+        !ok) {
+      return ok;
     }
-    return true;
+    for (const auto& [name, value] : r.headers) {
+      if (auto ok = check_field(w, src, yaml_child("grpc.metadata", name), value,
+                                FieldKind::kHeader, columns);
+          !ok) {
+        return ok;
+      }
+    }
   }
-  for (size_t i = 0; i < w.requests.size(); ++i) {
+  for (size_t i = 0; w.protocol != Protocol::kGrpc && i < w.requests.size(); ++i) {
     const RequestSpec& r = w.requests[i];
     const std::string p = yaml_item("requests", i);
     if (auto ok = check_field(w, src, p + ".path", r.path, FieldKind::kPath, columns); !ok) {

@@ -352,21 +352,36 @@ Result<std::string> encode_grpc_message(const GrpcSpec& spec, const std::string&
     }
     return bytes;
   }
-  if (json) {
-    const auto status = pb::util::JsonStringToMessage(spec.message_json, message.get());
-    if (!status.ok()) {
-      // protobuf's message may quote the input over several lines: keep the first.
-      std::string why(status.message());
-      why = why.substr(0, why.find('\n'));
-      if (why.rfind(": ", 0) == 0) why.erase(0, 2);
-      return Error{"grpc.message: not a valid " + input->full_name() + ": " + why +
-                   "; expected its fields in protobuf's JSON mapping (names as in the .proto "
-                   "or lowerCamelCase)"};
-    }
-    if (!message->SerializeToString(&bytes)) {
-      return Error{"grpc.message: cannot serialize " + input->full_name() +
-                   " (required fields missing?): " + message->InitializationErrorString()};
-    }
+  if (json) return encode_json(*input, spec.message_json);
+  return bytes;
+}
+
+Result<bool> with_input_type(const GrpcSpec& spec, const std::string& base_dir,
+                             const std::function<Result<bool>(const pb::Descriptor&)>& use) {
+  Protos protos;
+  if (auto loaded = load_protos(spec, base_dir, &protos); !loaded) return loaded.error();
+  auto method = find_method(spec, protos);
+  if (!method) return method.error();
+  return use(*(*method)->input_type());
+}
+
+Result<std::string> encode_json(const pb::Descriptor& input, const std::string& json) {
+  pb::DynamicMessageFactory factory(input.file()->pool());
+  std::unique_ptr<pb::Message> message(factory.GetPrototype(&input)->New());
+  const auto status = pb::util::JsonStringToMessage(json, message.get());
+  if (!status.ok()) {
+    // protobuf's message may quote the input over several lines: keep the first.
+    std::string why(status.message());
+    why = why.substr(0, why.find('\n'));
+    if (why.rfind(": ", 0) == 0) why.erase(0, 2);
+    return Error{"grpc.message: not a valid " + input.full_name() + ": " + why +
+                 "; expected its fields in protobuf's JSON mapping (names as in the .proto "
+                 "or lowerCamelCase)"};
+  }
+  std::string bytes;
+  if (!message->SerializeToString(&bytes)) {
+    return Error{"grpc.message: cannot serialize " + input.full_name() +
+                 " (required fields missing?): " + message->InitializationErrorString()};
   }
   return bytes;
 }

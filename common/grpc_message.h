@@ -7,11 +7,16 @@
 // Errors name the `grpc.*` field and say what is expected.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/duration.h"
 #include "common/result.h"
 #include "common/workload.h"
+
+namespace google::protobuf {
+class Descriptor;
+}
 
 namespace horde {
 
@@ -31,6 +36,14 @@ Result<std::string> encode_grpc_message(const GrpcSpec& spec, const std::string&
 // is set, then the metadata (names lowercased; `-bin` values base64-encoded); the
 // body is the gRPC frame of `message_bytes`.
 Result<RequestSpec> grpc_request(const GrpcSpec& spec, const std::string& message_bytes);
+
+// Loads spec's proto_files, finds spec.method and calls `use` with its input
+// type, valid during the call (common/grpc_template.cc walks it).
+Result<bool> with_input_type(
+    const GrpcSpec& spec, const std::string& base_dir,
+    const std::function<Result<bool>(const google::protobuf::Descriptor&)>& use);
+// `json` in protobuf's JSON mapping, serialized as `input`; errors name grpc.message.
+Result<std::string> encode_json(const google::protobuf::Descriptor& input, const std::string& json);
 
 // Pieces of grpc_request, public for tests.
 

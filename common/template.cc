@@ -52,13 +52,33 @@ Error unknown(std::string_view inner) {
   return Error{"unknown template " + quote(shown(inner)) + "; expected " + kTemplateNames};
 }
 
-// One `{{...}}`'s content (between the braces, spaces kept) into `t`.
-Result<bool> parse_slot(std::string_view inner, Template* t) {
+// A protobuf group's opening or closing ({{#len}} ... {{/}}), or kLiteral.
+TemplateFn group_fn(std::string_view fn) {
+  if (fn == "#len") return TemplateFn::kLenBegin;
+  if (fn == "#varint") return TemplateFn::kVarintBegin;
+  if (fn == "#zigzag") return TemplateFn::kZigzagBegin;
+  if (fn == "#frame") return TemplateFn::kFrameBegin;
+  if (fn == "/") return TemplateFn::kEnd;
+  return TemplateFn::kLiteral;
+}
+
+// One `{{...}}`'s content (between the braces, spaces kept) into `t`; `depth`
+// counts the protobuf groups open.
+Result<bool> parse_slot(std::string_view inner, TemplateSyntax syntax, size_t* depth, Template* t) {
   const auto w = words(inner);
   if (w.empty()) return unknown(inner);
   TemplatePiece p;
   const std::string_view fn = w[0];
-  if (fn == "uuid" || fn == "seq" || fn == "now_ms" || fn == "agent") {
+  if (const TemplateFn g = group_fn(fn);
+      syntax == TemplateSyntax::kProtobuf && w.size() == 1 && g != TemplateFn::kLiteral) {
+    if (g == TemplateFn::kEnd) {
+      if (*depth == 0) return Error{"{{/}} closes no group"};
+      --*depth;
+    } else if (++*depth > kMaxTemplateDepth) {
+      return Error{"protobuf groups nest deeper than " + std::to_string(kMaxTemplateDepth)};
+    }
+    p.fn = g;
+  } else if (fn == "uuid" || fn == "seq" || fn == "now_ms" || fn == "agent") {
     if (w.size() != 1) {
       return Error{quote(shown(inner)) + ": " + std::string(fn) + " takes no arguments; write {{" +
                    std::string(fn) + "}}"};
@@ -136,8 +156,9 @@ void Template::append(const Template& t) {
   }
 }
 
-Result<Template> parse_template(std::string_view s) {
+Result<Template> parse_template(std::string_view s, TemplateSyntax syntax) {
   Template t;
+  size_t depth = 0;
   size_t i = 0;
   while (i < s.size()) {
     const size_t open = s.find("{{", i);
@@ -166,10 +187,53 @@ Result<Template> parse_template(std::string_view s) {
     }
     const size_t close = s.find("}}", open + 2);
     if (close == std::string_view::npos) return Error{unclosed};
-    if (auto ok = parse_slot(s.substr(open + 2, close - open - 2), &t); !ok) return ok.error();
+    if (auto ok = parse_slot(s.substr(open + 2, close - open - 2), syntax, &depth, &t); !ok) {
+      return ok.error();
+    }
     i = close + 2;
   }
+  if (depth != 0) return Error{std::to_string(depth) + " protobuf group(s) not closed by {{/}}"};
   return t;
+}
+
+std::vector<bool> integer_pieces(const Template& t) {
+  std::vector<bool> out(t.pieces.size(), false);
+  std::vector<bool> open;  // per group open: an integer group?
+  size_t integers = 0;
+  for (size_t i = 0; i < t.pieces.size(); ++i) {
+    const TemplateFn fn = t.pieces[i].fn;
+    if (fn == TemplateFn::kEnd) {
+      if (!open.empty()) {
+        integers -= open.back() ? 1 : 0;
+        open.pop_back();
+      }
+      continue;
+    }
+    if (fn == TemplateFn::kLenBegin || fn == TemplateFn::kFrameBegin ||
+        fn == TemplateFn::kVarintBegin || fn == TemplateFn::kZigzagBegin) {
+      const bool integer = fn == TemplateFn::kVarintBegin || fn == TemplateFn::kZigzagBegin;
+      open.push_back(integer);
+      integers += integer ? 1 : 0;
+      continue;
+    }
+    out[i] = integers > 0;
+  }
+  return out;
+}
+
+std::string escape_template(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  size_t i = 0;
+  while (true) {
+    const size_t open = bytes.find("{{", i);
+    if (open == std::string_view::npos) break;
+    out.append(bytes.substr(i, open - i));
+    out.append("{{\"{{\"}}");
+    i = open + 2;
+  }
+  out.append(bytes.substr(i));
+  return out;
 }
 
 Result<bool> bind_template(Template& t, const std::vector<DataColumns>& sets) {

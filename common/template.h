@@ -17,7 +17,28 @@
 
 namespace horde {
 
-enum class TemplateFn : uint8_t { kLiteral, kUuid, kSeq, kRandom, kNowMs, kAgent, kData };
+enum class TemplateFn : uint8_t {
+  kLiteral,
+  kUuid,
+  kSeq,
+  kRandom,
+  kNowMs,
+  kAgent,
+  kData,
+  // Protobuf syntax only (a gRPC message, common/grpc_template.h): what is
+  // rendered between one of these and its kEnd is rewritten when kEnd is reached.
+  kLenBegin,     // {{#len}}: prefixed with its length as a varint (a string or a message field)
+  kVarintBegin,  // {{#varint}}: a decimal integer, encoded as a varint (int32/64, uint32/64)
+  kZigzagBegin,  // {{#zigzag}}: a decimal integer, zigzag-encoded as a varint (sint32/64)
+  kFrameBegin,   // {{#frame}}: prefixed with the gRPC frame header (flag 0, 4-byte length)
+  kEnd,          // {{/}}
+};
+
+// What may stand between {{ }}: the request functions, or (the body of a gRPC
+// call, made by the controller) those and the protobuf encoding groups.
+enum class TemplateSyntax : uint8_t { kRequest, kProtobuf };
+// Protobuf groups nest at most this deep (a message field inside a message ...).
+inline constexpr size_t kMaxTemplateDepth = 32;
 
 // `random A B` bounds (inclusive): any 64-bit range narrower than 2^63.
 inline constexpr int64_t kMaxTemplateRandom = int64_t{1} << 62;
@@ -59,7 +80,17 @@ inline constexpr const char* kTemplateNames =
 
 // Parses `s`. The error message names the offending `{{...}}` and what is
 // allowed (kTemplateNames); the caller prefixes the field.
-Result<Template> parse_template(std::string_view s);
+// With TemplateSyntax::kProtobuf the groups must be balanced and nest at most
+// kMaxTemplateDepth deep.
+Result<Template> parse_template(std::string_view s,
+                                TemplateSyntax syntax = TemplateSyntax::kRequest);
+
+// For each piece of `t`, whether it lies inside a {{#varint}} or {{#zigzag}}
+// group (what it renders must be a decimal integer).
+std::vector<bool> integer_pieces(const Template& t);
+
+// `bytes` as template source whose literal text is `bytes`: every "{{" escaped.
+std::string escape_template(std::string_view bytes);
 
 // Does `s` contain "{{" at all (a quick test before parsing)?
 inline bool has_template(std::string_view s) { return s.find("{{") != std::string_view::npos; }

@@ -81,9 +81,10 @@ Result<bool> data_from_wire(const v1::WorkloadSlice& in, WorkloadSlice* s) {
   s->agent_name = in.agent_name();
   std::vector<DataColumns> columns;
   for (const DataSet& d : s->data) columns.push_back({d.name, d.columns});
-  auto check = [&](const std::string& field, FieldKind kind) -> Result<bool> {
+  auto check = [&](const std::string& field, FieldKind kind,
+                   TemplateSyntax syntax = TemplateSyntax::kRequest) -> Result<bool> {
     if (!has_template(field)) return true;
-    auto t = parse_template(field);
+    auto t = parse_template(field, syntax);
     if (!t) return Error{"slice: request template: " + t.error().message};
     if (!fits_field(t->text, kind)) {
       return Error{"slice: request template: spaces or control characters outside {{ }}"};
@@ -92,22 +93,26 @@ Result<bool> data_from_wire(const v1::WorkloadSlice& in, WorkloadSlice* s) {
     if (auto ok = bind_template(*t, columns); !ok) {
       return Error{"slice: request template: " + ok.error().message};
     }
-    for (const TemplatePiece& p : t->pieces) {
+    const std::vector<bool> integer = integer_pieces(*t);
+    for (size_t i = 0; i < t->pieces.size(); ++i) {
+      const TemplatePiece& p = t->pieces[i];
       if (p.fn != TemplateFn::kData) continue;
       const DataSet& d = s->data[p.set_index];
-      if (first_unfit_row(d, p.column_index, kind) < d.rows()) {
+      if (first_unfit_row(d, p.column_index, integer[i] ? FieldKind::kInteger : kind) < d.rows()) {
         return Error{"slice: data: a value does not fit the field it is used in"};
       }
     }
     return true;
   };
-  if (s->protocol == Protocol::kGrpc) return true;  // a binary body: no templates
+  // A gRPC call's body is its message, made by the controller in protobuf syntax.
+  const TemplateSyntax body =
+      s->protocol == Protocol::kGrpc ? TemplateSyntax::kProtobuf : TemplateSyntax::kRequest;
   for (const RequestSpec& r : s->requests) {
     if (auto ok = check(r.path, FieldKind::kPath); !ok) return ok;
     for (const auto& h : r.headers) {
       if (auto ok = check(h.second, FieldKind::kHeader); !ok) return ok;
     }
-    if (auto ok = check(r.body, FieldKind::kBody); !ok) return ok;
+    if (auto ok = check(r.body, FieldKind::kBody, body); !ok) return ok;
   }
   return true;
 }

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/grpc_message.h"
+#include "common/grpc_template.h"
 #include "common/sweep_yaml.h"
 #include "common/text.h"
 #include "common/tolerance.h"
@@ -82,14 +83,17 @@ Result<bool> make_grpc_request(Workload& w, const std::string& src) {
   }
   const size_t slash = src.find_last_of('/');
   const std::string base_dir = slash == std::string::npos ? "" : src.substr(0, slash);
-  auto bytes = encode_grpc_message(*w.grpc, base_dir);
-  if (!bytes) return Error{src + ": " + bytes.error().message};
-  if (bytes->size() > (1u << 20)) {
-    return Error{src + ": grpc.message: encodes to " + std::to_string(bytes->size()) +
+  // The framed message as template source (escaped bytes, with groups where
+  // grpc.message has templates).
+  auto body = grpc_body_template(*w.grpc, base_dir);
+  if (!body) return Error{src + ": " + body.error().message};
+  if (body->size() > (1u << 20)) {
+    return Error{src + ": grpc.message: encodes to " + std::to_string(body->size()) +
                  " bytes; expected at most 1 MiB (it travels to every agent)"};
   }
-  auto request = grpc_request(*w.grpc, *bytes);
+  auto request = grpc_request(*w.grpc, "");
   if (!request) return Error{src + ": " + request.error().message};
+  request->body = std::move(*body);
   w.requests = {std::move(*request)};
   return true;
 }

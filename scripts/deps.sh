@@ -12,7 +12,7 @@ PACKAGES=(
   libhttp-parser-dev libnghttp2-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk nghttp2-client openssl procps iproute2 time chromium haproxy
-  gunicorn python3-h2
+  gunicorn python3-h2 python3-grpcio
   prometheus prometheus-node-exporter prometheus-process-exporter
   podman runc catatonit mmdebstrap python3-yaml
 )

@@ -294,7 +294,7 @@ TEST(RequestTable, TemplatesCompileOnlyForHttp1AndLiteralsAreUnescaped) {
   literal.body = "{{\"{{\"}}x}}";
   RequestSpec templated;
   templated.path = "/u/{{users.id}}";
-  RequestTable table(target(), {literal, templated}, &data, true);
+  RequestTable table(target(), {literal, templated}, &data, Protocol::kHttp1);
   ASSERT_EQ(table.entries().size(), 2u);
   EXPECT_EQ(table.entries()[0].render, nullptr);
   EXPECT_NE(table.entries()[0].bytes.find("\r\n\r\n{{x}}"), std::string::npos)
@@ -303,15 +303,63 @@ TEST(RequestTable, TemplatesCompileOnlyForHttp1AndLiteralsAreUnescaped) {
   EXPECT_TRUE(table.entries()[1].bytes.empty());
   EXPECT_EQ(table.entries()[1].h2_render, nullptr);
   // HTTP/2: the same, rendered into stream slots.
-  RequestTable h2(target(), {literal, templated}, &data, false);
+  RequestTable h2(target(), {literal, templated}, &data, Protocol::kHttp2);
   EXPECT_EQ(h2.entries()[0].h2_render, nullptr);
   EXPECT_EQ(std::string(h2.entries()[0].h2.body), "{{x}}");
   ASSERT_NE(h2.entries()[1].h2_render, nullptr);
   EXPECT_EQ(h2.entries()[1].render, nullptr);
   EXPECT_TRUE(h2.entries()[1].h2.fields.empty());
-  // gRPC (no template data): bodies are taken as they are.
-  RequestTable grpc(target(), {literal}, nullptr, false);
-  EXPECT_NE(grpc.entries()[0].bytes.find("{{\"{{\"}}x}}"), std::string::npos);
+  // gRPC: the body is in protobuf syntax; escaped bytes are sent unescaped,
+  // groups are rendered per request.
+  RequestSpec call;
+  call.method = "POST";
+  call.path = "/p.S/M";
+  call.body = std::string("\0\0\0\0\x03", 5) + "\x0a{{\"{{\"}}";
+  RequestSpec templated_call = call;
+  templated_call.body = "{{#frame}}\x0a{{#len}}{{users.name}}{{/}}{{/}}";
+  RequestTable grpc(target(), {call, templated_call}, &data, Protocol::kGrpc);
+  EXPECT_EQ(std::string(grpc.entries()[0].h2.body), std::string("\0\0\0\0\x03\x0a{{", 8));
+  EXPECT_NE(grpc.entries()[1].h2_render, nullptr);
+  // Without template data nothing is parsed at all.
+  RequestTable bare(target(), {literal}, nullptr, Protocol::kGrpc);
+  EXPECT_NE(bare.entries()[0].bytes.find("{{\"{{\"}}x}}"), std::string::npos);
+}
+
+// A gRPC message with a string, a varint and a nested message around them:
+// the encoding in place allocates nothing either.
+TEST(H2Template, GrpcGroupsAllocateNothingPerRequest) {
+  const WorkloadSlice s = slice();
+  TemplateData data(s);
+  RequestSpec spec;
+  spec.method = "POST";
+  spec.path = "/p.S/M";
+  spec.body =
+      "{{#frame}}\x0a{{#len}}{{users.name}}-{{uuid}}{{/}}\x12{{#len}}\x08{{#varint}}{{seq}}{{/}}"
+      "\x10{{#zigzag}}-{{users.id}}{{/}}{{/}}{{/}}";
+  H2Template t(target(), spec, data, TemplateSyntax::kProtobuf);
+  RenderState st(data, 0, 1, 9);
+  H2Render out;
+  ASSERT_TRUE(t.render(st, out));
+  // ann (row 0), seq 5, id 1: 0a 28 "ann-" uuid(36) | 12 04 08 05 10 01 (zigzag(-1) = 1).
+  const std::string body(out.request.body);
+  ASSERT_EQ(body.size(), 5u + 2 + 40 + 2 + 4);
+  EXPECT_EQ(body.substr(0, 5), std::string("\0\0\0\0\x30", 5));
+  EXPECT_EQ(body.substr(5, 6),
+            "\x0a\x28"
+            "ann-");
+  EXPECT_EQ(body.substr(47), std::string("\x12\x04\x08\x05\x10\x01", 6));
+  const char* buffer = out.bytes.data();
+  allocations = 0;
+  counting = true;
+  size_t longest = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    t.render(st, out);
+    longest = std::max(longest, out.bytes.size());
+  }
+  counting = false;
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(out.bytes.data(), buffer);
+  EXPECT_LE(longest, t.max_size());
 }
 
 }  // namespace request_template_test

@@ -190,11 +190,20 @@ TEST_F(DataWorkload, EveryErrorNamesTheField) {
   EXPECT_NE(error(head + "requests: [{path: '/a {{seq}}'}]\n")
                 .find("requests[0].path: got \"/a {{seq}}\" with spaces"),
             std::string::npos);
-  // HTTP/2 takes templates; a gRPC call does not take data; unique with several phases.
+  // HTTP/2 takes templates; so does a gRPC message, whose integer fields take
+  // integer columns only; unique with several phases.
   EXPECT_TRUE(load("target: h2c://127.0.0.1:9/\nrequests: [{path: '/{{seq}}'}]\n").ok());
-  EXPECT_NE(error("target: grpc://127.0.0.1:9\ngrpc: {method: /a.B/C}\n"
-                  "data: {users: {file: users.csv}}\n")
-                .find("data: templates are not supported in gRPC calls yet"),
+  const std::string call =
+      "target: grpc://127.0.0.1:9\ndata: {users: {file: users.csv}}\n"
+      "grpc: {method: /horde.test.Echo/Say, proto_files: [" HORDE_SOURCE_DIR
+      "/tests/grpc_target/echo.proto], ";
+  auto grpc = load(call + "message: {text: 'hi {{users.name}}', delay_ms: '{{users.id}}'}}\n");
+  EXPECT_TRUE(grpc.ok()) << (grpc ? "" : grpc.error().message);
+  EXPECT_NE(error(call + "message: {delay_ms: '{{users.name}}'}}\n")
+                .find("grpc.message: \"{{users.name}}\": row 1 of"),
+            std::string::npos);
+  EXPECT_NE(error(call + "message: {text: 'hi'}, metadata: {x-user: '{{users.nope}}'}}\n")
+                .find("grpc.metadata.x-user: \"{{users.nope}}\": data set \"users\" has no column"),
             std::string::npos);
   EXPECT_NE(error(head + "data: {users: {file: users.csv, mode: unique}}\n"
                          "load: {connections: 2}\nsweep: {agents: [1, 2]}\n"

@@ -129,5 +129,41 @@ TEST(Template, TooManySlots) {
   EXPECT_NE(error(s).find("more than 1000"), std::string::npos);
 }
 
+// The groups of a gRPC message: only in protobuf syntax, balanced, bounded in depth.
+TEST(Template, ProtobufGroupsAreBalancedAndOnlyInProtobufSyntax) {
+  const auto proto = [](const std::string& s) {
+    return parse_template(s, TemplateSyntax::kProtobuf);
+  };
+  auto t =
+      proto("{{#frame}}\x0a{{#len}}a{{seq}}{{/}}\x10{{#varint}}{{seq}}{{/}}{{#zigzag}}1{{/}}{{/}}");
+  ASSERT_TRUE(t) << t.error().message;
+  std::vector<TemplateFn> fns;
+  for (const auto& p : t->pieces) fns.push_back(p.fn);
+  using F = TemplateFn;
+  EXPECT_EQ(fns, (std::vector<F>{F::kFrameBegin, F::kLiteral, F::kLenBegin, F::kLiteral, F::kSeq,
+                                 F::kEnd, F::kLiteral, F::kVarintBegin, F::kSeq, F::kEnd,
+                                 F::kZigzagBegin, F::kLiteral, F::kEnd, F::kEnd}));
+  EXPECT_EQ(integer_pieces(*t), (std::vector<bool>{false, false, false, false, false, false, false,
+                                                   false, true, false, false, true, false, false}));
+  EXPECT_FALSE(proto("{{#len}}a"));
+  EXPECT_NE(proto("{{#len}}a").error().message.find("not closed"), std::string::npos);
+  EXPECT_NE(proto("a{{/}}").error().message.find("closes no group"), std::string::npos);
+  std::string deep;
+  for (size_t i = 0; i <= kMaxTemplateDepth; ++i) deep += "{{#len}}";
+  EXPECT_NE(proto(deep).error().message.find("deeper than 32"), std::string::npos);
+  // In a request field they are unknown names.
+  EXPECT_NE(error("{{#len}}a{{/}}").find("unknown template \"{{#len}}\""), std::string::npos);
+}
+
+TEST(Template, EscapedBytesAreTheirOwnLiteral) {
+  for (const std::string& bytes : {std::string("{{"), std::string("a{{{b"), std::string("{{{{"),
+                                   std::string("x{{\"{{\"}}y"), std::string("\0{{}}\xff", 6)}) {
+    auto t = parse_template(escape_template(bytes), TemplateSyntax::kProtobuf);
+    ASSERT_TRUE(t) << bytes;
+    EXPECT_TRUE(t->is_static());
+    EXPECT_EQ(std::string(t->literal()), bytes);
+  }
+}
+
 }  // namespace template_test
 }  // namespace horde

@@ -4,7 +4,9 @@
 // load without failing the run (data_exhausted in summary.json); over HTTP/1.1
 // and over HTTP/2 (h2c, several streams per connection).
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
@@ -68,6 +70,52 @@ TEST(Templates, UniqueRowsReachNginxExactlyOnceOverTwoAgents) {
 
 TEST(Templates, UniqueRowsReachNginxExactlyOnceOverHttp2) {
   unique_rows_exactly_once("h2c", ", connections: 4, streams_per_connection: 8");
+}
+
+// A gRPC message with templates, against Python's grpcio (not horde's server):
+// a string field and an integer field from a data set in mode unique, over two
+// agents. The server's protobuf parse saw each row exactly once, with the
+// integer it carries.
+TEST(Templates, GrpcMessageRowsReachPythonGrpcExactlyOnce) {
+  const char* python = "/usr/bin/python3";
+  if (std::system("/usr/bin/python3 -c 'import grpc' 2>/dev/null") != 0) {
+    GTEST_SKIP() << "python3-grpcio is not installed";
+  }
+  const auto dir = temp_dir("grpc-templates");
+  auto server = Subprocess::spawn(
+      {python, std::string(HORDE_SOURCE_DIR) + "/tests/integration/grpc_echo.py"}, true);
+  ASSERT_TRUE(server) << server.error().message;
+  const auto port = wait_for_line(*server, "listening ");
+  ASSERT_TRUE(port) << "grpc_echo.py did not start";
+  std::string csv = "id,d\n";
+  for (int i = 0; i < 300; ++i) csv += "k" + std::to_string(i) + "," + std::to_string(i % 7) + "\n";
+  write_file(dir / "users.csv", csv);
+  write_file(dir / "w.yaml",
+             "target: grpc://127.0.0.1:" + std::to_string(std::stoi(*port)) +
+                 "\n"
+                 "data: {users: {file: users.csv, mode: unique}}\n"
+                 "grpc:\n"
+                 "  method: /horde.test.Echo/Say\n"
+                 "  proto_files: [" HORDE_SOURCE_DIR
+                 "/tests/grpc_target/echo.proto]\n"
+                 "  message: {text: 'user {{users.id}}', delay_ms: '{{users.d}}'}\n"
+                 "load: {connections: 2, streams_per_connection: 4, duration: 2s}\n");
+  auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "2", "--threads", "1",
+                      "--out", (dir / "out").string(), "--no-live"});
+  server->signal(SIGTERM);
+  const auto seen_line = wait_for_line(*server, "{\"calls\"", std::chrono::seconds(10));
+  ASSERT_EQ(f.code, 0) << f.out;
+  const auto summary = read_json(dir / "out" / "summary.json");
+  EXPECT_EQ(summary["totals"]["requests"], 300);
+  EXPECT_EQ(summary["totals"]["errors"], 0);
+  ASSERT_TRUE(seen_line);
+  const auto seen = nlohmann::json::parse("{\"calls\"" + *seen_line);
+  EXPECT_EQ(seen["calls"], 300);
+  ASSERT_EQ(seen["seen"].size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "user k" + std::to_string(i) + " " + std::to_string(i % 7);
+    EXPECT_EQ(seen["seen"].value(key, 0), 1) << key;
+  }
 }
 
 }  // namespace templates_test
