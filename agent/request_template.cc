@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -219,9 +218,7 @@ size_t TemplateRenderer::widest(const Template& t) const {
 void TemplateRenderer::append(const Template& t, RenderState& s, std::string& out,
                               const Draw& d) const {
   const char* text = t.text.data();
-  // The protobuf groups open: where each began and what it is.
-  std::array<std::pair<size_t, TemplateFn>, kMaxTemplateDepth> open;
-  size_t depth = 0;
+  size_t depth = 0;  // groups open in s.groups_
   for (const TemplatePiece& p : t.pieces) {
     switch (p.fn) {
       case TemplateFn::kLiteral:
@@ -255,13 +252,13 @@ void TemplateRenderer::append(const Template& t, RenderState& s, std::string& ou
       case TemplateFn::kVarintBegin:
       case TemplateFn::kZigzagBegin:
         // parse_template bounds the depth and balances the groups.
-        open[depth++] = {out.size(), p.fn};
+        s.groups_[depth++] = {out.size(), p.fn};
         if (p.fn == TemplateFn::kLenBegin) out.append(kLenRoom, '\0');
         if (p.fn == TemplateFn::kFrameBegin) out.append(kFrameHeader, '\0');
         break;
       case TemplateFn::kEnd:
         --depth;
-        close_group(out, open[depth].second, open[depth].first);
+        close_group(out, s.groups_[depth].second, s.groups_[depth].first);
         break;
     }
   }

@@ -9,10 +9,12 @@
 // is one atomic counter per data set in mode unique.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/request_table.h"
@@ -54,6 +56,9 @@ class RenderState {
   std::vector<uint64_t> cycle_next_;  // per set
   std::vector<uint64_t> row_;         // per set: the row of the request being rendered
   std::string body_;                  // the rendered body, before the head that gives its length
+  // A gRPC message's protobuf groups open while one field renders: where each
+  // began and what it is (kept here, so a render zeroes no stack array).
+  std::array<std::pair<size_t, TemplateFn>, kMaxTemplateDepth> groups_{};
 };
 
 // What the HTTP/1.1 and HTTP/2 templates share: the fields compiled against

@@ -337,7 +337,11 @@ Result<std::string> grpc_body_template(const GrpcSpec& spec, const std::string& 
     return escape_template(grpc_frame(*bytes));
   }
   json j = json::parse(spec.message_json, nullptr, false);
-  if (j.is_discarded()) return encode_grpc_message(spec, base_dir).error();  // its JSON error
+  if (j.is_discarded()) {  // protobuf's parser names what is wrong; say it is not JSON otherwise
+    auto encoded = encode_grpc_message(spec, base_dir);
+    if (!encoded) return encoded.error();
+    return Error{"grpc.message: not valid JSON; expected the request message as a JSON object"};
+  }
   std::string body;
   auto ok = with_input_type(spec, base_dir, [&](const pb::Descriptor& input) -> Result<bool> {
     Marker marker(number_base(spec.message_json, kMaxTemplateSlots));
