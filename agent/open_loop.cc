@@ -3,7 +3,8 @@
 // request that no connection can take waits in the due queue while demand()
 // reopens a closed connection or opens a new one below the bound; a closed one
 // that failed to connect is usable again after its backoff; a request that
-// waits past request_timeout is given up as a timeout.
+// waits for a connection longer than request_timeout is given up as a timeout
+// (counted from when it began to wait, not from its intended time: see due_queue.h).
 #include <cmath>
 
 #include "agent/thread_loop.h"
@@ -24,7 +25,7 @@ void ThreadLoop::send_due() {
     if (turn == kSendsPerTurn) break;
     if (plan_.rate_limit != nullptr && !plan_.rate_limit->try_take(now, &wake)) break;
     if (!dispatch(next_due_, now)) {
-      if (!due_.push(next_due_)) ++stats_.late;  // overflow: the oldest is given up
+      if (!due_.push(next_due_, now)) ++stats_.late;  // overflow: the oldest is given up
       // At the bound the request waits for a connection to free up: counted.
       if (!demand(now)) ++stats_.max_connections_hit;
     }
@@ -91,7 +92,7 @@ bool ThreadLoop::demand(TimePoint now) {
 }
 
 void ThreadLoop::expire_due(TimePoint now) {
-  while (has_due() && now - due_.front() > plan_.request_timeout) {
+  while (has_due() && now - due_.front_queued() > plan_.request_timeout) {
     due_.pop();
     // No connection took it: no address to charge it to.
     record_error(ErrorClass::kTimeout, now, backends_.slot(kNoConnection));

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,17 @@ Counters run(EngineOptions o) {
   return engine.run();
 }
 
+// "timeout 4" for a failure message: which errors, not only how many.
+std::string error_classes(const Counters& c) {
+  std::string out;
+  for (size_t i = 0; i < kErrorClassCount; ++i) {
+    if (c.errors_by_class[i] == 0) continue;
+    out += std::string(error_class_name(static_cast<ErrorClass>(i))) + " " +
+           std::to_string(c.errors_by_class[i]) + " ";
+  }
+  return out;
+}
+
 TEST(EngineLimits, AStartInThePastStartsNowAndDropsTheBacklog) {
   TestHttpServer server;
   // Started 10 s ago, 12 s long: 2 s left at 200/s. Without the skip the 2,000
@@ -69,11 +81,48 @@ TEST(EngineLimits, TheBucketHoldsTheRateWhateverTheSliceSays) {
   EngineOptions o = open_loop(server.port(), 2000, 2500ms);
   o.rate_limit = &bucket;
   const Counters c = run(o);
-  EXPECT_EQ(c.errors, 0u);
+  EXPECT_EQ(c.errors, 0u) << error_classes(c);
   EXPECT_GT(c.requests, 150u);
   // At most rate + burst in any second; a little slack for the server's own timestamps.
   EXPECT_LE(server.max_arrivals_within(1s), 100u + 8u + 4u);
   EXPECT_LE(server.answered(), static_cast<uint64_t>(100 * 2.5 + 8 + 4));
+}
+
+TEST(EngineLimits, ARequestTheBucketHeldWaitsItsWholeTimeoutForAConnection) {
+  // The bucket holds a 2,000/s slice to 100/s, so the schedule falls behind by
+  // ~0.95 s every second: after 1.4 s the request taken off it was due over a
+  // second ago. The server then freezes for 150 ms with the only connection
+  // busy: the requests the bucket lets through wait for it in the due queue.
+  // They waited 150 ms, well within the 1 s request_timeout, and must be sent
+  // once the server answers, not given up as timeouts because their intended
+  // time is older than that (what a loaded CI machine saw: 4 timeouts in the
+  // test above, from a connection busy across a sweep).
+  TestHttpServer server;
+  TokenBucket bucket(100, TokenBucket::burst_for(100));
+  EngineOptions o = open_loop(server.port(), 2000, 2500ms, 1);
+  o.rate_limit = &bucket;
+  o.slice.load.connections = 1;
+  o.slice.load.max_connections = 1;
+  o.slice.load.request_timeout = 1000ms;
+  Engine engine(std::move(o), [](IntervalReport) {});
+  std::thread freezer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (server.answered() < 140 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    server.set_frozen(true);
+    std::this_thread::sleep_for(150ms);
+    server.set_frozen(false);
+  });
+  const Counters c = engine.run();
+  freezer.join();
+  ASSERT_GE(server.answered(), 140u);
+  // The case happened: the schedule ran over a second late, and requests waited
+  // for the one connection.
+  EXPECT_GT(c.max_schedule_lag_us, 1'000'000);
+  EXPECT_GT(c.max_connections_hit, 0u);
+  EXPECT_EQ(c.errors, 0u) << error_classes(c);
+  EXPECT_GT(c.requests, 150u);
 }
 
 TEST(EngineLimits, AnAbsurdRateStillYieldsAndStops) {
