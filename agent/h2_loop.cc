@@ -41,6 +41,15 @@ class H2Loop final : public ThreadLoop {
 
  private:
   static H2Conn* of(Connection* c) { return static_cast<H2Conn*>(c); }
+  // Does a request of these targets read its response body (expect.body_contains)?
+  static bool reads_bodies(const std::vector<const Target*>& targets) {
+    for (const Target* t : targets) {
+      for (const RequestTable::Entry& e : t->requests.entries()) {
+        if (e.needle != nullptr) return true;
+      }
+    }
+    return false;
+  }
 
   // ---- hooks ----
 
@@ -274,6 +283,7 @@ class H2Loop final : public ThreadLoop {
     }
     s.entry = &request;
     s.body_sent = 0;
+    s.body.reset(request.needle.get());
     nghttp2_data_provider body;
     body.source.ptr = &s;
     body.read_callback = &read_body;
@@ -442,7 +452,9 @@ class H2Loop final : public ThreadLoop {
   }
 
   void record(const Slot& s, TimePoint now) {
-    if (!record_response(s.status, s.origin, now, s.backend, *s.entry) || !grpc_) return;
+    if (!record_response(s.status, s.origin, now, s.backend, *s.entry, s.body.found()) || !grpc_) {
+      return;
+    }
     if (s.grpc_status >= 0) {
       const auto code = static_cast<size_t>(s.grpc_status);
       ++stats_.grpc_status[code < stats_.grpc_status.size() ? code : kGrpcStatusUnknown];
@@ -457,7 +469,7 @@ class H2Loop final : public ThreadLoop {
 
   const uint32_t streams_;
   const bool grpc_;
-  const Callbacks callbacks_{&H2Loop::on_stream_close};
+  const Callbacks callbacks_{&H2Loop::on_stream_close, reads_bodies(targets_)};
   std::vector<H2Conn*> ready_;         // open loop: connections that may have a free slot
   std::vector<H2Conn*> dirty_;         // open loop: connections with requests queued by dispatch()
   TimePoint now_;                      // when the current event began: what the callbacks count at

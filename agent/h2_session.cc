@@ -39,6 +39,12 @@ int on_header(nghttp2_session* session, const nghttp2_frame* frame, const uint8_
   return 0;
 }
 
+int on_data_chunk_recv(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                       size_t len, void*) {
+  if (Slot* s = slot_of(session, stream_id)) s->body.feed(reinterpret_cast<const char*>(data), len);
+  return 0;
+}
+
 int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* user) {
   H2Conn* c = static_cast<H2Conn*>(user);
   switch (frame->hd.type) {
@@ -71,8 +77,11 @@ int on_frame_recv(nghttp2_session* session, const nghttp2_frame* frame, void* us
 
 }  // namespace
 
-Callbacks::Callbacks(nghttp2_on_stream_close_callback on_stream_close) {
+Callbacks::Callbacks(nghttp2_on_stream_close_callback on_stream_close, bool read_bodies) {
   nghttp2_session_callbacks_new(&callbacks_);
+  if (read_bodies) {
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks_, &on_data_chunk_recv);
+  }
   nghttp2_session_callbacks_set_on_header_callback(callbacks_, &on_header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks_, &on_frame_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks_, on_stream_close);

@@ -4,7 +4,7 @@
 // sits in a `Slot` that nghttp2 hands back as the stream's user data (no map).
 // The nghttp2 callbacks here only note what arrived on the slot or the
 // connection (:status, grpc-status, the backend header, END_STREAM, RST_STREAM,
-// SETTINGS, GOAWAY)
+// SETTINGS, GOAWAY, and expect.body_contains over DATA)
 // and feed a request body; the driver (h2_loop.cc) acts on it after nghttp2
 // has run, and handles a stream's close itself, since that is where a request
 // is counted.
@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/body_match.h"
 #include "agent/h2_template.h"
 #include "agent/thread_loop.h"
 
@@ -45,6 +46,7 @@ struct Slot {
   const H2Request* request = nullptr;  // the table's, or `render.request`
   const RequestTable::Entry* entry = nullptr;  // the request it carries (its name, expect)
   size_t body_sent = 0;
+  BodyMatch body;          // expect.body_contains of `entry`, over the response's DATA
   loop::TimePoint since;   // send time; for a cancelled slot, when it was cancelled
   loop::TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
   // A templated request rendered for this stream; kept until it closes, and
@@ -104,7 +106,9 @@ struct H2Conn : Connection {
 // data is its H2Conn. `on_stream_close` is the driver's: it counts the request.
 class Callbacks {
  public:
-  explicit Callbacks(nghttp2_on_stream_close_callback on_stream_close);
+  // `read_bodies`: some request has expect.body_contains, so DATA is fed to
+  // its slot's BodyMatch (otherwise response bodies are not looked at).
+  Callbacks(nghttp2_on_stream_close_callback on_stream_close, bool read_bodies);
   ~Callbacks();
   Callbacks(const Callbacks&) = delete;
   Callbacks& operator=(const Callbacks&) = delete;

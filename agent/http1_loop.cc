@@ -36,6 +36,7 @@ struct Http1Conn : Connection {
   bool answered_while_writing = false;  // https: the response beat the write's completion
   TimePoint origin;  // latency origin: send time (closed loop) or intended time (open loop)
   const RequestTable::Entry* request = nullptr;  // the last one sent
+  BodyMatch body;  // expect.body_contains of `request`, over its response's body
   std::array<char, kReceiveBufferSize> buffer;
   // A templated request rendered for this connection (its capacity is kept:
   // reserved once for the longest request, agent/request_template.h).
@@ -207,6 +208,8 @@ class Http1Loop final : public ThreadLoop {
       bytes = c->out;
     }
     c->parser.expect_head(request.head);
+    c->body.reset(request.needle.get());
+    c->parser.expect_body(request.needle != nullptr ? &c->body : nullptr);
     c->request = &request;
     c->busy = true;
     c->since = now;
@@ -335,7 +338,7 @@ class Http1Loop final : public ThreadLoop {
     const uint16_t backend = plan_.backend_header.empty()
                                  ? c->backend
                                  : backend_named(c->parser.header_value(), c->backend);
-    record_response(status, c->origin, now, backend, *c->request);
+    record_response(status, c->origin, now, backend, *c->request, c->body.found());
   }
 
   std::vector<Http1Conn*> idle_;       // open loop: most recently used last

@@ -178,6 +178,7 @@ RequestTable::RequestTable(const Url& target, const std::vector<RequestSpec>& re
     entry.name = r.name_index;
     entry.expect = !r.expect_status.empty();
     for (const uint16_t code : r.expect_status) entry.ok_status.set(code);
+    if (!r.expect_body.empty()) entry.needle = std::make_shared<const Needle>(r.expect_body);
     if (!fixed && protocol == Protocol::kHttp1) {
       entry.render = std::make_shared<const RequestTemplate>(target, given, *templates);
     } else if (!fixed) {

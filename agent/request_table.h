@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/body_match.h"
 #include "common/workload.h"
 
 namespace horde {
@@ -94,6 +95,9 @@ class RequestTable {
     // expect.status: the codes that succeed; `expect` false: the default rule.
     bool expect = false;
     std::bitset<600> ok_status;
+    // expect.body_contains: what a good response's body holds; null: the body
+    // is not read.
+    std::shared_ptr<const Needle> needle;
   };
 
   // `requests` must not be empty. Zero weights count as 1 when all are zero.

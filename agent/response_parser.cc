@@ -118,6 +118,11 @@ int ResponseParser::on_header_value(http_parser* p, const char* at, size_t n) {
   return 0;
 }
 
+int ResponseParser::on_body(http_parser* p, const char* at, size_t n) {
+  static_cast<ResponseParser*>(p->data)->body_->feed(at, n);
+  return 0;
+}
+
 void ResponseParser::keep_value(const char* b, const char* e) {
   trim(b, e);
   while (e > b && e[-1] == '\t') --e;
@@ -220,6 +225,7 @@ bool ResponseParser::feed_plain(const char* data, size_t len, Step& step) {
   // Without Content-Length the body is chunked or close-delimited; a body not
   // wholly in this read continues in the next: both are http-parser's.
   if (!have_length || length > static_cast<uint64_t>(end - p)) return false;
+  if (body_ != nullptr) body_->feed(p, static_cast<size_t>(length));
   step.consumed = static_cast<size_t>(p - data) + static_cast<size_t>(length);
   step.complete = true;
   step.status = status;

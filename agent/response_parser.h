@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "agent/body_match.h"
+
 namespace horde {
 
 class ResponseParser {
@@ -38,6 +40,13 @@ class ResponseParser {
   void reset();
   // The next response answers a HEAD request: it has no body whatever its headers say.
   void expect_head(bool head) { head_ = head; }
+  // The next response's body goes to `match` (expect.body_contains; reset by
+  // the caller), or is skipped unread when null (the default, and no cost).
+  // Bodies are fed decoded: chunk framing is not part of them.
+  void expect_body(BodyMatch* match) {
+    body_ = match;
+    settings_.on_body = match == nullptr ? nullptr : &ResponseParser::on_body;
+  }
   // Keep the value of the header `lower_name` (lower case; it must outlive the
   // parser) of every response: header_value() after a complete step. Empty:
   // no header is kept (the default, and no cost).
@@ -71,11 +80,13 @@ class ResponseParser {
   static int on_message_complete(http_parser* p);
   static int on_header_field(http_parser* p, const char* at, size_t n);
   static int on_header_value(http_parser* p, const char* at, size_t n);
+  static int on_body(http_parser* p, const char* at, size_t n);
   void keep_value(const char* b, const char* e);
 
   http_parser parser_;
   http_parser_settings settings_;
   bool head_ = false;
+  BodyMatch* body_ = nullptr;
   bool in_response_ = false;
   bool complete_ = false;
   // The watched header: its name, how much of the current field name matched

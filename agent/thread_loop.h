@@ -274,9 +274,11 @@ class ThreadLoop {
   // (outside 100..599: counted as a protocol error, never passed on to the
   // controller as a code).
   // `request` is the request it answers: its name is counted, and its
-  // expect.status (when given) decides which codes are errors.
+  // expect.status (when given) decides which codes are errors. `body_found`:
+  // the body held expect.body_contains (true when there is none); a response
+  // that fails on its status is not also judged on its body.
   bool record_response(uint16_t status, TimePoint origin, TimePoint now, uint16_t backend,
-                       const RequestTable::Entry& request) {
+                       const RequestTable::Entry& request, bool body_found = true) {
     if (now >= plan_.end) return false;
     if (status < 100 || status > 599) {
       record_error(ErrorClass::kProtocol, now, backend, request.name);
@@ -296,12 +298,18 @@ class ThreadLoop {
       last_name_->latency.record(us);
     }
     if (request.expect) {
-      if (!request.ok_status.test(status)) count_error(ErrorClass::kUnexpectedStatus);
+      if (!request.ok_status.test(status)) {
+        count_error(ErrorClass::kUnexpectedStatus);
+        return true;
+      }
     } else if (status >= 400 && status < 500) {
       count_error(ErrorClass::kHttp4xx);
+      return true;
     } else if (status >= 500 && status < 600) {
       count_error(ErrorClass::kHttp5xx);
+      return true;
     }
+    if (!body_found) count_error(ErrorClass::kUnexpectedBody);
     return true;
   }
   // A request to `backend` that ended without a response; `name` is its

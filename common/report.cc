@@ -6,8 +6,8 @@ namespace horde {
 
 namespace {
 constexpr std::array<const char*, kErrorClassCount> kErrorClassNames = {
-    "connect",  "timeout", "read",   "write", "protocol",         "http_4xx",
-    "http_5xx", "stream",  "goaway", "grpc",  "unexpected_status"};
+    "connect",  "timeout", "read",   "write", "protocol",          "http_4xx",
+    "http_5xx", "stream",  "goaway", "grpc",  "unexpected_status", "unexpected_body"};
 constexpr std::array<const char*, kGrpcStatusCount> kGrpcStatusNames = {
     "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
     "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",

@@ -21,14 +21,15 @@ enum class ErrorClass : uint8_t {
   kProtocol,
   kHttp4xx,
   kHttp5xx,
-  kStream,           // HTTP/2: the server reset the stream (RST_STREAM)
-  kGoaway,           // HTTP/2: a stream the server refused or dropped with GOAWAY
-  kGrpc,             // gRPC: the call ended with a grpc-status other than OK
-  kUnexpectedStatus  // a status not in the request's expect.status
+  kStream,            // HTTP/2: the server reset the stream (RST_STREAM)
+  kGoaway,            // HTTP/2: a stream the server refused or dropped with GOAWAY
+  kGrpc,              // gRPC: the call ended with a grpc-status other than OK
+  kUnexpectedStatus,  // a status not in the request's expect.status
+  kUnexpectedBody     // a good status, but the body lacks expect.body_contains
 };
-inline constexpr size_t kErrorClassCount = 11;
+inline constexpr size_t kErrorClassCount = 12;
 // "connect", "timeout", "read", "write", "protocol", "http_4xx", "http_5xx",
-// "stream", "goaway", "grpc", "unexpected_status"
+// "stream", "goaway", "grpc", "unexpected_status", "unexpected_body"
 const char* error_class_name(ErrorClass c);
 // Inverse of error_class_name; false for an unknown name.
 bool error_class_from_name(const std::string& name, ErrorClass* out);

@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -82,15 +84,10 @@ bool read_headers(YamlReader& r, const YAML::Node& n, const std::string& path, R
   return true;
 }
 
-// `expect: {status: [200, 404, 2xx]}`: codes 100..599 or classes 1xx..5xx,
+// `expect.status: [200, 404, 2xx]`: codes 100..599 or classes 1xx..5xx,
 // expanded into the sorted list of codes that count as a success.
-bool read_expect(YamlReader& r, const YAML::Node& n, const std::string& path, RequestSpec* spec) {
-  const std::string form = "a map like {status: [200, 404]} (codes, or classes like 2xx)";
-  if (!n.IsMap()) return r.fail(path, "got " + yaml_describe(n) + "; expected " + form);
-  if (!r.check_keys(n, path, {"status"})) return false;
-  const std::string p = yaml_child(path, "status");
-  const YAML::Node& st = n["status"];
-  if (!st) return r.fail(p, "missing; expected " + form);
+bool read_expect_status(YamlReader& r, const YAML::Node& st, const std::string& p,
+                        RequestSpec* spec) {
   std::vector<YAML::Node> items;
   if (st.IsSequence()) {
     for (const auto& item : st) items.push_back(item);
@@ -123,6 +120,30 @@ bool read_expect(YamlReader& r, const YAML::Node& n, const std::string& path, Re
   std::sort(codes.begin(), codes.end());
   codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
   spec->expect_status = std::move(codes);
+  return true;
+}
+
+// `expect: {status: [200, 404, 2xx], body_contains: TEXT}`: either or both.
+bool read_expect(YamlReader& r, const YAML::Node& n, const std::string& path, RequestSpec* spec) {
+  const std::string form =
+      "a map like {status: [200, 404]} (codes, or classes like 2xx) and/or {body_contains: ok}";
+  if (!n.IsMap() || n.size() == 0) {
+    return r.fail(path, "got " + yaml_describe(n) + "; expected " + form);
+  }
+  if (!r.check_keys(n, path, {"status", "body_contains"})) return false;
+  if (const YAML::Node& st = n["status"]) {
+    if (!read_expect_status(r, st, yaml_child(path, "status"), spec)) return false;
+  }
+  if (const YAML::Node& b = n["body_contains"]) {
+    const std::string p = yaml_child(path, "body_contains");
+    const std::string expected =
+        fmt::format("the text a good response's body contains (1 to {} bytes)", kMaxBodyContains);
+    if (!r.read_scalar(b, p, expected, &spec->expect_body)) return false;
+    if (spec->expect_body.empty() || spec->expect_body.size() > kMaxBodyContains) {
+      return r.fail(p,
+                    fmt::format("got {} bytes; expected {}", spec->expect_body.size(), expected));
+    }
+  }
   return true;
 }
 
@@ -193,6 +214,10 @@ bool read_requests_yaml(YamlReader& r, const YAML::Node& n, Workload* w) {
       } else if (key == "expect") {
         if (!read_expect(r, kv.second, p, &spec)) return false;
       }
+    }
+    if (spec.method == "HEAD" && !spec.expect_body.empty()) {
+      return r.fail(yaml_child(yaml_child(path, "expect"), "body_contains"),
+                    "a response to HEAD has no body; expected no body_contains on a HEAD request");
     }
     w->requests.push_back(std::move(spec));
   }

@@ -135,6 +135,7 @@ void to_wire(const WorkloadSlice& s, v1::WorkloadSlice* out) {
     q->set_weight(r.weight);
     q->set_name_index(r.name_index);
     for (uint16_t code : r.expect_status) q->add_expect_status(code);
+    q->set_expect_body(r.expect_body);
   }
   out->set_open_loop(s.load.mode == LoadMode::kOpen);
   out->set_connections(s.load.connections);
@@ -230,6 +231,11 @@ Result<WorkloadSlice> from_wire(const v1::WorkloadSlice& in) {
       if (code < 100 || code > 599) return Error{"slice: expected status code out of 100..599"};
       r.expect_status.push_back(static_cast<uint16_t>(code));
     }
+    if (q.expect_body().size() > kMaxBodyContains) {
+      return Error{fmt::format("slice: expect.body_contains of {} bytes (at most {})",
+                               q.expect_body().size(), kMaxBodyContains)};
+    }
+    r.expect_body = q.expect_body();
     s.requests.push_back(std::move(r));
   }
   s.load.mode = in.open_loop() ? LoadMode::kOpen : LoadMode::kClosed;

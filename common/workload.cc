@@ -274,7 +274,8 @@ nlohmann::json to_json(const Workload& w) {
                         {"body", r.body},
                         {"weight", r.weight}});
     if (!r.name.empty()) requests.back()["name"] = r.name;
-    if (!r.expect_status.empty()) requests.back()["expect"] = {{"status", r.expect_status}};
+    if (!r.expect_status.empty()) requests.back()["expect"]["status"] = r.expect_status;
+    if (!r.expect_body.empty()) requests.back()["expect"]["body_contains"] = r.expect_body;
   }
   const LoadSpec& l = w.load;
   json load = {{"mode", l.mode == LoadMode::kOpen ? "open" : "closed"},

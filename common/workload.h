@@ -48,11 +48,17 @@ struct RequestSpec {
   // `expect.status`: the codes that count as a success, sorted; empty: the
   // default rule (1xx-3xx succeed, 4xx and 5xx are http_4xx / http_5xx errors).
   std::vector<uint16_t> expect_status;
+  // `expect.body_contains`: a response whose status succeeds but whose body
+  // lacks this string is an unexpected_body error; empty: the body is not read.
+  std::string expect_body;
   // Index of its name in Workload::request_names() (set by finalize_workload;
   // requests with the same name share it). The agents count per index.
   uint16_t name_index = 0;
   bool operator==(const RequestSpec&) const = default;
 };
+
+// The longest expect.body_contains.
+inline constexpr size_t kMaxBodyContains = 4096;
 
 // The name results are kept under: `name:`, or "METHOD path" ("GET /users/{{users.id}}").
 std::string request_name(const RequestSpec& r);

@@ -330,6 +330,8 @@ WorkloadSlice sample_slice() {
   post.headers = {{"Content-Type", "application/json"}, {"X-Trace", "a b c"}};
   post.body = "{\"a\": 1}";
   post.weight = 3;
+  post.expect_status = {201, 409};
+  post.expect_body = "\"created\"";
   s.requests = {get, post};
   s.load.mode = LoadMode::kOpen;
   s.load.connections = 17;
@@ -387,6 +389,11 @@ TEST(WireSlice, RejectsHostileInput) {
       {"open loop without rate", [](v1::WorkloadSlice* s) { s->set_rate(0); }, "rate"},
       {"open loop NaN rate", [](v1::WorkloadSlice* s) { s->set_rate(std::nan("")); }, "rate"},
       {"no requests", [](v1::WorkloadSlice* s) { s->clear_requests(); }, "requests"},
+      {"body_contains too long",
+       [](v1::WorkloadSlice* s) {
+         s->mutable_requests(1)->set_expect_body(std::string(kMaxBodyContains + 1, 'x'));
+       },
+       "body_contains"},
       {"header value with CR LF",
        [](v1::WorkloadSlice* s) {
          s->mutable_requests(1)->mutable_headers(0)->set_value("x\r\nHost: evil");

@@ -763,7 +763,7 @@ TEST(RequestNames, DefaultsSharedNamesSelectorsAndExpect) {
       "requests:\n"
       "  - {path: /a}\n"
       "  - {name: b, path: /b1, expect: {status: [201, 4xx]}}\n"
-      "  - {name: b, path: /b2}\n"
+      "  - {name: b, path: /b2, expect: {body_contains: '\"state\": \"up\"'}}\n"
       "thresholds: ['p99{name:b} < 1s', 'error_rate{ name: GET /a } < 1%']\n");
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_EQ(request_names(*w), (std::vector<std::string>{"GET /a", "b"}));
@@ -773,6 +773,9 @@ TEST(RequestNames, DefaultsSharedNamesSelectorsAndExpect) {
   ASSERT_EQ(w->requests[1].expect_status.size(), 101u);  // 201 and 400..499
   EXPECT_EQ(w->requests[1].expect_status.front(), 201);
   EXPECT_EQ(w->requests[1].expect_status.back(), 499);
+  EXPECT_TRUE(w->requests[1].expect_body.empty());
+  EXPECT_TRUE(w->requests[2].expect_status.empty());  // the default rule, and the body
+  EXPECT_EQ(w->requests[2].expect_body, "\"state\": \"up\"");
   EXPECT_EQ(w->thresholds[0].name, "b");
   EXPECT_EQ(w->thresholds[1].name, "GET /a");
   // to_json parses back to the same requests.
@@ -786,6 +789,14 @@ TEST(RequestNames, BadOnesNameTheFieldAndTheFix) {
       {"requests: [{path: /, expect: {status: [200, 700]}}]", "expected a status code 100..599"},
       {"requests: [{path: /, expect: {status: []}}]", "an empty list"},
       {"requests: [{path: /, expect: {codes: [200]}}]", "codes"},
+      {"requests: [{path: /, expect: {}}]", "expected a map like {status: [200, 404]}"},
+      {"requests: [{path: /, expect: {body_contains: ''}}]",
+       "requests[0].expect.body_contains: got 0 bytes; expected the text"},
+      {"requests: [{path: /, expect: {body_contains: " + std::string(4097, 'x') + "}}]",
+       "got 4097 bytes; expected the text a good response's body contains (1 to 4096 bytes)"},
+      {"requests: [{path: /, expect: {body_contains: [ok]}}]", "requests[0].expect.body_contains"},
+      {"requests: [{method: HEAD, path: /, expect: {body_contains: ok}}]",
+       "a response to HEAD has no body"},
       {"requests: [{path: /, name: ''}]", "1 to 100 characters"},
       {"requests: [{path: /, name: a}]\nthresholds: ['p99{name:b} < 1s']",
        "no request is named \"b\""},

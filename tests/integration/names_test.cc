@@ -79,6 +79,60 @@ TEST(Names, PerNameCountsEqualNginxPerPathAndExpectedStatusIsNoError) { per_name
 
 TEST(Names, OverHttp2TooWithStreamsInFlight) { per_name_counts(true); }
 
+// expect.body_contains against bodies nginx serves from a file: a 100 KB page
+// arrives in many reads (HTTP/1.1, a 16 KiB receive buffer) or DATA frames
+// (HTTP/2), with one text at its very end and one near where a first 16 KiB
+// read of the response ends (the unit tests cut bodies at every byte).
+void body_contains(bool h2) {
+  if (!std::filesystem::exists(kNginx)) GTEST_SKIP() << "nginx-light is not installed";
+  const auto dir = temp_dir(h2 ? "body-h2" : "body");
+  Nginx nginx(dir);
+  std::string page(100'000, '.');
+  page.replace(16'380, 9, "ACROSS-16K");
+  page.replace(page.size() - 10, 10, "THE-END-42");
+  std::filesystem::create_directories(dir / "files");
+  write_file(dir / "files" / "page.html", page);
+  ASSERT_EQ(http_get(nginx.port(), "/files/page.html").size(), page.size());
+  const std::string target = h2 ? "h2c://127.0.0.1:" + std::to_string(nginx.h2_port())
+                                : "http://127.0.0.1:" + std::to_string(nginx.port());
+  write_file(dir / "w.yaml",
+             "target: " + target + "/\n" +
+                 (h2 ? "load: {connections: 2, streams_per_connection: 4, duration: 2s}\n"
+                     : "load: {connections: 4, duration: 2s}\n") +
+                 "requests:\n"
+                 "  - {name: end, path: /files/page.html, expect: {body_contains: THE-END-42}}\n"
+                 "  - {name: across, path: /files/page.html, expect: {body_contains: ACROSS-16K}}\n"
+                 "  - {name: absent, path: /files/page.html, expect: {body_contains: THE-END-43}}\n"
+                 "  - {name: small, path: /, expect: {body_contains: 'ok'}}\n"
+                 "  - {name: status-first, path: /missing/z,\n"
+                 "     expect: {status: [200], body_contains: 'no'}}\n");
+  auto f = run_horde({"run", (dir / "w.yaml").string(), "--local-agents", "2", "--threads", "1",
+                      "--out", (dir / "out").string(), "--no-live"});
+  ASSERT_EQ(f.code, 0) << f.out;
+  const auto summary = read_json(dir / "out" / "summary.json");
+  const auto& by = summary["totals"]["requests_by_name"];
+  for (const char* name : {"end", "across", "small"}) {
+    EXPECT_GT(by[name]["requests"].get<uint64_t>(), 0u) << name;
+    EXPECT_EQ(by[name]["errors"], 0) << name << " " << by[name].dump();
+  }
+  // Every response lacked the text: all unexpected_body, and each was still a
+  // 200 with its latency.
+  EXPECT_GT(by["absent"]["requests"].get<uint64_t>(), 0u);
+  EXPECT_EQ(by["absent"]["errors"], by["absent"]["requests"]);
+  EXPECT_EQ(by["absent"]["errors_by_class"]["unexpected_body"], by["absent"]["requests"]);
+  EXPECT_EQ(by["absent"]["status_codes"]["200"], by["absent"]["requests"]);
+  // A status outside expect.status is that error alone, whatever the body says.
+  EXPECT_EQ(by["status-first"]["errors_by_class"]["unexpected_status"],
+            by["status-first"]["requests"]);
+  EXPECT_EQ(by["status-first"]["errors_by_class"].value("unexpected_body", 0), 0);
+  EXPECT_EQ(summary["totals"]["errors"],
+            by["absent"]["errors"].get<uint64_t>() + by["status-first"]["errors"].get<uint64_t>());
+}
+
+TEST(Names, BodyContainsOverHttp1ReadsWholeBodiesAcrossReads) { body_contains(false); }
+
+TEST(Names, BodyContainsOverHttp2ReadsDataFrames) { body_contains(true); }
+
 TEST(Names, SlowEndpointFailsItsOwnThresholdWhileTheTotalPasses) {
   const auto dir = temp_dir("names-slow");
   auto server = Subprocess::spawn(

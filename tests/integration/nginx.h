@@ -60,7 +60,8 @@ class Nginx {
            ";\n  fastcgi_temp_path " + d + ";\n  uwsgi_temp_path " + d + ";\n  scgi_temp_path " +
            d + ";\n  keepalive_requests 1000000;\n  server {\n    listen 127.0.0.1:" +
            std::to_string(port_) + ";\n    listen 127.0.0.1:" + std::to_string(h2_port_) +
-           " http2;\n    location / { return 200 \"ok\\n\"; }\n    location /missing/ { return 404 "
+           " http2;\n    location / { return 200 \"ok\\n\"; }\n    location /files/ { root " + d +
+           "; }\n    location /missing/ { return 404 "
            "\"no\\n\"; }\n  }\n}\n";
   }
   std::filesystem::path dir_;
