@@ -20,6 +20,7 @@ free_port() {
 #   NGINX_CONNECTIONS  worker_connections (default 4096)
 #   NGINX_TOP          extra top-level lines (e.g. "worker_rlimit_nofile 20000;")
 #   NGINX_HTTP         extra lines in the http block
+#   NGINX_SERVER       extra lines in the server block (locations)
 # Sets NGINX_PID; returns once the port accepts connections.
 start_nginx() {
   local work=$1 port=$2 cpu=${3:-}
@@ -44,6 +45,7 @@ http {
   server {
     listen 127.0.0.1:$port ${NGINX_LISTEN:-};
     location / { return 200 "ok"; }
+    ${NGINX_SERVER:-}
   }
 }
 CONF

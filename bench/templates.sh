@@ -15,6 +15,10 @@
 #                     the same users.csv (a data row, a string and an integer
 #                     field; the delay column is 0 in every row, or the target
 #                     would sleep for it)
+# and for http1 and h2 a second pair, what expect.body_contains costs:
+#          page:      GET /page, a 1,024-byte body ending in "status=ok"
+#          contains:  the same with expect: {body_contains: status=ok} (every
+#                     body searched as it arrives)
 # The target (nginx, or the gRPC target with all its threads) is pinned to cpu 0;
 # the whole `horde run` process tree to cpu 1. Closed loop at CONNS connections.
 # Each round runs every protocol's static and templated twins back to back, the
@@ -80,7 +84,12 @@ with open(sys.argv[1], "w") as f:
     for i in range(10000):
         f.write(f"{i},user{i},0\n")' "$WORK/users.csv"
 
-# workloads PROTOCOL TARGET: writes $WORK/PROTOCOL-static.yaml and -templated.yaml.
+# The /page body: 1,015 dots then the text body_contains looks for.
+PAGE="$(printf '%*s' 1015 '' | tr ' ' .)status=ok"
+PAGE_LOCATION="location = /page { return 200 \"$PAGE\"; }"
+
+# workloads PROTOCOL TARGET: writes $WORK/PROTOCOL-static.yaml and -templated.yaml
+# (and for http1 and h2 -page.yaml and -contains.yaml).
 workloads() {
   local p=$1 target=$2 streams=""
   [ "$p" = http1 ] || streams=", streams_per_connection: $STREAMS"
@@ -100,6 +109,9 @@ workloads() {
     printf '%s\n' "target: $target" "$load" "data: {users: {file: users.csv}}" "requests:" \
       "  - path: /users/{{users.id}}?ref={{random 1 1000}}" \
       '    headers: {X-Request-Id: "{{uuid}}"}' >"$WORK/$p-templated.yaml"
+    printf '%s\n' "target: $target" "$load" "requests:" "  - path: /page" >"$WORK/$p-page.yaml"
+    printf '%s\n' "target: $target" "$load" "requests:" "  - path: /page" \
+      "    expect: {body_contains: status=ok}" >"$WORK/$p-contains.yaml"
   fi
 }
 
@@ -107,14 +119,14 @@ for p in $PROTOCOLS; do
   case $p in
     http1)
       port=$(free_port)
-      nginx_at "$WORK/http1" "$port"
+      NGINX_SERVER="$PAGE_LOCATION" nginx_at "$WORK/http1" "$port"
       workloads http1 "http://127.0.0.1:$port/"
       echo "http1: nginx pid $NGINX_PID on http://127.0.0.1:$port/ (cpu 0)"
       ;;
     h2)
       port=$(free_port)
       NGINX_LISTEN="http2" NGINX_HTTP="http2_max_concurrent_streams 1000;" \
-        nginx_at "$WORK/h2" "$port"
+        NGINX_SERVER="$PAGE_LOCATION" nginx_at "$WORK/h2" "$port"
       workloads h2 "h2c://127.0.0.1:$port/"
       echo "h2: nginx pid $NGINX_PID on h2c://127.0.0.1:$port/ (cpu 0)"
       ;;
@@ -160,7 +172,7 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
   echo "|---|---:|---:|---:|"
   for p in $PROTOCOLS; do
     per=()
-    for kind in static templated; do
+    for kind in static templated; do  # (the page pair: the CPU rounds only)
       read -r -a a <<<"$(count "$WORK/$p-$kind.yaml" "${SHORT:-2}")"
       read -r -a b <<<"$(count "$WORK/$p-$kind.yaml" "${LONG:-6}")"
       [ "${b[1]}" -gt "${a[1]}" ] || { echo "$p $kind: no more requests in the long run" >&2; exit 1; }
@@ -174,9 +186,11 @@ fi
 RESULTS="$WORK/results.txt"
 : >"$RESULTS"
 for r in $(seq "$ROUNDS"); do
-  order="static templated"
-  [ $((r % 2)) = 0 ] && order="templated static"
   for p in $PROTOCOLS; do
+    order="static templated"
+    [ "$p" = grpc ] || order="$order page contains"
+    # Each pair's twins swap places every other round.
+    [ $((r % 2)) = 0 ] && order=$(echo "$order" | sed 's/static templated/templated static/; s/page contains/contains page/')
     for kind in $order; do
       rm -rf "$WORK/out"
       /usr/bin/time -f "%U %S" -o "$WORK/time" taskset -c 1 "$HORDE" run "$WORK/$p-$kind.yaml" \
@@ -210,20 +224,27 @@ print()
 print("| protocol | request | req/s | CPU-s/M req user | sys | total |")
 print("|---|---|---:|---:|---:|---:|")
 for p in protocols:
-    for kind in ("static", "templated"):
+    for kind in ("static", "templated", "page", "contains"):
+        if (p, kind) not in rows:
+            continue
         rps, u, s = agg(rows[(p, kind)])
         print(f"| {p} | {kind} | {rps:,.0f} | {u:.2f} | {s:.2f} | {u + s:.2f} |")
-print()
-print("| protocol | templated/static CPU/req | user | sys | req/s | per-round CPU/req ratios |")
-print("|---|---:|---:|---:|---:|---|")
-for p in protocols:
-    st, tp = agg(rows[(p, "static")]), agg(rows[(p, "templated")])
-    per_round = []
-    for r in sorted({x[0] for x in rows[(p, "static")]}):
-        a = agg([x for x in rows[(p, "static")] if x[0] == r])
-        b = agg([x for x in rows[(p, "templated")] if x[0] == r])
-        per_round.append((b[1] + b[2]) / (a[1] + a[2]))
-    print(f"| {p} | {(tp[1] + tp[2]) / (st[1] + st[2]):.3f} | {tp[1] / st[1]:.3f} | "
-          f"{tp[2] / st[2]:.3f} | {tp[0] / st[0]:.3f} | "
-          f"{min(per_round):.3f} .. {max(per_round):.3f} |")
+for base, kind in (("static", "templated"), ("page", "contains")):
+    if not any((p, kind) in rows for p in protocols):
+        continue
+    print()
+    print(f"| protocol | {kind}/{base} CPU/req | user | sys | req/s | per-round CPU/req ratios |")
+    print("|---|---:|---:|---:|---:|---|")
+    for p in protocols:
+        if (p, kind) not in rows:
+            continue
+        st, tp = agg(rows[(p, base)]), agg(rows[(p, kind)])
+        per_round = []
+        for r in sorted({x[0] for x in rows[(p, base)]}):
+            a = agg([x for x in rows[(p, base)] if x[0] == r])
+            b = agg([x for x in rows[(p, kind)] if x[0] == r])
+            per_round.append((b[1] + b[2]) / (a[1] + a[2]))
+        print(f"| {p} | {(tp[1] + tp[2]) / (st[1] + st[2]):.3f} | {tp[1] / st[1]:.3f} | "
+              f"{tp[2] / st[2]:.3f} | {tp[0] / st[0]:.3f} | "
+              f"{min(per_round):.3f} .. {max(per_round):.3f} |")
 PY
