@@ -1,6 +1,6 @@
 // Rendering a templated HTTP/1.1 request (agent/request_template.h) and HTTP/2
 // request (agent/h2_template.h): the exact bytes, each function's values, and no allocation per
-// request once the buffers are warm (counted by replacing the global operator new while a render
+// request once the buffers are warm (tests/agent/counting_allocator.h counts them while a render
 // runs).
 #include "agent/request_template.h"
 
@@ -14,31 +14,13 @@
 
 #include "agent/h2_template.h"
 #include "agent/request_table.h"
+#include "tests/agent/counting_allocator.h"
 
 namespace horde {
 namespace request_template_test {
-// Allocations made by this thread while `counting` is set.
-thread_local bool counting = false;
-thread_local size_t allocations = 0;
-}  // namespace request_template_test
-}  // namespace horde
 
-// The global allocation functions, counted on the thread that asks. Every
-// form is replaced together so new and delete stay a pair (also under ASan).
-// Not inlined: GCC would otherwise see free() on new's pointer at every call site.
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  if (horde::request_template_test::counting) ++horde::request_template_test::allocations;
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-__attribute__((noinline)) void* operator new[](std::size_t n) { return ::operator new(n); }
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
-namespace horde {
-namespace request_template_test {
+using testing::allocations;
+using testing::counting;
 
 Url target() { return parse_url("http://127.0.0.1:8080/").value(); }
 
