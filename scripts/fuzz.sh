@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 build="${BUILD_DIR:-build-fuzz}"
 jobs="${JOBS:-2}"
-targets=(response_parser_fuzz workload_fuzz report_fuzz exposition_fuzz template_fuzz)
+targets=(response_parser_fuzz workload_fuzz report_fuzz exposition_fuzz template_fuzz json_capture_fuzz
+  cookie_jar_fuzz)
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
