@@ -66,7 +66,12 @@ seed_costs() {
 }
 stage "tests"
 seed_costs build
-(cd build && ctest --output-on-failure -j"$JOBS" --timeout 300)
+# Two horde runs a few seconds apart against one nginx must compare equal: with
+# another test beside them the machine changes between the runs (1 of 5 pairs
+# differed in p50 with two busy loops on 2 cores), so this one runs alone, after.
+ALONE='^CompareRuns\.TwoRunsAgainstTheSameNginxPass$'
+(cd build && ctest --output-on-failure -j"$JOBS" --timeout 300 -E "$ALONE" &&
+  ctest --output-on-failure --timeout 300 -R "$ALONE")
 
 if [ "${HORDE_SKIP_TIDY:-}" != "1" ]; then
   stage "clang-tidy (.clang-tidy checks, product folders)"
