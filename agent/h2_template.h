@@ -5,7 +5,11 @@
 // reads the body from it as it sends). The buffer and the field array are
 // reserved for the longest request the first time a slot renders, so a
 // request allocates nothing after that (the rows, {{seq}} and unique mode are
-// the HTTP/1.1 template's, agent/request_template.h).
+// the HTTP/1.1 template's, agent/request_template.h). A field whose template
+// holds a value new on every request ({{uuid}}, {{seq}}, {{now_ms}}, a wide
+// {{random A B}}) is sent "never indexed" (NGHTTP2_NV_FLAG_NO_INDEX, decided
+// here once, not per request): HPACK would otherwise insert every value into
+// the connection's dynamic table only to evict it unused.
 #pragma once
 
 #include <string>
@@ -15,6 +19,14 @@
 #include "agent/request_template.h"
 
 namespace horde {
+
+// The widest {{random A B}} (B - A + 1 values) whose field is still indexed.
+// An HPACK entry takes its name and value plus 32 bytes, so 64 values of a
+// short field (under 64 bytes each entry) fit in the 4,096 bytes a
+// connection's table starts with: after the first of each, every request
+// sends an index. Over a wider range a value is found in the table only as
+// often as (the entries that fit) / (the range): under 1 in 10 over 1,000.
+inline constexpr uint64_t kMaxIndexedRandomSpan = 64;
 
 // One stream slot's rendered request; its capacity is kept from request to request.
 struct H2Render {
@@ -41,6 +53,7 @@ class H2Template : TemplateRenderer {
     std::string name;
     Template value;
     bool fixed = true;  // the value is its literal text
+    uint8_t flags = 0;  // nghttp2_nv's: never copied, NO_INDEX when never_repeats()
   };
   std::vector<Field> fields_;
   Template body_;
