@@ -1,6 +1,7 @@
 // horde: one binary, subcommands. This file parses flags, turns them into the
 // libraries' typed options (validating each at the edge, exit code 2 with the
-// flag named), and calls into the libraries. Nothing else.
+// flag named), and calls into the libraries. Nothing else. The subcommands
+// that only read files (validate, compare, report) are in offline.cc.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -12,18 +13,15 @@
 #include <thread>
 
 #include "agent/session.h"
+#include "cli/offline.h"
 #include "common/load_validate.h"
 #include "common/process.h"
 #include "common/security.h"
-#include "common/text.h"
 #include "common/workload.h"
-#include "controller/compare.h"
 #include "controller/console.h"
 #include "controller/controller.h"
-#include "controller/interval_log.h"
 #include "controller/local_run.h"
 #include "controller/out_dir.h"
-#include "controller/report_html.h"
 #include "horde_commit.h"  // generated: cmake/commit.cmake
 #include "target/target.h"
 
@@ -31,12 +29,8 @@ namespace {
 
 using namespace horde;
 
-constexpr int kBadInput = 2;
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "horde: %s\n", message.c_str());
-  return kBadInput;
-}
+using cli::kBadInput;
+using cli::usage_error;
 
 // SIGINT/SIGTERM are taken by one thread (blocked everywhere else). The first
 // flips `stopping` and fires the abort switch: the run ends with what was
@@ -314,36 +308,8 @@ int main(int argc, char** argv) {
                          "One update per other active instance over a shared FIFO channel, each "
                          "holding it for this many service times");
 
-  std::string report_dir;
-  auto* report_cmd = app.add_subcommand("report", "Re-render report.html from a results directory");
-  report_cmd->footer(
-      "Examples:\n"
-      "  horde report results/20261201-190542-1a2b\n"
-      "  horde report results/today   (a killed controller: rebuilds summary.json first)");
-  report_cmd->add_option("dir", report_dir, "Results directory (results/<run-id>)")->required();
-
-  std::string compare_a, compare_b, compare_tolerance, compare_out;
-  CompareOptions compare;
-  auto* compare_cmd = app.add_subcommand(
-      "compare", "Is the candidate run worse than the baseline beyond noise? (exit 1: yes)");
-  compare_cmd->add_option("baseline", compare_a, "Baseline results directory")->required();
-  compare_cmd->add_option("candidate", compare_b, "Candidate results directory")->required();
-  compare_cmd->add_option("--tolerance", compare_tolerance,
-                          "Per metric, e.g. p99=10%,throughput=5%,error_rate=0.1 (points)");
-  compare_cmd->add_option("--alpha", compare.alpha, "Significance level (default 0.01)")
-      ->check(CLI::Range(1e-6, 0.2));
-  compare_cmd->add_option("--out", compare_out, "Write compare.json and compare.html here");
-  compare_cmd->add_flag("--allow-incomplete", compare.allow_incomplete,
-                        "Compare a run that was aborted or did not finish");
-  compare_cmd->add_option("--seed", compare.seed, "Bootstrap seed (default 1)");
-
-  std::string validate_file;
-  auto* validate_cmd = app.add_subcommand("validate", "Check a workload file");
-  validate_cmd->footer(
-      "Examples:\n"
-      "  horde validate workload.yaml\n"
-      "  horde validate examples/capacity.yaml > resolved.json");
-  validate_cmd->add_option("workload", validate_file, "Workload file")->required();
+  cli::OfflineCommands offline;
+  offline.add(app);
 
   if (argc <= 1) {  // no arguments: the help, as kubectl does; still a usage error
     std::fputs(app.help().c_str(), stderr);
@@ -369,45 +335,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
-  if (*validate_cmd) {
-    auto w = load_workload_file(validate_file);
-    if (w) w = finalize_workload(*w, validate_file);
-    if (!w) {
-      std::fprintf(stderr, "%s\n", w.error().message.c_str());
-      return kBadInput;
-    }
-    std::printf("%s: ok\n%s\n", validate_file.c_str(), text::dump_json(to_json(*w), 2).c_str());
-    return 0;
-  }
-
-  if (*compare_cmd) {
-    auto t = parse_tolerance_list(compare_tolerance, default_tolerances());
-    if (!t) return usage_error("--tolerance: " + t.error().message);
-    compare.tolerance = *t;
-    auto c = compare_dirs(compare_a, compare_b, compare);
-    if (!c) return usage_error(c.error().message);
-    std::printf("%s", comparison_text(*c).c_str());
-    if (!compare_out.empty()) {
-      if (auto w = write_comparison(*c, compare_out); !w) return usage_error(w.error().message);
-      std::printf("comparison: %s/compare.json, %s/compare.html\n", compare_out.c_str(),
-                  compare_out.c_str());
-    }
-    return c->exit_code();
-  }
-
-  if (*report_cmd) {
-    auto rebuilt = ensure_summary(report_dir);
-    if (!rebuilt) return usage_error(rebuilt.error().message);
-    if (*rebuilt) {
-      std::printf(
-          "summary.json was missing or unreadable: rebuilt from intervals.jsonl, marked "
-          "incomplete\n");
-    }
-    auto written = write_report(report_dir);
-    if (!written) return usage_error(written.error().message);
-    std::printf("%s/report.html\n", report_dir.c_str());
-    return 0;
-  }
+  if (const auto code = offline.run()) return *code;
 
   if (*target_cmd) {
     const auto colon = target_listen.rfind(':');
