@@ -15,6 +15,7 @@
 
 #include "agent/h2_template.h"
 #include "agent/request_template.h"
+#include "common/data_set.h"
 #include "common/grpc_message.h"
 #include "common/template.h"
 
@@ -80,18 +81,9 @@ std::string error_of(const Result<std::string>& r) { return r ? std::string() : 
 
 // users: id, n; the second row's id is long enough for two-byte lengths.
 DataSet users() {
-  DataSet d;
+  DataSet d = read_csv("id,n\nann,3\nbob-" + std::string(200, 'x') + ",-12345678901\n", "users.csv")
+                  .value();
   d.name = "users";
-  d.columns = {"id", "n"};
-  d.first_missing = {0, 0};
-  const std::string long_id = "bob-" + std::string(200, 'x');
-  for (const auto& [id, n] :
-       std::vector<std::pair<std::string, std::string>>{{"ann", "3"}, {long_id, "-12345678901"}}) {
-    d.cells += id;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-    d.cells += n;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-  }
   return d;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/request_table.h"
+#include "common/data_set.h"
 #include "common/grpc_message.h"
 
 namespace horde {
@@ -23,17 +24,8 @@ Url target() { return parse_url("http://127.0.0.1:8080/").value(); }
 WorkloadSlice slice() {
   WorkloadSlice s;
   s.targets = {target()};
-  DataSet d;
+  DataSet d = read_csv("id,tenant\n1,acme\n22,initech\n333,acme\n", "users.csv").value();
   d.name = "users";
-  d.columns = {"id", "tenant"};
-  d.first_missing = {0, 0};
-  for (const auto& [id, tenant] : std::vector<std::pair<std::string, std::string>>{
-           {"1", "acme"}, {"22", "initech"}, {"333", "acme"}}) {
-    d.cells += id;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-    d.cells += tenant;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-  }
   s.data = {d};
   s.agent_name = "agent-1";
   return s;

@@ -25,17 +25,8 @@ using testing::counting;
 Url target() { return parse_url("http://127.0.0.1:8080/").value(); }
 
 DataSet users() {
-  DataSet d;
+  DataSet d = read_csv("id,name\n1,ann\n22,bob\n333,cyrilla\n", "users.csv").value();
   d.name = "users";
-  d.columns = {"id", "name"};
-  d.first_missing = {0, 0};
-  for (const auto& [id, name] : std::vector<std::pair<std::string, std::string>>{
-           {"1", "ann"}, {"22", "bob"}, {"333", "cyrilla"}}) {
-    d.cells += id;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-    d.cells += name;
-    d.ends.push_back(static_cast<uint32_t>(d.cells.size()));
-  }
   return d;
 }
 
