@@ -19,6 +19,8 @@
 # base tarball (reused within a run) and the results: $HORDE_CONTAINER_WORK (build/container).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/nginx-counting.sh
+source scripts/nginx-counting.sh
 
 WORK=${HORDE_CONTAINER_WORK:-build/container}
 IMAGE=horde:test
@@ -148,29 +150,7 @@ log "2. quick start: $requests requests, $summary (uid 10001, $(stat -c %A "$sum
 
 # ---- nginx on the host's loopback, its access log the count ----
 NGINX_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format horde '\$remote_addr "\$request" \$status';
-  access_log $WORK/nginx/access.log horde;
-  client_body_temp_path $WORK/nginx;
-  proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx;
-  scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /__ready { access_log off; return 200 "ready\n"; }
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
+counting_nginx_conf "$WORK/nginx" "127.0.0.1:$NGINX_PORT"
 /usr/sbin/nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" \
   >"$WORK/nginx/stdout.log" 2>&1 &
 NGINX_PID=$!

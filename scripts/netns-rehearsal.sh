@@ -24,6 +24,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/nginx-counting.sh
+source "$REPO/scripts/nginx-counting.sh"
 HORDE=${HORDE:-$REPO/build/horde}
 PREFIX=${HORDE_NETNS_PREFIX:-horde$$}
 WORK=""
@@ -122,29 +124,7 @@ echo "== target host $TARGET_IP: horde target :8080-8081, nginx :8090" >&2
 ip netns exec "$PREFIX-ht" "$HORDE" target --listen "$TARGET_IP:8080" --instances 2 --workers 16 \
   --service-time 2ms >"$WORK/target.out" 2>"$WORK/target.log" &
 PIDS+=($!)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  log_format horde '\$remote_addr "\$request" \$status';
-  access_log $WORK/nginx/access.log horde;
-  client_body_temp_path $WORK/nginx;
-  proxy_temp_path $WORK/nginx;
-  fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx;
-  scgi_temp_path $WORK/nginx;
-  keepalive_requests 1000000;
-  server {
-    listen $TARGET_IP:8090;
-    location = /__ready { access_log off; return 200 "ready\n"; }
-    location / { return 200 "ok\n"; }
-  }
-}
-EOF
+counting_nginx_conf "$WORK/nginx" "$TARGET_IP:8090"
 ip netns exec "$PREFIX-ht" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" \
   >"$WORK/nginx/stdout.log" 2>&1 &
 PIDS+=($!)
